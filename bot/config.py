@@ -1,0 +1,77 @@
+"""Service settings: one object read from the environment, with embedded defaults for a laptop.
+
+Nothing here runs at import time; the composition roots (`app.py`, `worker.py`) call `load_settings()`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LINE_API_DEFAULT = "https://api.line.me"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku's `postgres://` and plain `postgresql://`, and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    line_channel_secret: str = Field(default="", description="Channel secret; signs webhooks")
+    line_channel_access_token: str = Field(default="", description="Messaging API access token")
+    line_api_base_url: str = LINE_API_DEFAULT
+    database_url: str = ""
+    redis_url: str = ""
+    public_base_url: str = "http://127.0.0.1:5000"
+    data_dir: Path = Path("var")
+    default_locale: str = "ja"
+    # Event processing: retries with backoff, then the event is recorded as failed.
+    event_retry_intervals: Annotated[list[int], NoDecode] = [10, 60, 300]
+    event_job_timeout: int = 60
+    # An event still unprocessed this long after it arrived is enqueued again by the periodic tick.
+    event_requeue_after_seconds: int = 120
+    tick_interval_seconds: int = 60
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value.strip())
+
+    @field_validator("line_api_base_url", "public_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        # The LINE SDK concatenates host + path, so a trailing slash would give `//v2/...`.
+        return value.rstrip("/")
+
+    @field_validator("event_retry_intervals", mode="before")
+    @classmethod
+    def _parse_intervals(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'app.db').resolve()}"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return not self.redis_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment now (never at import), with explicit overrides for tests."""
+    return Settings(**overrides)

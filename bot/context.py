@@ -1,0 +1,26 @@
+"""What a handler gets besides its event: the database session, the moment, settings and the stored event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.config import Settings
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Handler context. Handlers change state through `session`; the job commits it with the event."""
+
+    session: Session
+    now: datetime
+    settings: Settings
+    event_row_id: int
+    occurred_at: datetime | None
+
+    @property
+    def effective_time(self) -> datetime:
+        """When the event happened (LINE's timestamp), or when we process it if LINE gave none."""
+        return self.occurred_at or self.now

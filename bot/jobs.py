@@ -1,0 +1,118 @@
+"""RQ jobs. They take ids, never objects, and are safe to run twice."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from datetime import datetime, timedelta
+
+from redis.exceptions import RedisError
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import select, update
+
+from bot.context import Ctx
+from bot.db import session_scope
+from bot.events import parse_event
+from bot.queues import enqueue_events, event_job_id
+from bot.runtime import current
+from models import EventStatus, WebhookEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+REQUEUE_BATCH = 500
+
+
+class EventProcessingFailed(Exception):
+    """A handler raised. The message names the row and the error class only: no customer data in logs."""
+
+
+def process_event(event_row_id: int) -> str:
+    """Run the handler for one stored event; its effects and the `processed` mark commit together."""
+    runtime = current()
+    now = utcnow()
+    try:
+        with session_scope(runtime.engine) as session:
+            claimed = session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id == event_row_id, WebhookEvent.status == EventStatus.RECEIVED)
+                .values(attempts=WebhookEvent.attempts + 1)
+            ).rowcount
+            if not claimed:
+                return "skipped"
+            row = session.get(WebhookEvent, event_row_id)
+            event = parse_event(json.loads(row.payload))
+            ctx = Ctx(session, now, runtime.settings, event_row_id, row.occurred_at)
+            runtime.router.resolve(event)(event, ctx)
+            row.status = EventStatus.PROCESSED
+            row.processed_at = now
+            row.last_error = None
+        log.info("event row=%s type=%s processed", event_row_id, row.event_type)
+        return "processed"
+    except Exception as exc:
+        final = _is_final_attempt()
+        try:
+            _record_failure(event_row_id, exc, final)
+        except Exception as record_exc:  # the database itself may be what failed
+            log.error("event row=%s: could not record failure (%s)", event_row_id, type(record_exc).__name__)
+        raise EventProcessingFailed(
+            f"event row={event_row_id}: {type(exc).__name__}{' (final)' if final else ''}"
+        ) from None
+
+
+def _is_final_attempt() -> bool:
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
+    """Count the attempt and keep the error's class and place (not its message, which may hold data)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+    values = {"attempts": WebhookEvent.attempts + 1, "last_error": f"{type(exc).__qualname__}{where}"[:500]}
+    if final:
+        values["status"] = EventStatus.FAILED
+    with session_scope(current().engine) as session:
+        session.execute(update(WebhookEvent).where(WebhookEvent.id == event_row_id).values(**values))
+    log.warning("event row=%s failed (%s)%s", event_row_id, type(exc).__name__, " for good" if final else "")
+
+
+def tick(at: str | None = None) -> dict[str, int]:
+    """The periodic tick: re-enqueue events whose job was lost. The scenario engine hooks in here later."""
+    now = datetime.fromisoformat(at) if at else utcnow()
+    return {"events_requeued": requeue_stalled_events(now)}
+
+
+def requeue_stalled_events(now: datetime) -> int:
+    """Events still `received` well after arrival whose job is gone (Redis was down, or lost the job)."""
+    runtime = current()
+    cutoff = now - timedelta(seconds=runtime.settings.event_requeue_after_seconds)
+    with session_scope(runtime.engine) as session:
+        row_ids = session.execute(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.status == EventStatus.RECEIVED, WebhookEvent.received_at < cutoff)
+            .order_by(WebhookEvent.id)
+            .limit(REQUEUE_BATCH)
+        ).scalars().all()
+    lost = [row_id for row_id in row_ids if not _job_alive(row_id)]
+    try:
+        enqueue_events(runtime.redis, runtime.settings, lost)
+    except RedisError:
+        log.warning("re-enqueue of %s stalled events failed; next tick tries again", len(lost))
+        return 0
+    if lost:
+        log.info("re-enqueued %s stalled events", len(lost))
+    return len(lost)
+
+
+_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def _job_alive(event_row_id: int) -> bool:
+    try:
+        job = Job.fetch(event_job_id(event_row_id), connection=current().redis)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in _ALIVE

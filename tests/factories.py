@@ -1,0 +1,111 @@
+"""Builders for LINE webhook payloads, complete enough that the SDK models them, signed exactly as LINE signs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import time
+from typing import Any
+
+_counter = itertools.count(1)
+_ULID_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def user_id() -> str:
+    return "U" + secrets.token_hex(16)
+
+
+def ulid() -> str:
+    return "".join(secrets.choice(_ULID_CHARS) for _ in range(26))
+
+
+def sign(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def body(*events: dict[str, Any], destination: str = "U" + "0" * 32) -> bytes:
+    return json.dumps({"destination": destination, "events": list(events)}, ensure_ascii=False).encode()
+
+
+def base_event(event_type: str, uid: str | None = None, *, timestamp: int | None = None, **extra: Any) -> dict:
+    event: dict[str, Any] = {
+        "type": event_type,
+        "mode": "active",
+        "timestamp": timestamp if timestamp is not None else int(time.time() * 1000) + next(_counter),
+        "webhookEventId": ulid(),
+        "deliveryContext": {"isRedelivery": False},
+    }
+    if uid is not None:
+        event["source"] = {"type": "user", "userId": uid}
+    event.update(extra)
+    return event
+
+
+def _reply() -> str:
+    return secrets.token_hex(16)
+
+
+def follow(uid: str, *, unblocked: bool = False, **kw: Any) -> dict:
+    return base_event("follow", uid, replyToken=_reply(), follow={"isUnblocked": unblocked}, **kw)
+
+
+def unfollow(uid: str, **kw: Any) -> dict:
+    return base_event("unfollow", uid, **kw)
+
+
+def text_message(uid: str, text: str = "こんにちは", **kw: Any) -> dict:
+    message = {"id": str(next(_counter)), "type": "text", "text": text, "quoteToken": secrets.token_hex(8)}
+    return base_event("message", uid, replyToken=_reply(), message=message, **kw)
+
+
+def postback(uid: str, data: str = "action=menu", **kw: Any) -> dict:
+    return base_event("postback", uid, replyToken=_reply(), postback={"data": data}, **kw)
+
+
+def account_link(uid: str | None, result: str = "ok", nonce: str = "n" * 22, **kw: Any) -> dict:
+    if result == "ok":
+        return base_event("accountLink", uid, replyToken=_reply(), link={"result": "ok", "nonce": nonce}, **kw)
+    return base_event("accountLink", None, link={"result": "failed", "nonce": nonce}, **kw)
+
+
+def every_event_type(uid: str) -> dict[str, dict]:
+    """One event of every type LINE documents, keyed by type."""
+    group = {"type": "group", "groupId": "C" + secrets.token_hex(16)}
+    members = {"members": [{"type": "user", "userId": uid}]}
+    return {
+        "message": text_message(uid),
+        "unsend": base_event("unsend", uid, unsend={"messageId": "325708"}),
+        "follow": follow(uid),
+        "unfollow": unfollow(uid),
+        "join": base_event("join", None, source=group, replyToken=_reply()),
+        "leave": base_event("leave", None, source=group),
+        "memberJoined": base_event("memberJoined", None, source=group, replyToken=_reply(), joined=members),
+        "memberLeft": base_event("memberLeft", None, source=group, left=members),
+        "postback": postback(uid),
+        "videoPlayComplete": base_event(
+            "videoPlayComplete", uid, replyToken=_reply(), videoPlayComplete={"trackingId": "track-1"}
+        ),
+        "beacon": base_event("beacon", uid, replyToken=_reply(), beacon={"hwid": "d41d8cd98f", "type": "enter"}),
+        "accountLink": account_link(uid),
+        "membership": base_event(
+            "membership", uid, replyToken=_reply(), membership={"type": "joined", "membershipId": 3189}
+        ),
+        "module": base_event(
+            "module", uid, module={"type": "attached", "botId": "U" + "1" * 32, "scopes": ["message:send"]}
+        ),
+        "activated": base_event("activated", uid, chatControl={"expireAt": 1_900_000_000_000}),
+        "deactivated": base_event("deactivated", uid),
+        "botSuspended": base_event("botSuspended", None),
+        "botResumed": base_event("botResumed", None),
+        "delivery": base_event("delivery", uid, delivery={"data": "order-1"}),
+        "messageEdited": base_event(
+            "messageEdited",
+            uid,
+            replyToken=_reply(),
+            message={"id": "9", "type": "text", "text": "edited", "quoteToken": "q"},
+        ),
+    }
