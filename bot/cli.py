@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from bot import migrate
 from bot.db import session_scope
-from bot.queues import enqueue_events
+from bot.queues import enqueue_event
 from bot.runtime import Runtime
 from models import EventStatus, WebhookEvent
 
@@ -60,5 +60,6 @@ def retry_failed(limit: int) -> None:
                 .where(WebhookEvent.id.in_(row_ids))
                 .values(status=EventStatus.RECEIVED, attempts=0)
             )
-    enqueue_events(runtime.redis, runtime.settings, row_ids)
+    for row_id in row_ids:
+        enqueue_event(runtime.redis, runtime.settings, row_id, after_failure=False)
     click.echo(f"re-enqueued {len(row_ids)} failed events")

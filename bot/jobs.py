@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections import Counter
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
@@ -16,7 +17,7 @@ from sqlalchemy import select, update
 from bot.context import Ctx
 from bot.db import session_scope
 from bot.events import parse_event
-from bot.queues import enqueue_events, event_job_id
+from bot.queues import enqueue_event, event_job_id
 from bot.runtime import current
 from models import EventStatus, WebhookEvent, utcnow
 
@@ -29,42 +30,63 @@ class EventProcessingFailed(Exception):
     """A handler raised. The message names the row and the error class only: no customer data in logs."""
 
 
-def process_event(event_row_id: int) -> str:
-    """Run the handler for one stored event; its effects and the `processed` mark commit together."""
+def process_events(event_row_ids: list[int]) -> dict[str, int]:
+    """A batch from the webhook: each event in its own transaction; one that fails is retried alone."""
     runtime = current()
-    now = utcnow()
-    try:
-        with session_scope(runtime.engine) as session:
-            claimed = session.execute(
-                update(WebhookEvent)
-                .where(WebhookEvent.id == event_row_id, WebhookEvent.status == EventStatus.RECEIVED)
-                .values(attempts=WebhookEvent.attempts + 1)
-            ).rowcount
-            if not claimed:
-                return "skipped"
-            row = session.get(WebhookEvent, event_row_id)
-            event = parse_event(json.loads(row.payload))
-            ctx = Ctx(session, now, runtime.settings, event_row_id, row.occurred_at)
-            runtime.router.resolve(event)(event, ctx)
-            row.status = EventStatus.PROCESSED
-            row.processed_at = now
-            row.last_error = None
-        log.info("event row=%s type=%s processed", event_row_id, row.event_type)
-        return "processed"
-    except Exception as exc:
-        final = _is_final_attempt()
+    outcomes: Counter[str] = Counter()
+    for row_id in event_row_ids:
         try:
-            _record_failure(event_row_id, exc, final)
-        except Exception as record_exc:  # the database itself may be what failed
-            log.error("event row=%s: could not record failure (%s)", event_row_id, type(record_exc).__name__)
+            outcomes[_process(row_id)] += 1
+        except Exception as exc:
+            final = not runtime.settings.event_retry_intervals
+            _note_failure(row_id, exc, final)
+            if not final:
+                enqueue_event(runtime.redis, runtime.settings, row_id, after_failure=True)
+            outcomes["failed" if final else "retrying"] += 1
+    return dict(outcomes)
+
+
+def process_event(event_row_id: int) -> str:
+    """One event on its own (a retry, or put back by the tick): RQ retries it with backoff until final."""
+    try:
+        return _process(event_row_id)
+    except Exception as exc:
+        job = get_current_job()
+        final = job is None or not job.retries_left
+        _note_failure(event_row_id, exc, final)
         raise EventProcessingFailed(
             f"event row={event_row_id}: {type(exc).__name__}{' (final)' if final else ''}"
         ) from None
 
 
-def _is_final_attempt() -> bool:
-    job = get_current_job()
-    return job is None or not job.retries_left
+def _process(event_row_id: int) -> str:
+    """Run the event's handler; its effects and the `processed` mark commit together, or not at all."""
+    runtime = current()
+    now = utcnow()
+    with session_scope(runtime.engine) as session:
+        claimed = session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_row_id, WebhookEvent.status == EventStatus.RECEIVED)
+            .values(attempts=WebhookEvent.attempts + 1)
+        ).rowcount
+        if not claimed:
+            return "skipped"
+        row = session.get(WebhookEvent, event_row_id)
+        event = parse_event(json.loads(row.payload))
+        ctx = Ctx(session, now, runtime.settings, event_row_id, row.occurred_at)
+        runtime.router.resolve(event)(event, ctx)
+        row.status = EventStatus.PROCESSED
+        row.processed_at = now
+        row.last_error = None
+    log.info("event row=%s type=%s processed", event_row_id, row.event_type)
+    return "processed"
+
+
+def _note_failure(event_row_id: int, exc: Exception, final: bool) -> None:
+    try:
+        _record_failure(event_row_id, exc, final)
+    except Exception as record_exc:  # the database itself may be what failed
+        log.error("event row=%s: could not record failure (%s)", event_row_id, type(record_exc).__name__)
 
 
 def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
@@ -86,7 +108,10 @@ def tick(at: str | None = None) -> dict[str, int]:
 
 
 def requeue_stalled_events(now: datetime) -> int:
-    """Events still `received` well after arrival whose job is gone (Redis was down, or lost the job)."""
+    """Events still `received` well after arrival with no live job of their own (Redis was down or lost it).
+
+    An event whose batch job is merely still queued may be enqueued twice; claiming makes that harmless.
+    """
     runtime = current()
     cutoff = now - timedelta(seconds=runtime.settings.event_requeue_after_seconds)
     with session_scope(runtime.engine) as session:
@@ -98,9 +123,10 @@ def requeue_stalled_events(now: datetime) -> int:
         ).scalars().all()
     lost = [row_id for row_id in row_ids if not _job_alive(row_id)]
     try:
-        enqueue_events(runtime.redis, runtime.settings, lost)
+        for row_id in lost:
+            enqueue_event(runtime.redis, runtime.settings, row_id, after_failure=False)
     except RedisError:
-        log.warning("re-enqueue of %s stalled events failed; next tick tries again", len(lost))
+        log.warning("re-enqueue of stalled events failed; the next tick tries again")
         return 0
     if lost:
         log.info("re-enqueued %s stalled events", len(lost))

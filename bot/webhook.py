@@ -12,12 +12,12 @@ import hmac
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.events import MalformedPayload, event_row, split_payload
+from bot.ingest import Ingestor
 from bot.queues import enqueue_events
 from bot.runtime import Runtime
 from models import WebhookEvent, utcnow
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("webhook", __name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# LINE gives up after 2 s; answer 503 before that if the database does not commit in time.
+INGEST_TIMEOUT_SECONDS = 1.5
 
 
 def signature_is_valid(channel_secret: str, body: bytes, signature: str) -> bool:
@@ -53,42 +55,39 @@ def callback() -> Response | tuple[Response, int]:
         return _refuse(str(exc), 400)
     if not events:
         return jsonify(status="ok", stored=0)
+    received_at = utcnow()
+    rows = [event_row(event, received_at) for event in events]
     try:
-        new_ids = store_events(runtime, events)
-    except SQLAlchemyError as exc:
+        stored = current_app.extensions["ingestor"].submit(rows, timeout=INGEST_TIMEOUT_SECONDS)
+    except (SQLAlchemyError, TimeoutError) as exc:
         # Not acknowledged, so LINE redelivers (when redelivery is on) once the database is back.
         log.error("webhook: could not store %s events (%s)", len(events), type(exc).__name__)
         return _refuse("temporarily unable to store events", 503)
-    try:
-        enqueue_events(runtime.redis, runtime.settings, new_ids)
-    except RedisError as exc:
-        # The events are stored; the worker's periodic tick enqueues them once Redis is back.
-        log.warning("webhook: enqueue of %s events deferred (%s)", len(new_ids), type(exc).__name__)
-    log.info("webhook: %s events, %s new", len(events), len(new_ids))
-    return jsonify(status="ok", stored=len(new_ids))
+    log.info("webhook: %s events, %s new", len(events), stored)
+    return jsonify(status="ok", stored=stored)
 
 
-def store_events(runtime: Runtime, events: list[dict]) -> list[int]:
-    """Insert the events; ones already stored (redeliveries, replays) are skipped by the unique key."""
-    received_at = utcnow()
-    rows = _unique_rows(event_row(event, received_at) for event in events)
+def make_ingestor(runtime: Runtime) -> Ingestor:
+    """The web process's group-commit writer: store in the runtime's database, enqueue on its Redis."""
+    return Ingestor(
+        store=lambda rows: store_events(runtime, rows),
+        enqueue=lambda ids: enqueue_events(runtime.redis, runtime.settings, ids),
+    )
+
+
+def store_events(runtime: Runtime, rows: list[dict]) -> dict[str, int]:
+    """Insert the rows in one statement; keys already stored (redeliveries, replays) are skipped.
+
+    Returns the new rows' ids by `webhook_event_id`.
+    """
     insert = pg_insert if runtime.engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(WebhookEvent.__table__)
         .on_conflict_do_nothing(index_elements=["webhook_event_id"])
-        .returning(WebhookEvent.__table__.c.id)
+        .returning(WebhookEvent.__table__.c.id, WebhookEvent.__table__.c.webhook_event_id)
     )
     with runtime.engine.begin() as connection:
-        result = connection.execute(statement, rows)
-        return sorted(row_id for (row_id,) in result.all())
-
-
-def _unique_rows(rows) -> list[dict]:  # type: ignore[no-untyped-def]
-    """One row per key: a body that repeats an event stores it once."""
-    by_key: dict[str, dict] = {}
-    for row in rows:
-        by_key.setdefault(row["webhook_event_id"], row)
-    return list(by_key.values())
+        return {key: row_id for row_id, key in connection.execute(statement, rows).all()}
 
 
 def _refuse(reason: str, status: int) -> tuple[Response, int]:

@@ -2,47 +2,31 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import itertools
-import json
 import secrets
-import time
 from typing import Any
 
+from bot.line_emulator.webhook_sender import event as _event
+from bot.line_emulator.webhook_sender import new_user_id as user_id
+from bot.line_emulator.webhook_sender import new_webhook_event_id as ulid
+from bot.line_emulator.webhook_sender import payload as _payload
+from bot.line_emulator.webhook_sender import sign
+
+__all__ = ["sign", "ulid", "user_id"]
+
 _counter = itertools.count(1)
-_ULID_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def user_id() -> str:
-    return "U" + secrets.token_hex(16)
-
-
-def ulid() -> str:
-    return "".join(secrets.choice(_ULID_CHARS) for _ in range(26))
-
-
-def sign(body: bytes, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def body(*events: dict[str, Any], destination: str = "U" + "0" * 32) -> bytes:
-    return json.dumps({"destination": destination, "events": list(events)}, ensure_ascii=False).encode()
+    return _payload(*events, destination=destination)
 
 
 def base_event(event_type: str, uid: str | None = None, *, timestamp: int | None = None, **extra: Any) -> dict:
-    event: dict[str, Any] = {
-        "type": event_type,
-        "mode": "active",
-        "timestamp": timestamp if timestamp is not None else int(time.time() * 1000) + next(_counter),
-        "webhookEventId": ulid(),
-        "deliveryContext": {"isRedelivery": False},
-    }
-    if uid is not None:
-        event["source"] = {"type": "user", "userId": uid}
-    event.update(extra)
-    return event
+    """An event with a timestamp unique within the test run (so ordering between events is defined)."""
+    import time
+
+    stamp = timestamp if timestamp is not None else int(time.time() * 1000) + next(_counter)
+    return _event(event_type, uid, timestamp=stamp, **extra)
 
 
 def _reply() -> str:

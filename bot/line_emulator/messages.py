@@ -101,9 +101,7 @@ def broadcast(call: Call) -> Answer:
             return Answer(429, dict(MONTHLY_LIMIT))
         call.state.consume_quota(len(friends))
     ids = _sent_ids(call)
-    _record(call, ids, None)
-    for uid in friends:
-        _record(call, ids, uid)
+    _record(call, ids, None)  # one entry per message with to=None; recipients are "all friends"
     return Answer(200, {})
 
 

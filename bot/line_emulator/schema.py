@@ -75,8 +75,9 @@ OVERLAY: dict[str, dict[str, dict[str, Any]]] = {
 @functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
     """Parse messaging-api.yml (once per process)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with SPEC_FILE.open("r", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=loader)
 
 
 def request_schema_name(path_template: str, method: str) -> str | None:

@@ -25,6 +25,7 @@ RETRY_KEY_TTL = 24 * 3600.0
 LINK_TOKEN_TTL = 600.0
 REPLY_TOKEN_TTL = 60.0
 DUMMY_REPLY_TOKENS = frozenset({"0" * 32, "f" * 32})
+MAX_RECORDS = 10_000  # per list; the oldest entries are dropped in long dev sessions
 
 
 class Clock:
@@ -159,6 +160,7 @@ class EmulatorState:
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
             self.data.requests.append(request)
+            del self.data.requests[:-MAX_RECORDS]
 
     def requests(self) -> list[RecordedRequest]:
         with self.lock:
@@ -167,6 +169,7 @@ class EmulatorState:
     def add_sent(self, messages: list[SentMessage]) -> None:
         with self.lock:
             self.data.sent.extend(messages)
+            del self.data.sent[:-MAX_RECORDS]
 
     def sent(self) -> list[SentMessage]:
         with self.lock:
@@ -249,7 +252,7 @@ class EmulatorState:
     def use_reply_token(self, token: str) -> tuple[bool, str | None]:
         """Spend a reply token: (valid, user it belongs to if registered).  Tokens are single-use."""
         with self.lock:
-            if token in DUMMY_REPLY_TOKENS or token in self.data.used_reply_tokens:
+            if not token or token in DUMMY_REPLY_TOKENS or token in self.data.used_reply_tokens:
                 return False, None
             user_id, issued_at = self.data.reply_tokens.get(token, (None, None))
             if issued_at is not None and self.clock.now() - issued_at > REPLY_TOKEN_TTL:

@@ -132,7 +132,7 @@ def _leaf_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]
             yield error
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(schema_name: str) -> Any:
     root = {"$ref": REF_PREFIX + schema_name, "components": {"schemas": component_schemas()}}
     return _EmulatorValidator(root, format_checker=_format_checker)

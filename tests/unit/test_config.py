@@ -1,0 +1,41 @@
+"""Settings come from the environment, with Heroku-style URLs and embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.config import LINE_API_DEFAULT, load_settings
+
+
+def test_heroku_postgres_url_is_accepted(monkeypatch):
+    """`postgres://` (Heroku) becomes a psycopg 3 SQLAlchemy URL."""
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example:5432/app")
+    assert load_settings().effective_database_url == "postgresql+psycopg://u:p@db.example:5432/app"
+
+
+def test_defaults_are_embedded(monkeypatch, tmp_path):
+    """With nothing set: a SQLite file in the data dir, embedded Redis, LINE's real API host."""
+    for name in ("DATABASE_URL", "REDIS_URL", "LINE_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.effective_database_url == f"sqlite:///{Path(tmp_path).resolve() / 'app.db'}"
+    assert settings.uses_embedded_redis
+    assert settings.line_api_base_url == LINE_API_DEFAULT
+
+
+def test_environment_is_read_when_loading_not_at_import(monkeypatch):
+    """Changing the environment after import is seen by the next load (nothing is read at import time)."""
+    monkeypatch.setenv("LINE_CHANNEL_SECRET", "first")
+    assert load_settings().line_channel_secret == "first"
+    monkeypatch.setenv("LINE_CHANNEL_SECRET", "second")
+    assert load_settings().line_channel_secret == "second"
+
+
+def test_trailing_slash_and_retry_intervals(monkeypatch):
+    """The API base URL loses its trailing slash (the SDK concatenates); retry intervals parse from a list."""
+    monkeypatch.setenv("LINE_API_BASE_URL", "http://127.0.0.1:8089/")
+    monkeypatch.setenv("EVENT_RETRY_INTERVALS", "5, 30,120")
+    settings = load_settings()
+    assert settings.line_api_base_url == "http://127.0.0.1:8089"
+    assert settings.event_retry_intervals == [5, 30, 120]

@@ -1,0 +1,52 @@
+"""The dependency direction of STYLE.md, checked by walking the imports of every module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("bot", "handlers", "flows", "models")
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules(package: str):
+    return [p for p in (ROOT / package).rglob("*.py") if "line_emulator" not in p.parts]
+
+
+def test_only_channels_import_the_messaging_sdk():
+    """Nothing outside bot/channels talks to LINE's Messaging API client."""
+    for package in PACKAGES:
+        for path in modules(package):
+            if "channels" in path.parts:
+                continue
+            assert not any(name.startswith("linebot.v3.messaging") for name in imports_of(path)), path
+
+
+def test_models_and_bot_do_not_import_handlers_or_entry_points():
+    """models depend on nothing of ours but models; bot never imports handlers, app or worker."""
+    for path in modules("models"):
+        ours = {n.split(".")[0] for n in imports_of(path)} & {"bot", "handlers", "flows", "app", "worker"}
+        assert not ours, path
+    for path in modules("bot"):
+        ours = {n.split(".")[0] for n in imports_of(path)} & {"handlers", "app", "worker"}
+        assert not ours, path
+
+
+def test_flows_use_only_the_standard_library():
+    """The scenario DSL and engine are pure: no third-party or service imports."""
+    import sys
+
+    for path in modules("flows"):
+        for name in imports_of(path):
+            top = name.split(".")[0]
+            assert top in sys.stdlib_module_names or top == "flows", (path, name)
