@@ -28,7 +28,7 @@ class Result:
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     def summary(self) -> str:
         return (
@@ -89,7 +89,9 @@ async def _send(conn: Connection, raw: bytes, result: Result) -> None:
     result.statuses[status] = result.statuses.get(status, 0) + 1
 
 
-async def closed_loop(host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float) -> Result:
+async def closed_loop(
+    host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float
+) -> Result:
     """Each connection sends back-to-back until `seconds` pass or the requests run out."""
     result, cursor = Result(), iter(requests)
     deadline = time.perf_counter() + seconds

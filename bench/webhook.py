@@ -29,10 +29,10 @@ from redis import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import loadgen  # noqa: E402
-from bot import migrate  # noqa: E402
-from bot.config import normalise_database_url  # noqa: E402
-from bot.line_emulator import webhook_sender  # noqa: E402
+from bench import loadgen
+from bot import migrate
+from bot.config import normalise_database_url
+from bot.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
 
@@ -43,9 +43,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}", "--workers",
-               str(workers), "--threads", str(threads), "--worker-class", "gthread", "--log-level", "warning"]
+def start_gunicorn(
+    target: str, port: int, env: dict[str, str], workers: int, threads: int
+) -> subprocess.Popen:
+    # Both apps run with the repo's gunicorn.conf.py (as in production), overriding only bind and sizes.
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        target,
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     for _ in range(100):
         try:
@@ -63,11 +80,17 @@ def signed_requests(count: int, port: int) -> list[bytes]:
     requests = []
     for _ in range(count):
         event = webhook_sender.event(
-            "follow", webhook_sender.new_user_id(), replyToken=secrets.token_hex(16), follow={"isUnblocked": False}
+            "follow",
+            webhook_sender.new_user_id(),
+            replyToken=secrets.token_hex(16),
+            follow={"isUnblocked": False},
         )
         body = webhook_sender.payload(event)
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "LineBotWebhook/2.0",
-                   "X-Line-Signature": webhook_sender.sign(body, SECRET)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "LineBotWebhook/2.0",
+            "X-Line-Signature": webhook_sender.sign(body, SECRET),
+        }
         requests.append(loadgen.build_request("127.0.0.1", port, "/callback", body, headers))
     return requests
 
@@ -119,43 +142,76 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     Redis.from_url(redis_url).flushdb()
     database_url, drop_database = prepare_database(args.database, tmp)
-    env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN="bench", DATABASE_URL=database_url,
-               REDIS_URL=redis_url, LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        LINE_CHANNEL_SECRET=SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN="bench",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
     app_port, bare_port = free_port(), free_port()
-    servers = [start_gunicorn("app:app", app_port, env, args.workers, args.threads),
-               start_gunicorn("bench.bare_app:app", bare_port, env, args.workers, args.threads)]
+    servers = [
+        start_gunicorn("app:app", app_port, env, args.workers, args.threads),
+        start_gunicorn("bench.bare_app:app", bare_port, env, args.workers, args.threads),
+    ]
     try:
-        print(f"gunicorn gthread --workers {args.workers} --threads {args.threads}; database {args.database}; "
-              f"{args.connections} connections; {args.runs} runs of {args.seconds:.0f}s; cores {os.cpu_count()}")
+        print(
+            f"gunicorn (gunicorn.conf.py) gthread --workers {args.workers} --threads {args.threads}; database {args.database}; "
+            f"{args.connections} connections; {args.runs} runs of {args.seconds:.0f}s; cores {os.cpu_count()}"
+        )
         budget = int(args.seconds * 6000)  # more bodies than any run can send
         app_rps, bare_rps, app_ok = [], [], 0
         for run in range(1, args.runs + 1):
-            bare = asyncio.run(loadgen.closed_loop(
-                "127.0.0.1", bare_port, signed_requests(budget, bare_port), args.connections, args.seconds))
-            app = asyncio.run(loadgen.closed_loop(
-                "127.0.0.1", app_port, signed_requests(budget, app_port), args.connections, args.seconds))
+            bare = asyncio.run(
+                loadgen.closed_loop(
+                    "127.0.0.1", bare_port, signed_requests(budget, bare_port), args.connections, args.seconds
+                )
+            )
+            app = asyncio.run(
+                loadgen.closed_loop(
+                    "127.0.0.1", app_port, signed_requests(budget, app_port), args.connections, args.seconds
+                )
+            )
             bare_rps.append(bare.rps)
             app_rps.append(app.rps)
             app_ok += app.statuses.get(200, 0)
             print(f"run {run}: bare {bare.summary()}\n       app  {app.summary()}")
         latency = {}
         for name, port in (("bare", bare_port), ("app", app_port)):
-            lat_runs = [asyncio.run(loadgen.open_loop("127.0.0.1", port, signed_requests(
-                int(args.rate * args.seconds), port), args.rate, args.seconds)) for _ in range(3)]
+            lat_runs = [
+                asyncio.run(
+                    loadgen.open_loop(
+                        "127.0.0.1",
+                        port,
+                        signed_requests(int(args.rate * args.seconds), port),
+                        args.rate,
+                        args.seconds,
+                    )
+                )
+                for _ in range(3)
+            ]
             for result in lat_runs:
                 print(f"{args.rate:.0f} req/s open loop, {name}: {result.summary()}")
             if name == "app":
                 app_ok += sum(result.statuses.get(200, 0) for result in lat_runs)
-            latency[name] = (loadgen.median([r.percentile(50) for r in lat_runs]),
-                             loadgen.median([r.percentile(99) for r in lat_runs]))
+            latency[name] = (
+                loadgen.median([r.percentile(50) for r in lat_runs]),
+                loadgen.median([r.percentile(99) for r in lat_runs]),
+            )
         stored = stored_events(database_url)
         ratio = loadgen.median(app_rps) / loadgen.median(bare_rps)
         print("\nsummary (medians)")
-        print(f"  throughput   app {loadgen.median(app_rps):,.0f} req/s   bare {loadgen.median(bare_rps):,.0f} req/s"
-              f"   ratio {ratio:.0%} (target >= 70%)")
+        print(
+            f"  throughput   app {loadgen.median(app_rps):,.0f} req/s   bare {loadgen.median(bare_rps):,.0f} req/s"
+            f"   ratio {ratio:.0%} (target >= 70%)"
+        )
         for name, (p50, p99) in latency.items():
-            print(f"  at {args.rate:.0f} req/s  {name:4} p50 {p50 * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms"
-                  + ("  (target p99 <= 50 ms)" if name == "app" else ""))
+            print(
+                f"  at {args.rate:.0f} req/s  {name:4} p50 {p50 * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms"
+                + ("  (target p99 <= 50 ms)" if name == "app" else "")
+            )
         print(f"  check        {app_ok} answered 200, {stored} events stored")
     finally:
         for server in servers:

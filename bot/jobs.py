@@ -37,7 +37,7 @@ def process_events(event_row_ids: list[int]) -> dict[str, int]:
     for row_id in event_row_ids:
         try:
             outcomes[_process(row_id)] += 1
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- any handler error is retried, never lost
             final = not runtime.settings.event_retry_intervals
             _note_failure(row_id, exc, final)
             if not final:
@@ -50,7 +50,7 @@ def process_event(event_row_id: int) -> str:
     """One event on its own (a retry, or put back by the tick): RQ retries it with backoff until final."""
     try:
         return _process(event_row_id)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- recorded, then re-raised sanitised
         job = get_current_job()
         final = job is None or not job.retries_left
         _note_failure(event_row_id, exc, final)
@@ -85,7 +85,7 @@ def _process(event_row_id: int) -> str:
 def _note_failure(event_row_id: int, exc: Exception, final: bool) -> None:
     try:
         _record_failure(event_row_id, exc, final)
-    except Exception as record_exc:  # the database itself may be what failed
+    except Exception as record_exc:  # noqa: BLE001 -- the database itself may be what failed
         log.error("event row=%s: could not record failure (%s)", event_row_id, type(record_exc).__name__)
 
 
@@ -115,12 +115,16 @@ def requeue_stalled_events(now: datetime) -> int:
     runtime = current()
     cutoff = now - timedelta(seconds=runtime.settings.event_requeue_after_seconds)
     with session_scope(runtime.engine) as session:
-        row_ids = session.execute(
-            select(WebhookEvent.id)
-            .where(WebhookEvent.status == EventStatus.RECEIVED, WebhookEvent.received_at < cutoff)
-            .order_by(WebhookEvent.id)
-            .limit(REQUEUE_BATCH)
-        ).scalars().all()
+        row_ids = (
+            session.execute(
+                select(WebhookEvent.id)
+                .where(WebhookEvent.status == EventStatus.RECEIVED, WebhookEvent.received_at < cutoff)
+                .order_by(WebhookEvent.id)
+                .limit(REQUEUE_BATCH)
+            )
+            .scalars()
+            .all()
+        )
     lost = [row_id for row_id in row_ids if not _job_alive(row_id)]
     try:
         for row_id in lost:

@@ -1,7 +1,7 @@
 """`make run`: the whole service on a laptop — embedded Redis, SQLite, the LINE emulator, web and worker.
 
-    python -m bot.local serve                 # what `make run` does
-    python -m bot.local send follow           # post a signed test event to the running service
+python -m bot.local serve                 # what `make run` does
+python -m bot.local send follow           # post a signed test event to the running service
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def serve(_: argparse.Namespace) -> int:
     migrate.upgrade(settings.effective_database_url)
     port = env["PORT"]
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--worker-class", "gthread"],
-        env=env, cwd=ROOT,
+        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}"],  # + gunicorn.conf.py
+        env=env,
+        cwd=ROOT,
     )
     worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
     print(_banner(env, settings.effective_database_url), flush=True)
@@ -62,11 +62,11 @@ def serve(_: argparse.Namespace) -> int:
 def _banner(env: dict[str, str], database_url: str) -> str:
     return f"""
   LINE engagement service is running (Ctrl-C stops everything)
-    webhook      {env['PUBLIC_BASE_URL']}/callback
-    health       {env['PUBLIC_BASE_URL']}/healthz
+    webhook      {env["PUBLIC_BASE_URL"]}/callback
+    health       {env["PUBLIC_BASE_URL"]}/healthz
     database     {database_url}
-    redis        {env['REDIS_URL']}
-    LINE API     {env['LINE_API_BASE_URL']}  (emulator: GET /__emulator__/requests shows what was sent)
+    redis        {env["REDIS_URL"]}
+    LINE API     {env["LINE_API_BASE_URL"]}  (emulator: GET /__emulator__/requests shows what was sent)
   Send a signed test event:
     .venv/bin/python -m bot.local send follow
 """
@@ -107,7 +107,9 @@ SAMPLES = {
     ),
     "unfollow": lambda uid: webhook_sender.event("unfollow", uid),
     "message": lambda uid: webhook_sender.event(
-        "message", uid, replyToken=os.urandom(16).hex(),
+        "message",
+        uid,
+        replyToken=os.urandom(16).hex(),
         message={"id": str(time.time_ns()), "type": "text", "text": "こんにちは", "quoteToken": "q"},
     ),
     "postback": lambda uid: webhook_sender.event(

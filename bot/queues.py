@@ -51,13 +51,13 @@ def enqueue_event(redis: Redis, settings: Settings, event_row_id: int, *, after_
     intervals = list(settings.event_retry_intervals)
     delay, retries = (intervals[0], intervals[1:]) if after_failure and intervals else (0, intervals)
     queue = Queue(EVENTS, connection=redis)
-    options = dict(
-        job_id=event_job_id(event_row_id),
-        retry=Retry(max=len(retries), interval=retries) if retries else None,
-        job_timeout=settings.event_job_timeout,
-        result_ttl=600,
-        failure_ttl=7 * 24 * 3600,
-    )
+    options = {
+        "job_id": event_job_id(event_row_id),
+        "retry": Retry(max=len(retries), interval=retries) if retries else None,
+        "job_timeout": settings.event_job_timeout,
+        "result_ttl": 600,
+        "failure_ttl": 7 * 24 * 3600,
+    }
     if delay > 0:
         queue.enqueue_in(timedelta(seconds=delay), "bot.jobs.process_event", event_row_id, **options)
     else:

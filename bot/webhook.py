@@ -86,7 +86,8 @@ def store_events(runtime: Runtime, rows: list[dict]) -> dict[str, int]:
         .on_conflict_do_nothing(index_elements=["webhook_event_id"])
         .returning(WebhookEvent.__table__.c.id, WebhookEvent.__table__.c.webhook_event_id)
     )
-    with runtime.engine.begin() as connection:
+    # One statement in autocommit: no BEGIN/COMMIT round trips, and it is atomic on its own.
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return {key: row_id for row_id, key in connection.execute(statement, rows).all()}
 
 

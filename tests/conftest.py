@@ -47,7 +47,9 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL unreachable at TEST_POSTGRES_URL ({exc}); start it or set TEST_POSTGRES_URL=off")
+        pytest.fail(
+            f"PostgreSQL unreachable at TEST_POSTGRES_URL ({exc}); start it or set TEST_POSTGRES_URL=off"
+        )
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = normalise_database_url(make_url(admin_url).set(database=name).render_as_string(hide_password=False))

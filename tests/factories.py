@@ -21,7 +21,9 @@ def body(*events: dict[str, Any], destination: str = "U" + "0" * 32) -> bytes:
     return _payload(*events, destination=destination)
 
 
-def base_event(event_type: str, uid: str | None = None, *, timestamp: int | None = None, **extra: Any) -> dict:
+def base_event(
+    event_type: str, uid: str | None = None, *, timestamp: int | None = None, **extra: Any
+) -> dict:
     """An event with a timestamp unique within the test run (so ordering between events is defined)."""
     import time
 
@@ -52,7 +54,9 @@ def postback(uid: str, data: str = "action=menu", **kw: Any) -> dict:
 
 def account_link(uid: str | None, result: str = "ok", nonce: str = "n" * 22, **kw: Any) -> dict:
     if result == "ok":
-        return base_event("accountLink", uid, replyToken=_reply(), link={"result": "ok", "nonce": nonce}, **kw)
+        return base_event(
+            "accountLink", uid, replyToken=_reply(), link={"result": "ok", "nonce": nonce}, **kw
+        )
     return base_event("accountLink", None, link={"result": "failed", "nonce": nonce}, **kw)
 
 
@@ -73,7 +77,9 @@ def every_event_type(uid: str) -> dict[str, dict]:
         "videoPlayComplete": base_event(
             "videoPlayComplete", uid, replyToken=_reply(), videoPlayComplete={"trackingId": "track-1"}
         ),
-        "beacon": base_event("beacon", uid, replyToken=_reply(), beacon={"hwid": "d41d8cd98f", "type": "enter"}),
+        "beacon": base_event(
+            "beacon", uid, replyToken=_reply(), beacon={"hwid": "d41d8cd98f", "type": "enter"}
+        ),
         "accountLink": account_link(uid),
         "membership": base_event(
             "membership", uid, replyToken=_reply(), membership={"type": "joined", "membershipId": 3189}

@@ -62,8 +62,9 @@ class EmulatorApp:
             answer = control.handle(self.state, request)
         else:
             answer = self._api(request, request_id)
-        response = Response(json.dumps(answer.body, ensure_ascii=False), status=answer.status,
-                            content_type="application/json")
+        response = Response(
+            json.dumps(answer.body, ensure_ascii=False), status=answer.status, content_type="application/json"
+        )
         response.headers["x-line-request-id"] = request_id
         for name, value in answer.headers.items():
             response.headers[name] = value
@@ -76,16 +77,23 @@ class EmulatorApp:
             name, args = adapter.match()
         except (NotFound, MethodNotAllowed) as exc:
             name, args = None, {}
-            answer = Answer(404, dict(NOT_FOUND)) if isinstance(exc, NotFound) else error(
-                405, "Method not allowed")
+            answer = (
+                Answer(404, dict(NOT_FOUND))
+                if isinstance(exc, NotFound)
+                else error(405, "Method not allowed")
+            )
         record = self._record(request, request_id, name)
         if name is not None:
             try:
                 answer = self._dispatch(request, request_id, name, args)
             except Exception as exc:  # noqa: BLE001 - an emulator bug must look like a LINE 500
                 # code locations only: the exception text could contain request data
-                log.error("emulator bug in endpoint %s: %s\n%s", name, type(exc).__name__,
-                          "".join(traceback.format_tb(exc.__traceback__)))
+                log.error(
+                    "emulator bug in endpoint %s: %s\n%s",
+                    name,
+                    type(exc).__name__,
+                    "".join(traceback.format_tb(exc.__traceback__)),
+                )
                 answer = error(500, "An error occurred in the server")
         record.status, record.response = answer.status, answer.body
         template = BY_NAME[name].path if name else "(unmatched)"
@@ -98,10 +106,15 @@ class EmulatorApp:
         except _BadJson:
             body = None
         record = RecordedRequest(
-            request_id=request_id, method=request.method, path=request.path,
+            request_id=request_id,
+            method=request.method,
+            path=request.path,
             query={k: request.args.getlist(k) for k in request.args},
             headers={k.lower(): v for k, v in request.headers.items()},
-            body=body, time=self.state.clock.now(), endpoint=name)
+            body=body,
+            time=self.state.clock.now(),
+            endpoint=name,
+        )
         self.state.record(record)
         return record
 
@@ -129,9 +142,17 @@ class EmulatorApp:
         except _BadJson:
             return error(400, "The request body could not be parsed as JSON")
         schema = request_schema_name(endpoint.path, endpoint.method)
-        call = Call(state=state, endpoint=name, args=args, query=request.args, body=body,
-                    raw=request.get_data(), content_type=request.mimetype, request_id=request_id,
-                    retry_key=retry_key)
+        call = Call(
+            state=state,
+            endpoint=name,
+            args=args,
+            query=request.args,
+            body=body,
+            raw=request.get_data(),
+            content_type=request.mimetype,
+            request_id=request_id,
+            retry_key=retry_key,
+        )
         if retry_key is None:
             answer = _validated(call, schema)
         else:

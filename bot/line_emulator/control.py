@@ -29,8 +29,12 @@ from bot.line_emulator.faults import Fault
 from bot.line_emulator.state import EmulatorState
 
 PREFIX = "/__emulator__"
-_PROFILE_KEYS = {"displayName": "display_name", "pictureUrl": "picture_url",
-                 "statusMessage": "status_message", "language": "language"}
+_PROFILE_KEYS = {
+    "displayName": "display_name",
+    "pictureUrl": "picture_url",
+    "statusMessage": "status_message",
+    "language": "language",
+}
 
 
 def _json(request: Request) -> Any:
@@ -55,10 +59,17 @@ def _faults(state: EmulatorState, request: Request) -> Answer:
         state.faults.clear()
         return Answer(200, {})
     body = _json(request)
-    fault = Fault(target=body["target"], kind=body["kind"], remaining=body.get("times", 1),
-                  delay=float(body.get("delay", 1.0)), accepted=bool(body.get("accepted", False)),
-                  status=body.get("status"), body=body.get("body"), method=body.get("method"),
-                  headers=dict(body.get("headers", {})))
+    fault = Fault(
+        target=body["target"],
+        kind=body["kind"],
+        remaining=body.get("times", 1),
+        delay=float(body.get("delay", 1.0)),
+        accepted=bool(body.get("accepted", False)),
+        status=body.get("status"),
+        body=body.get("body"),
+        method=body.get("method"),
+        headers=dict(body.get("headers", {})),
+    )
     return Answer(200, {"fault": state.faults.add(fault).to_dict()})
 
 
@@ -66,8 +77,11 @@ def _route(state: EmulatorState, request: Request, path: str) -> Answer | None:
     method = request.method
     if path == "/requests" and method == "GET":
         prefix, verb = request.args.get("path_prefix", ""), request.args.get("method")
-        records = [r.to_dict() for r in state.requests()
-                   if r.path.startswith(prefix) and (verb is None or r.method == verb.upper())]
+        records = [
+            r.to_dict()
+            for r in state.requests()
+            if r.path.startswith(prefix) and (verb is None or r.method == verb.upper())
+        ]
         return Answer(200, {"requests": records})
     if path == "/sent_messages" and method == "GET":
         to = request.args.get("to")
@@ -82,7 +96,7 @@ def _route(state: EmulatorState, request: Request, path: str) -> Answer | None:
     if path == "/reply_tokens" and method == "POST":
         return Answer(200, {"replyToken": state.register_reply_token(_json(request).get("userId"))})
     if path.startswith("/link_tokens/") and method == "GET":
-        return Answer(200, {"userId": state.link_token_owner(path[len("/link_tokens/"):])})
+        return Answer(200, {"userId": state.link_token_owner(path[len("/link_tokens/") :])})
     if path == "/clock" and method == "POST":
         state.clock.advance(float(_json(request).get("advance", 0)))
         return Answer(200, {"now": state.clock.now()})
@@ -96,7 +110,7 @@ def _route(state: EmulatorState, request: Request, path: str) -> Answer | None:
 def handle(state: EmulatorState, request: Request) -> Answer:
     """Serve one control request (paths start with ``/__emulator__``)."""
     try:
-        answer = _route(state, request, request.path[len(PREFIX):].rstrip("/") or "/")
+        answer = _route(state, request, request.path[len(PREFIX) :].rstrip("/") or "/")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         return error(400, f"Bad control request: {exc.__class__.__name__}: {exc}")
     return answer if answer is not None else Answer(404, dict(NOT_FOUND))

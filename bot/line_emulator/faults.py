@@ -76,9 +76,17 @@ class Fault:
         return self.target == endpoint
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "kind": self.kind, "remaining": self.remaining,
-                "delay": self.delay, "accepted": self.accepted, "status": self.status,
-                "body": self.body, "method": self.method, "headers": self.headers}
+        return {
+            "target": self.target,
+            "kind": self.kind,
+            "remaining": self.remaining,
+            "delay": self.delay,
+            "accepted": self.accepted,
+            "status": self.status,
+            "body": self.body,
+            "method": self.method,
+            "headers": self.headers,
+        }
 
 
 class FaultRegistry:

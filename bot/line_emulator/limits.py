@@ -80,13 +80,15 @@ def _check_template(template: dict[str, Any], path: str, out: list[Detail]) -> N
         for c, column in _dicts(template.get("columns")):
             actions = column.get("actions")
             counts.add(len(actions) if isinstance(actions, list) else 0)
-            _check_action(column.get("defaultAction"), f"{path}.columns[{c}].defaultAction",
-                          TEMPLATE_DEFAULT, out)
+            _check_action(
+                column.get("defaultAction"), f"{path}.columns[{c}].defaultAction", TEMPLATE_DEFAULT, out
+            )
             for i, action in _dicts(actions):
                 _check_action(action, f"{path}.columns[{c}].actions[{i}]", TEMPLATE, out)
         if len(counts) > 1:
-            out.append({"message": "All columns must have the same number of actions",
-                        "property": f"{path}.columns"})
+            out.append(
+                {"message": "All columns must have the same number of actions", "property": f"{path}.columns"}
+            )
     elif kind == "image_carousel":
         for c, column in _dicts(template.get("columns")):
             _check_action(column.get("action"), f"{path}.columns[{c}].action", IMAGE_CAROUSEL, out)

@@ -27,8 +27,12 @@ def coupon_errors(state: EmulatorState, body: Any) -> list[dict[str, str]]:
             with state.lock:
                 coupon = state.data.coupons.get(str(message.get("couponId")))
             if coupon is None or coupon["status"] != "RUNNING":
-                out.append({"message": "The coupon doesn't exist or isn't running",
-                            "property": f"messages[{i}].couponId"})
+                out.append(
+                    {
+                        "message": "The coupon doesn't exist or isn't running",
+                        "property": f"messages[{i}].couponId",
+                    }
+                )
     return out
 
 
@@ -43,15 +47,30 @@ def _sent_ids(call: Call) -> list[dict[str, str]]:
     return out
 
 
-def _record(call: Call, ids: list[dict[str, str]], to: str | None, delivered: bool = True,
-            reply_token: str | None = None) -> None:
+def _record(
+    call: Call,
+    ids: list[dict[str, str]],
+    to: str | None,
+    delivered: bool = True,
+    reply_token: str | None = None,
+) -> None:
     now = call.state.clock.now()
-    call.state.add_sent([
-        SentMessage(id=sent["id"], message=message, endpoint=call.endpoint, request_id=call.request_id,
-                    time=now, to=to, reply_token=reply_token, delivered=delivered,
-                    quote_token=sent.get("quoteToken"))
-        for sent, message in zip(ids, call.body["messages"], strict=True)
-    ])
+    call.state.add_sent(
+        [
+            SentMessage(
+                id=sent["id"],
+                message=message,
+                endpoint=call.endpoint,
+                request_id=call.request_id,
+                time=now,
+                to=to,
+                reply_token=reply_token,
+                delivered=delivered,
+                quote_token=sent.get("quoteToken"),
+            )
+            for sent, message in zip(ids, call.body["messages"], strict=True)
+        ]
+    )
 
 
 def reply(call: Call) -> Answer:
@@ -80,8 +99,11 @@ def push(call: Call) -> Answer:
 
 
 def multicast(call: Call) -> Answer:
-    recipients = [uid for uid in dict.fromkeys(call.body["to"])
-                  if isinstance(uid, str) and USER_ID.match(uid) and call.state.user_status(uid) != "unknown"]
+    recipients = [
+        uid
+        for uid in dict.fromkeys(call.body["to"])
+        if isinstance(uid, str) and USER_ID.match(uid) and call.state.user_status(uid) != "unknown"
+    ]
     delivered = {uid: call.state.user_status(uid) == "friend" for uid in recipients}
     count = sum(delivered.values())
     with call.state.lock:
@@ -121,8 +143,17 @@ def narrowcast_progress(call: Call) -> Answer:
         accepted = call.state.data.narrowcasts.get(request_id)
     if accepted is None:
         return error(404, "Not found")
-    return Answer(200, {"phase": "succeeded", "successCount": 0, "failureCount": 0, "targetCount": 0,
-                        "acceptedTime": iso_time(accepted), "completedTime": iso_time(accepted)})
+    return Answer(
+        200,
+        {
+            "phase": "succeeded",
+            "successCount": 0,
+            "failureCount": 0,
+            "targetCount": 0,
+            "acceptedTime": iso_time(accepted),
+            "completedTime": iso_time(accepted),
+        },
+    )
 
 
 def validate_messages(call: Call) -> Answer:

@@ -82,8 +82,9 @@ def richmenu_delete(call: Call) -> Answer:
 
 def richmenu_list(call: Call) -> Answer:
     with call.state.lock:
-        menus = [{k: v for k, v in m.items() if not k.startswith("_")}
-                 for m in call.state.data.rich_menus.values()]
+        menus = [
+            {k: v for k, v in m.items() if not k.startswith("_")} for m in call.state.data.rich_menus.values()
+        ]
     return Answer(200, {"richmenus": menus})
 
 
@@ -140,9 +141,14 @@ def coupon_create(call: Call) -> Answer:
     if body["endTimestamp"] <= body["startTimestamp"]:
         return detail_error("Must be later than startTimestamp", "endTimestamp")
     condition = body["acquisitionCondition"]
-    coupon = {**body, "couponId": "COUPON_" + secrets.token_hex(12), "status": "RUNNING",
-              "createdTimestamp": int(call.state.clock.now()), "maxTicketPerUser": 1,
-              "maxAcquireCount": condition.get("maxAcquireCount", -1)}
+    coupon = {
+        **body,
+        "couponId": "COUPON_" + secrets.token_hex(12),
+        "status": "RUNNING",
+        "createdTimestamp": int(call.state.clock.now()),
+        "maxTicketPerUser": 1,
+        "maxAcquireCount": condition.get("maxAcquireCount", -1),
+    }
     if "reward" in body:
         coupon["reward"] = _with_currency(body["reward"])
     with call.state.lock:
@@ -165,7 +171,7 @@ def coupon_list(call: Call) -> Answer:
         return detail_error("Value must be between 1 and 100", "limit")
     with call.state.lock:
         coupons = [c for c in call.state.data.coupons.values() if not statuses or c["status"] in statuses]
-    page = coupons[start:start + limit]
+    page = coupons[start : start + limit]
     body: dict = {"items": [{"couponId": c["couponId"], "title": c["title"]} for c in page]}
     if start + limit < len(coupons):
         body["next"] = str(start + limit)

@@ -34,8 +34,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("narrowcast", "POST", f"{_V}/message/narrowcast", messages.narrowcast),
     Endpoint("broadcast", "POST", f"{_V}/message/broadcast", messages.broadcast),
     Endpoint("narrowcast_progress", "GET", f"{_V}/message/progress/narrowcast", messages.narrowcast_progress),
-    *(Endpoint(f"validate_{kind}", "POST", f"{_V}/message/validate/{kind}", messages.validate_messages)
-      for kind in ("reply", "push", "multicast", "narrowcast", "broadcast")),
+    *(
+        Endpoint(f"validate_{kind}", "POST", f"{_V}/message/validate/{kind}", messages.validate_messages)
+        for kind in ("reply", "push", "multicast", "narrowcast", "broadcast")
+    ),
     Endpoint("quota", "GET", f"{_V}/message/quota", messages.quota),
     Endpoint("quota_consumption", "GET", f"{_V}/message/quota/consumption", messages.quota_consumption),
     Endpoint("profile", "GET", f"{_V}/profile/{{userId}}", resources.profile),
@@ -47,14 +49,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("richmenu_get", "GET", f"{_V}/richmenu/{{richMenuId}}", resources.richmenu_get),
     Endpoint("richmenu_delete", "DELETE", f"{_V}/richmenu/{{richMenuId}}", resources.richmenu_delete),
     Endpoint("richmenu_image", "POST", f"{_V}/richmenu/{{richMenuId}}/content", resources.richmenu_image),
-    Endpoint("default_richmenu_set", "POST", f"{_V}/user/all/richmenu/{{richMenuId}}",
-             resources.user_richmenu_link),
+    Endpoint(
+        "default_richmenu_set", "POST", f"{_V}/user/all/richmenu/{{richMenuId}}", resources.user_richmenu_link
+    ),
     Endpoint("default_richmenu_get", "GET", f"{_V}/user/all/richmenu", resources.user_richmenu_get),
     Endpoint("default_richmenu_cancel", "DELETE", f"{_V}/user/all/richmenu", resources.user_richmenu_unlink),
-    Endpoint("user_richmenu_link", "POST", f"{_V}/user/{{userId}}/richmenu/{{richMenuId}}",
-             resources.user_richmenu_link),
+    Endpoint(
+        "user_richmenu_link",
+        "POST",
+        f"{_V}/user/{{userId}}/richmenu/{{richMenuId}}",
+        resources.user_richmenu_link,
+    ),
     Endpoint("user_richmenu_get", "GET", f"{_V}/user/{{userId}}/richmenu", resources.user_richmenu_get),
-    Endpoint("user_richmenu_unlink", "DELETE", f"{_V}/user/{{userId}}/richmenu", resources.user_richmenu_unlink),
+    Endpoint(
+        "user_richmenu_unlink", "DELETE", f"{_V}/user/{{userId}}/richmenu", resources.user_richmenu_unlink
+    ),
     Endpoint("coupon_create", "POST", f"{_V}/coupon", resources.coupon_create),
     Endpoint("coupon_list", "GET", f"{_V}/coupon", resources.coupon_list),
     Endpoint("coupon_get", "GET", f"{_V}/coupon/{{couponId}}", resources.coupon_get),
@@ -71,5 +80,8 @@ def _rule_path(path: str) -> str:
 
 def build_map() -> Map:
     """A werkzeug URL map of all endpoints (``strict_slashes`` off: no redirects)."""
-    return Map([Rule(_rule_path(e.path), endpoint=e.name, methods=[e.method]) for e in ENDPOINTS],
-               strict_slashes=False, merge_slashes=False)
+    return Map(
+        [Rule(_rule_path(e.path), endpoint=e.name, methods=[e.method]) for e in ENDPOINTS],
+        strict_slashes=False,
+        merge_slashes=False,
+    )

@@ -33,39 +33,62 @@ _MIN_KEYS = ("minLength", "minItems", "minimum")
 # Documented LINE limits that messaging-api.yml does not express (schema -> property -> keywords).
 # A property named "" means the schema itself (used for "required").
 OVERLAY: dict[str, dict[str, dict[str, Any]]] = {
-    "TextMessage": {"": {"required": ["text"]}, "text": {"minLength": 1, "maxLength": 5000},
-                    "emojis": {"maxItems": 20}},
-    "TextMessageV2": {"text": {"minLength": 1, "maxLength": 5000},
-                      "substitution": {"maxProperties": 100}},
+    "TextMessage": {
+        "": {"required": ["text"]},
+        "text": {"minLength": 1, "maxLength": 5000},
+        "emojis": {"maxItems": 20},
+    },
+    "TextMessageV2": {"text": {"minLength": 1, "maxLength": 5000}, "substitution": {"maxProperties": 100}},
     "TemplateMessage": {"altText": {"minLength": 1, "maxLength": 400}},
     "FlexMessage": {"altText": {"minLength": 1, "maxLength": 400}},
-    "ImagemapMessage": {"altText": {"minLength": 1, "maxLength": 400},
-                        "baseUrl": {"maxLength": 2000}, "actions": {"maxItems": 50}},
+    "ImagemapMessage": {
+        "altText": {"minLength": 1, "maxLength": 400},
+        "baseUrl": {"maxLength": 2000},
+        "actions": {"maxItems": 50},
+    },
     "ImageMessage": {"originalContentUrl": {"maxLength": 2000}, "previewImageUrl": {"maxLength": 2000}},
     "VideoMessage": {"originalContentUrl": {"maxLength": 2000}, "previewImageUrl": {"maxLength": 2000}},
     "AudioMessage": {"originalContentUrl": {"maxLength": 2000}},
     "LocationMessage": {"title": {"maxLength": 100}, "address": {"maxLength": 100}},
     "QuickReply": {"": {"required": ["items"]}, "items": {"minItems": 1, "maxItems": 13}},
     "QuickReplyItem": {"": {"required": ["action"]}},
-    "PostbackAction": {"": {"required": ["data"]}, "data": {"maxLength": 300},
-                       "displayText": {"maxLength": 300}, "text": {"maxLength": 300},
-                       "fillInText": {"maxLength": 300}},
+    "PostbackAction": {
+        "": {"required": ["data"]},
+        "data": {"maxLength": 300},
+        "displayText": {"maxLength": 300},
+        "text": {"maxLength": 300},
+        "fillInText": {"maxLength": 300},
+    },
     "MessageAction": {"": {"required": ["text"]}, "text": {"minLength": 1, "maxLength": 300}},
     "URIAction": {"": {"required": ["uri"]}, "uri": {"maxLength": 1000}},
     "DatetimePickerAction": {"": {"required": ["data", "mode"]}},
-    "ButtonsTemplate": {"actions": {"minItems": 1, "maxItems": 4}, "title": {"maxLength": 40},
-                        "text": {"minLength": 1, "maxLength": 160}},
-    "ConfirmTemplate": {"actions": {"minItems": 2, "maxItems": 2}, "text": {"minLength": 1, "maxLength": 240}},
+    "ButtonsTemplate": {
+        "actions": {"minItems": 1, "maxItems": 4},
+        "title": {"maxLength": 40},
+        "text": {"minLength": 1, "maxLength": 160},
+    },
+    "ConfirmTemplate": {
+        "actions": {"minItems": 2, "maxItems": 2},
+        "text": {"minLength": 1, "maxLength": 240},
+    },
     "CarouselTemplate": {"columns": {"minItems": 1, "maxItems": 10}},
-    "CarouselColumn": {"actions": {"minItems": 1, "maxItems": 3}, "title": {"maxLength": 40},
-                       "text": {"minLength": 1, "maxLength": 120}},
+    "CarouselColumn": {
+        "actions": {"minItems": 1, "maxItems": 3},
+        "title": {"maxLength": 40},
+        "text": {"minLength": 1, "maxLength": 120},
+    },
     "ImageCarouselTemplate": {"columns": {"minItems": 1, "maxItems": 10}},
     "FlexCarousel": {"contents": {"minItems": 1, "maxItems": 12}},
     "ShowLoadingAnimationRequest": {"loadingSeconds": {"multipleOf": 5}},
-    "RichMenuRequest": {"": {"required": ["size", "selected", "name", "chatBarText", "areas"]},
-                        "areas": {"maxItems": 20}},
-    "RichMenuSize": {"": {"required": ["width", "height"]}, "width": {"minimum": 800, "maximum": 2500},
-                     "height": {"minimum": 250}},
+    "RichMenuRequest": {
+        "": {"required": ["size", "selected", "name", "chatBarText", "areas"]},
+        "areas": {"maxItems": 20},
+    },
+    "RichMenuSize": {
+        "": {"required": ["width", "height"]},
+        "width": {"minimum": 800, "maximum": 2500},
+        "height": {"minimum": 250},
+    },
     "RichMenuArea": {"": {"required": ["bounds", "action"]}},
     "RichMenuBounds": {"": {"required": ["x", "y", "width", "height"]}},
     "PushMessageRequest": {"customAggregationUnits": {"maxItems": 1}},
@@ -85,7 +108,7 @@ def request_schema_name(path_template: str, method: str) -> str | None:
     operation = load_spec()["paths"].get(path_template, {}).get(method.lower(), {})
     content = operation.get("requestBody", {}).get("content", {})
     ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-    return ref[len(REF_PREFIX):] if ref.startswith(REF_PREFIX) else None
+    return ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else None
 
 
 def _property_schema(schema: dict[str, Any], prop: str) -> dict[str, Any]:
@@ -114,7 +137,7 @@ def _redirect_base_refs(node: Any, discriminated: set[str]) -> None:
     if isinstance(node, dict):
         for part in node.get("allOf", []):
             ref = part.get("$ref", "") if isinstance(part, dict) else ""
-            if ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX):] in discriminated:
+            if ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX) :] in discriminated:
                 part["$ref"] = ref + BASE_SUFFIX
         for value in node.values():
             _redirect_base_refs(value, discriminated)

@@ -35,8 +35,15 @@ class _QuietHandler(WSGIRequestHandler):
 class LineEmulator:
     """A local stand-in for ``https://api.line.me`` (see the package docstring)."""
 
-    def __init__(self, channel_access_token: str = "test-token", host: str = "127.0.0.1", port: int = 0,
-                 *, clock: Callable[[], float] | None = None, monthly_quota: int | None = None) -> None:
+    def __init__(
+        self,
+        channel_access_token: str = "test-token",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Callable[[], float] | None = None,
+        monthly_quota: int | None = None,
+    ) -> None:
         self.state = EmulatorState(channel_access_token, Clock(clock), monthly_quota)
         self.app = EmulatorApp(self.state)
         self.host, self.port = host, port
@@ -48,11 +55,16 @@ class LineEmulator:
         """Bind (port 0 = any free port) and serve in a daemon thread; returns ``self``."""
         if self._server is not None:
             return self
-        self._server = make_server(self.host, self.port, self.app, threaded=True,
-                                   request_handler=_QuietHandler)
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+        )
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name=f"line-emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"line-emulator:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -93,13 +105,19 @@ class LineEmulator:
 
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[RecordedRequest]:
         """Recorded requests whose path starts with ``path_prefix`` (optionally one method)."""
-        return [r for r in self.state.requests() if r.path.startswith(path_prefix)
-                and (method is None or r.method == method.upper())]
+        return [
+            r
+            for r in self.state.requests()
+            if r.path.startswith(path_prefix) and (method is None or r.method == method.upper())
+        ]
 
     def sent_messages(self, to: str | None = None, delivered: bool | None = None) -> list[SentMessage]:
         """Message objects LINE accepted, optionally for one recipient / only (un)delivered ones."""
-        return [m for m in self.state.sent() if (to is None or m.to == to)
-                and (delivered is None or m.delivered == delivered)]
+        return [
+            m
+            for m in self.state.sent()
+            if (to is None or m.to == to) and (delivered is None or m.delivered == delivered)
+        ]
 
     @property
     def quota_usage(self) -> int:
@@ -114,23 +132,56 @@ class LineEmulator:
         """Forget requests, deliveries, users, tokens, resources, faults and quota usage."""
         self.state.reset()
 
-    def inject(self, target: str, kind: str, times: int | None = 1, *, delay: float = 1.0,
-               accepted: bool = False, status: int | None = None, body: dict[str, Any] | None = None,
-               method: str | None = None, headers: dict[str, str] | None = None) -> Fault:
+    def inject(
+        self,
+        target: str,
+        kind: str,
+        times: int | None = 1,
+        *,
+        delay: float = 1.0,
+        accepted: bool = False,
+        status: int | None = None,
+        body: dict[str, Any] | None = None,
+        method: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Fault:
         """Make the next ``times`` matching requests fail (see ``faults.py`` for the kinds)."""
-        return self.state.faults.add(Fault(target=target, kind=kind, remaining=times, delay=delay,
-                                           accepted=accepted, status=status, body=body, method=method,
-                                           headers=dict(headers or {})))
+        return self.state.faults.add(
+            Fault(
+                target=target,
+                kind=kind,
+                remaining=times,
+                delay=delay,
+                accepted=accepted,
+                status=status,
+                body=body,
+                method=method,
+                headers=dict(headers or {}),
+            )
+        )
 
     def clear_faults(self) -> None:
         self.state.faults.clear()
 
-    def set_user(self, user_id: str, status: str = "friend", *, display_name: str | None = None,
-                 picture_url: str | None = None, status_message: str | None = None,
-                 language: str | None = "ja") -> UserRecord:
+    def set_user(
+        self,
+        user_id: str,
+        status: str = "friend",
+        *,
+        display_name: str | None = None,
+        picture_url: str | None = None,
+        status_message: str | None = None,
+        language: str | None = "ja",
+    ) -> UserRecord:
         """Register a user as ``friend``, ``blocked`` or ``unknown`` (with an optional profile)."""
-        return self.state.set_user(user_id, status, display_name=display_name, picture_url=picture_url,
-                                   status_message=status_message, language=language)
+        return self.state.set_user(
+            user_id,
+            status,
+            display_name=display_name,
+            picture_url=picture_url,
+            status_message=status_message,
+            language=language,
+        )
 
     def add_friend(self, user_id: str, **profile: Any) -> UserRecord:
         return self.set_user(user_id, "friend", **profile)

@@ -94,9 +94,13 @@ class UserRecord:
     language: str | None = "ja"
 
     def profile(self) -> dict[str, Any]:
-        body = {"displayName": self.display_name or f"User {self.user_id[-6:]}", "userId": self.user_id,
-                "pictureUrl": self.picture_url, "statusMessage": self.status_message,
-                "language": self.language}
+        body = {
+            "displayName": self.display_name or f"User {self.user_id[-6:]}",
+            "userId": self.user_id,
+            "pictureUrl": self.picture_url,
+            "statusMessage": self.status_message,
+            "language": self.language,
+        }
         return {k: v for k, v in body.items() if v is not None}
 
 
@@ -135,8 +139,9 @@ class Resources:
 class EmulatorState:
     """All emulator state; route handlers and ``LineEmulator`` work through this object."""
 
-    def __init__(self, channel_access_token: str, clock: Clock | None = None,
-                 monthly_quota: int | None = None) -> None:
+    def __init__(
+        self, channel_access_token: str, clock: Clock | None = None, monthly_quota: int | None = None
+    ) -> None:
         self.channel_access_token = channel_access_token
         self.clock = clock or Clock()
         self.monthly_quota = monthly_quota

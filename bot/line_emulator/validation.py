@@ -54,7 +54,9 @@ def _required(validator: Any, required: list[str], instance: Any, schema: dict[s
 
 def _length(schema: dict[str, Any]) -> str:
     low, high = schema.get("minLength", 0), schema.get("maxLength")
-    return f"Length must be between {low} and {high}" if high is not None else f"Length must be at least {low}"
+    return (
+        f"Length must be between {low} and {high}" if high is not None else f"Length must be at least {low}"
+    )
 
 
 def _max_length(validator: Any, limit: int, instance: Any, schema: dict[str, Any]) -> Iterator:
@@ -80,8 +82,12 @@ def _is_uri(value: object) -> bool:
 
 _EmulatorValidator = validators.extend(
     Draft202012Validator,
-    {"discriminator": _discriminator, "required": _required,
-     "maxLength": _max_length, "minLength": _min_length},
+    {
+        "discriminator": _discriminator,
+        "required": _required,
+        "maxLength": _max_length,
+        "minLength": _min_length,
+    },
 )
 
 

@@ -29,7 +29,9 @@ def new_webhook_event_id() -> str:
     return "".join(secrets.choice(_ULID_CHARS) for _ in range(26))
 
 
-def event(event_type: str, user_id: str | None = None, *, timestamp: int | None = None, **fields: Any) -> dict:
+def event(
+    event_type: str, user_id: str | None = None, *, timestamp: int | None = None, **fields: Any
+) -> dict:
     """An event with every common field LINE always sends; type-specific fields come in `fields`."""
     built: dict[str, Any] = {
         "type": event_type,

@@ -47,8 +47,13 @@ RawCall = Callable[..., RawResponse]
 def raw(emulator: LineEmulator) -> RawCall:
     """``raw(method, path, body=None, token=TOKEN, headers=None)`` over http.client."""
 
-    def call(method: str, path: str, body: Any = None, token: str | None = TOKEN,
-             headers: dict[str, str] | None = None) -> RawResponse:
+    def call(
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = TOKEN,
+        headers: dict[str, str] | None = None,
+    ) -> RawResponse:
         parts = urlsplit(emulator.base_url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
         sent = {"Content-Type": "application/json", **(headers or {})}
@@ -59,8 +64,11 @@ def raw(emulator: LineEmulator) -> RawCall:
             conn.request(method, path, body=payload, headers=sent)
             response = conn.getresponse()
             data = response.read()
-            return RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()},
-                               json.loads(data) if data else None)
+            return RawResponse(
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                json.loads(data) if data else None,
+            )
         finally:
             conn.close()
 

@@ -29,8 +29,11 @@ def test_unknown_path_is_404_json_with_request_id(raw: RawCall) -> None:
 
 def test_every_response_has_a_fresh_request_id(raw: RawCall) -> None:
     """Successes and errors alike carry JSON and a new x-line-request-id each time."""
-    responses = [raw("GET", "/v2/bot/message/quota"), raw("GET", "/v2/bot/message/quota"),
-                 raw("GET", "/v2/bot/message/quota", token="bad")]
+    responses = [
+        raw("GET", "/v2/bot/message/quota"),
+        raw("GET", "/v2/bot/message/quota"),
+        raw("GET", "/v2/bot/message/quota", token="bad"),
+    ]
     assert [r.status for r in responses] == [200, 200, 401]
     assert len({r.headers["x-line-request-id"] for r in responses}) == 3
     assert all(r.headers["content-type"] == "application/json" for r in responses)
@@ -43,8 +46,12 @@ def test_invalid_json_body_is_400(raw: RawCall, emulator: LineEmulator) -> None:
 
     parts = urlsplit(emulator.base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-    conn.request("POST", "/v2/bot/message/push", body=b"{nope",
-                 headers={"Authorization": "Bearer test-token", "Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/v2/bot/message/push",
+        body=b"{nope",
+        headers={"Authorization": "Bearer test-token", "Content-Type": "application/json"},
+    )
     assert conn.getresponse().status == 400
     conn.close()
     assert emulator.requests[0].body is None and emulator.requests[0].status == 400
@@ -52,16 +59,27 @@ def test_invalid_json_body_is_400(raw: RawCall, emulator: LineEmulator) -> None:
 
 def test_http_control_endpoints(raw: RawCall, api: MessagingApi) -> None:
     """Users, faults, recorded requests, sent messages, clock and reset can be driven over HTTP."""
-    assert raw("POST", "/__emulator__/users",
-               {"userId": USER, "status": "friend", "displayName": "Hanako"}, token=None).status == 200
+    assert (
+        raw(
+            "POST",
+            "/__emulator__/users",
+            {"userId": USER, "status": "friend", "displayName": "Hanako"},
+            token=None,
+        ).status
+        == 200
+    )
     assert api.get_profile(USER).display_name == "Hanako"
-    fault = raw("POST", "/__emulator__/faults", {"target": "/v2/bot/message/push", "kind": "rate_limit"}, token=None)
+    fault = raw(
+        "POST", "/__emulator__/faults", {"target": "/v2/bot/message/push", "kind": "rate_limit"}, token=None
+    )
     assert fault.body["fault"]["remaining"] == 1
     assert raw("GET", "/__emulator__/faults", token=None).body["faults"][0]["kind"] == "rate_limit"
     push = {"to": USER, "messages": [{"type": "text", "text": "hi"}]}
     assert raw("POST", "/v2/bot/message/push", push).status == 429
     assert raw("POST", "/v2/bot/message/push", push).status == 200
-    recorded = raw("GET", "/__emulator__/requests?path_prefix=/v2/bot/message/push", token=None).body["requests"]
+    recorded = raw("GET", "/__emulator__/requests?path_prefix=/v2/bot/message/push", token=None).body[
+        "requests"
+    ]
     assert [r["status"] for r in recorded] == [429, 200]
     assert recorded[1]["body"] == push and recorded[1]["headers"]["authorization"] == "Bearer test-token"
     sent = raw("GET", f"/__emulator__/sent_messages?to={USER}", token=None).body["sentMessages"]
@@ -77,13 +95,20 @@ def test_http_control_link_tokens_and_reply_tokens(raw: RawCall, api: MessagingA
     token = api.issue_link_token(USER).link_token
     assert raw("GET", f"/__emulator__/link_tokens/{token}", token=None).body == {"userId": USER}
     reply_token = raw("POST", "/__emulator__/reply_tokens", {"userId": USER}, token=None).body["replyToken"]
-    reply = raw("POST", "/v2/bot/message/reply",
-                {"replyToken": reply_token, "messages": [{"type": "text", "text": "ok"}]})
+    reply = raw(
+        "POST",
+        "/v2/bot/message/reply",
+        {"replyToken": reply_token, "messages": [{"type": "text", "text": "ok"}]},
+    )
     assert reply.status == 200
-    assert raw("GET", f"/__emulator__/sent_messages?to={USER}", token=None).body["sentMessages"][0]["reply_token"]
+    assert raw("GET", f"/__emulator__/sent_messages?to={USER}", token=None).body["sentMessages"][0][
+        "reply_token"
+    ]
 
 
-def test_requests_are_recorded_with_query_and_lowercase_headers(emulator: LineEmulator, api: MessagingApi) -> None:
+def test_requests_are_recorded_with_query_and_lowercase_headers(
+    emulator: LineEmulator, api: MessagingApi
+) -> None:
     """Recorded requests keep method, path, query, lower-cased headers, status and time."""
     api.list_coupon(status=["RUNNING", "CLOSED"], limit=5)
     [request] = emulator.requests_to("/v2/bot/coupon", method="GET")
@@ -111,23 +136,32 @@ def test_endpoint_paths_match_the_openapi_document() -> None:
 
 def test_import_is_side_effect_free() -> None:
     """Importing the package reads no files: the OpenAPI document is loaded lazily."""
-    code = ("import bot.line_emulator, bot.line_emulator.schema as s, bot.line_emulator.__main__; "
-            "print(s.load_spec.cache_info().currsize)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30,
-                         check=False)
+    code = (
+        "import bot.line_emulator, bot.line_emulator.schema as s, bot.line_emulator.__main__; "
+        "print(s.load_spec.cache_info().currsize)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+    )
     assert out.stdout.strip() == "0", out.stderr
 
 
 def test_cli_runs_in_foreground_and_prints_base_url() -> None:
     """`python -m bot.line_emulator` prints its base URL and serves until terminated."""
-    proc = subprocess.Popen([sys.executable, "-m", "bot.line_emulator", "--port", "0", "--token", "cli-token"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.line_emulator", "--port", "0", "--token", "cli-token"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         base_url = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")
-        request = urllib.request.Request(f"{base_url}/v2/bot/message/quota",
-                                         headers={"Authorization": "Bearer cli-token"})
+        request = urllib.request.Request(
+            f"{base_url}/v2/bot/message/quota", headers={"Authorization": "Bearer cli-token"}
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert json.loads(response.read()) == {"type": "none"}
     finally:

@@ -52,8 +52,9 @@ def test_push_ok_and_recorded(emulator: LineEmulator, api: MessagingApi) -> None
 def test_reply_ok(emulator: LineEmulator, api: MessagingApi) -> None:
     """A reply with a registered reply token succeeds and is attributed to that token's user."""
     token = emulator.issue_reply_token(USER)
-    response = api.reply_message(ReplyMessageRequest(
-        reply_token=token, messages=[TextMessage(text="a"), TextMessage(text="b")]))
+    response = api.reply_message(
+        ReplyMessageRequest(reply_token=token, messages=[TextMessage(text="a"), TextMessage(text="b")])
+    )
     assert len(response.sent_messages) == 2
     assert [m.message["text"] for m in emulator.sent_messages(to=USER)] == ["a", "b"]
     assert emulator.quota_usage == 0
@@ -98,8 +99,10 @@ def test_six_messages_is_400_with_details(raw: RawCall) -> None:
     body = {"to": USER, "messages": [{"type": "text", "text": str(i)} for i in range(6)]}
     response = raw("POST", TEXT_PUSH, body)
     assert response.status == 400
-    assert response.body == {"message": "The request body has 1 error(s)",
-                             "details": [{"message": "Size must be between 1 and 5", "property": "messages"}]}
+    assert response.body == {
+        "message": "The request body has 1 error(s)",
+        "details": [{"message": "Size must be between 1 and 5", "property": "messages"}],
+    }
 
 
 def test_501_multicast_recipients_is_400(raw: RawCall) -> None:
@@ -116,15 +119,23 @@ def test_text_over_5000_utf16_units_is_400(api: MessagingApi) -> None:
     with pytest.raises(ApiException) as err:
         api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text="a" * 5001)]))
     assert err.value.status == 400
-    assert _details(err.value) == [{"message": "Length must be between 1 and 5000",
-                                    "property": "messages[0].text"}]
+    assert _details(err.value) == [
+        {"message": "Length must be between 1 and 5000", "property": "messages[0].text"}
+    ]
 
 
 def test_invalid_quick_reply_action_type_is_400(raw: RawCall) -> None:
     """An unknown action type inside a quick reply fails the Action discriminator check."""
-    message = {"type": "text", "text": "pick", "quickReply": {"items": [
-        {"type": "action", "action": {"type": "postback", "label": "ok", "data": "a=1"}},
-        {"type": "action", "action": {"type": "teleport", "label": "go"}}]}}
+    message = {
+        "type": "text",
+        "text": "pick",
+        "quickReply": {
+            "items": [
+                {"type": "action", "action": {"type": "postback", "label": "ok", "data": "a=1"}},
+                {"type": "action", "action": {"type": "teleport", "label": "go"}},
+            ]
+        },
+    }
     response = raw("POST", TEXT_PUSH, {"to": USER, "messages": [message]})
     assert response.status == 400
     [detail] = response.body["details"]
@@ -145,33 +156,62 @@ def test_quick_reply_label_and_postback_data_limits(raw: RawCall) -> None:
     response = raw("POST", TEXT_PUSH, {"to": USER, "messages": [message]})
     assert response.status == 400 and response.body["message"] == "The request body has 2 error(s)"
     props = {d["property"]: d["message"] for d in response.body["details"]}
-    assert props == {"messages[0].quickReply.items[0].action.data": "Length must be between 0 and 300",
-                     "messages[0].quickReply.items[0].action.label": "Length must be between 0 and 20"}
+    assert props == {
+        "messages[0].quickReply.items[0].action.data": "Length must be between 0 and 300",
+        "messages[0].quickReply.items[0].action.label": "Length must be between 0 and 20",
+    }
 
 
 def test_buttons_template_with_five_actions_is_400(api: MessagingApi) -> None:
     """A buttons template allows at most 4 actions and altText of at most 400 characters."""
-    template = ButtonsTemplate(text="choose", actions=[MessageAction(label=f"b{i}", text="t") for i in range(5)])
+    template = ButtonsTemplate(
+        text="choose", actions=[MessageAction(label=f"b{i}", text="t") for i in range(5)]
+    )
     with pytest.raises(ApiException) as err:
-        api.push_message(PushMessageRequest(to=USER, messages=[TemplateMessage(alt_text="a" * 401,
-                                                                                template=template)]))
+        api.push_message(
+            PushMessageRequest(to=USER, messages=[TemplateMessage(alt_text="a" * 401, template=template)])
+        )
     props = {d["property"]: d["message"] for d in _details(err.value)}
-    assert props == {"messages[0].altText": "Length must be between 1 and 400",
-                     "messages[0].template.actions": "Size must be between 1 and 4"}
+    assert props == {
+        "messages[0].altText": "Length must be between 1 and 400",
+        "messages[0].template.actions": "Size must be between 1 and 4",
+    }
 
 
 def test_flex_message_ok_and_button_label_limit(api: MessagingApi) -> None:
     """A Flex bubble is accepted; a Flex button label over 40 characters is rejected."""
-    def bubble(label: str) -> FlexContainer:
-        return FlexContainer.from_dict({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
-            {"type": "text", "text": "Policy renewal"},
-            {"type": "button", "action": {"type": "uri", "label": label, "uri": "https://example.com"}}]}})
 
-    api.push_message(PushMessageRequest(to=USER, messages=[FlexMessage(alt_text="alt", contents=bubble("y" * 40))]))
+    def bubble(label: str) -> FlexContainer:
+        return FlexContainer.from_dict(
+            {
+                "type": "bubble",
+                "body": {
+                    "type": "box",
+                    "layout": "vertical",
+                    "contents": [
+                        {"type": "text", "text": "Policy renewal"},
+                        {
+                            "type": "button",
+                            "action": {"type": "uri", "label": label, "uri": "https://example.com"},
+                        },
+                    ],
+                },
+            }
+        )
+
+    api.push_message(
+        PushMessageRequest(to=USER, messages=[FlexMessage(alt_text="alt", contents=bubble("y" * 40))])
+    )
     with pytest.raises(ApiException) as err:
-        api.push_message(PushMessageRequest(to=USER, messages=[FlexMessage(alt_text="a", contents=bubble("y" * 41))]))
-    assert _details(err.value) == [{"message": "Length must be between 0 and 40",
-                                    "property": "messages[0].contents.body.contents[1].action.label"}]
+        api.push_message(
+            PushMessageRequest(to=USER, messages=[FlexMessage(alt_text="a", contents=bubble("y" * 41))])
+        )
+    assert _details(err.value) == [
+        {
+            "message": "Length must be between 0 and 40",
+            "property": "messages[0].contents.body.contents[1].action.label",
+        }
+    ]
 
 
 def test_push_to_unknown_id_is_failed_to_send(emulator: LineEmulator, api: MessagingApi) -> None:
@@ -196,7 +236,9 @@ def test_push_to_blocked_user_is_200_but_not_delivered(emulator: LineEmulator, a
 def test_multicast_skips_invalid_ids_and_counts_quota(emulator: LineEmulator, api: MessagingApi) -> None:
     """Multicast returns {} , skips malformed/unknown ids and counts one message per delivered user."""
     emulator.block(OTHER_USER)
-    api.multicast(MulticastRequest(to=[USER, OTHER_USER, "bogus", "C" + "0" * 32], messages=[TextMessage(text="m")]))
+    api.multicast(
+        MulticastRequest(to=[USER, OTHER_USER, "bogus", "C" + "0" * 32], messages=[TextMessage(text="m")])
+    )
     assert [m.to for m in emulator.sent_messages()] == [USER, OTHER_USER]
     assert emulator.quota_usage == 1
     assert api.get_message_quota_consumption().total_usage == 1

@@ -67,12 +67,15 @@ def test_link_token_for_non_friend_is_400(emulator: LineEmulator, api: Messaging
 
 def test_loading_animation_202_and_invalid_seconds(api: MessagingApi) -> None:
     """The loading animation answers 202 {}; loadingSeconds=7 and group chat ids are 400."""
-    info = api.show_loading_animation_with_http_info(ShowLoadingAnimationRequest(chat_id=USER, loading_seconds=20))
+    info = api.show_loading_animation_with_http_info(
+        ShowLoadingAnimationRequest(chat_id=USER, loading_seconds=20)
+    )
     assert info.status_code == 202
     with pytest.raises(ApiException) as err:
         api.show_loading_animation(ShowLoadingAnimationRequest(chat_id=USER, loading_seconds=7))
-    assert json.loads(err.value.body)["details"] == [{"message": "Must be a multiple of 5",
-                                                      "property": "loadingSeconds"}]
+    assert json.loads(err.value.body)["details"] == [
+        {"message": "Must be a multiple of 5", "property": "loadingSeconds"}
+    ]
     with pytest.raises(ApiException) as group:
         api.show_loading_animation(ShowLoadingAnimationRequest(chat_id="C" + "0" * 32))
     assert group.value.status == 400
@@ -80,9 +83,17 @@ def test_loading_animation_202_and_invalid_seconds(api: MessagingApi) -> None:
 
 def _menu(width: int = 2500) -> RichMenuRequest:
     return RichMenuRequest(
-        size=RichMenuSize(width=width, height=843), selected=True, name="main", chat_bar_text="Menu",
-        areas=[RichMenuArea(bounds=RichMenuBounds(x=0, y=0, width=1250, height=843),
-                            action=PostbackAction(label="Link", data="action=link"))])
+        size=RichMenuSize(width=width, height=843),
+        selected=True,
+        name="main",
+        chat_bar_text="Menu",
+        areas=[
+            RichMenuArea(
+                bounds=RichMenuBounds(x=0, y=0, width=1250, height=843),
+                action=PostbackAction(label="Link", data="action=link"),
+            )
+        ],
+    )
 
 
 def test_rich_menu_create_link_get_unlink(emulator: LineEmulator, api: MessagingApi) -> None:
@@ -95,18 +106,24 @@ def test_rich_menu_create_link_get_unlink(emulator: LineEmulator, api: Messaging
     with pytest.raises(NotFoundException):
         api.get_rich_menu_id_of_user(USER)
     assert [r.endpoint for r in emulator.requests_to("/v2/bot/user/")] == [
-        "user_richmenu_link", "user_richmenu_get", "user_richmenu_unlink", "user_richmenu_get"]
+        "user_richmenu_link",
+        "user_richmenu_get",
+        "user_richmenu_unlink",
+        "user_richmenu_get",
+    ]
 
 
 def test_rich_menu_image_default_and_delete(api: MessagingApi) -> None:
     """A menu image uploads once, the menu can be the default, and deleting it removes it from the list."""
     blob = MessagingApiBlob(api.api_client)
     menu_id = api.create_rich_menu(_menu()).rich_menu_id
-    blob.set_rich_menu_image(rich_menu_id=menu_id, body=bytearray(b"\x89PNG fake"),
-                             _headers={"Content-Type": "image/png"})
+    blob.set_rich_menu_image(
+        rich_menu_id=menu_id, body=bytearray(b"\x89PNG fake"), _headers={"Content-Type": "image/png"}
+    )
     with pytest.raises(ApiException) as err:
-        blob.set_rich_menu_image(rich_menu_id=menu_id, body=bytearray(b"\x89PNG fake"),
-                                 _headers={"Content-Type": "image/png"})
+        blob.set_rich_menu_image(
+            rich_menu_id=menu_id, body=bytearray(b"\x89PNG fake"), _headers={"Content-Type": "image/png"}
+        )
     assert err.value.status == 400
     api.set_default_rich_menu(menu_id)
     assert api.get_default_rich_menu_id().rich_menu_id == menu_id
@@ -122,17 +139,24 @@ def test_rich_menu_errors(api: MessagingApi) -> None:
         api.link_rich_menu_id_to_user(USER, "richmenu-" + "0" * 32)
     with pytest.raises(ApiException) as err:
         api.create_rich_menu(_menu(width=500))
-    assert json.loads(err.value.body)["details"] == [{"message": "Value must be between 800 and 2500",
-                                                      "property": "size.width"}]
+    assert json.loads(err.value.body)["details"] == [
+        {"message": "Value must be between 800 and 2500", "property": "size.width"}
+    ]
 
 
 def _coupon(title: str) -> CouponCreateRequest:
     return CouponCreateRequest(
-        title=title, acquisition_condition=NormalAcquisitionConditionRequest(type="normal"),
-        reward=CouponDiscountRewardRequest(type="discount", price_info=DiscountFixedPriceInfoRequest(
-            type="fixed", fixed_amount=100)),
-        start_timestamp=0, end_timestamp=1924959599, timezone="ASIA_TOKYO", visibility="UNLISTED",
-        max_use_count_per_ticket=1)
+        title=title,
+        acquisition_condition=NormalAcquisitionConditionRequest(type="normal"),
+        reward=CouponDiscountRewardRequest(
+            type="discount", price_info=DiscountFixedPriceInfoRequest(type="fixed", fixed_amount=100)
+        ),
+        start_timestamp=0,
+        end_timestamp=1924959599,
+        timezone="ASIA_TOKYO",
+        visibility="UNLISTED",
+        max_use_count_per_ticket=1,
+    )
 
 
 def test_coupon_create_list_get_close_round_trip(api: MessagingApi) -> None:
@@ -143,7 +167,11 @@ def test_coupon_create_list_get_close_round_trip(api: MessagingApi) -> None:
     rest = api.list_coupon(status=["RUNNING"], limit=2, start=page.next)
     assert [c.coupon_id for c in rest.items] == ids[2:] and rest.next is None
     detail = api.get_coupon_detail(ids[0])
-    assert (detail.title, detail.status, detail.reward.price_info.fixed_amount) == ("Coupon 0", "RUNNING", 100)
+    assert (detail.title, detail.status, detail.reward.price_info.fixed_amount) == (
+        "Coupon 0",
+        "RUNNING",
+        100,
+    )
     api.close_coupon(ids[0])
     assert api.get_coupon_detail(ids[0]).status == "CLOSED"
     assert [c.coupon_id for c in api.list_coupon(status=["CLOSED"]).items] == [ids[0]]
@@ -167,9 +195,18 @@ def test_coupon_message_needs_running_coupon(api: MessagingApi) -> None:
 
 def test_coupon_create_validation(raw: RawCall) -> None:
     """Coupon creation enforces the schema: lottery needs probability and max count."""
-    body = {"title": "t", "acquisitionCondition": {"type": "lottery"}, "startTimestamp": 0,
-            "endTimestamp": 10, "timezone": "ASIA_TOKYO", "visibility": "PUBLIC", "maxUseCountPerTicket": 1}
+    body = {
+        "title": "t",
+        "acquisitionCondition": {"type": "lottery"},
+        "startTimestamp": 0,
+        "endTimestamp": 10,
+        "timezone": "ASIA_TOKYO",
+        "visibility": "PUBLIC",
+        "maxUseCountPerTicket": 1,
+    }
     response = raw("POST", "/v2/bot/coupon", body)
     assert response.status == 400
     assert {d["property"] for d in response.body["details"]} == {
-        "acquisitionCondition.lotteryProbability", "acquisitionCondition.maxAcquireCount"}
+        "acquisitionCondition.lotteryProbability",
+        "acquisitionCondition.maxAcquireCount",
+    }

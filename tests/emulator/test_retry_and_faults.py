@@ -25,15 +25,17 @@ PUSH = "/v2/bot/message/push"
 
 
 def _push(api: MessagingApi, key: str | None = None, text: str = "hello", **kwargs: object) -> object:
-    return api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text=text)]),
-                            x_line_retry_key=key, **kwargs)
+    return api.push_message(
+        PushMessageRequest(to=USER, messages=[TextMessage(text=text)]), x_line_retry_key=key, **kwargs
+    )
 
 
 def test_same_retry_key_gets_409_with_original(emulator: LineEmulator, api: MessagingApi) -> None:
     """A repeated retry key gets 409, x-line-accepted-request-id and the original sentMessages."""
     key = str(uuid.uuid4())
-    first = api.push_message_with_http_info(PushMessageRequest(to=USER, messages=[TextMessage(text="a")]),
-                                            x_line_retry_key=key)
+    first = api.push_message_with_http_info(
+        PushMessageRequest(to=USER, messages=[TextMessage(text="a")]), x_line_retry_key=key
+    )
     with pytest.raises(ApiException) as err:
         _push(api, key)
     assert err.value.status == 409
@@ -80,16 +82,22 @@ def test_failed_validation_does_not_accept_key(raw: RawCall) -> None:
     """A 400 for an invalid body leaves the retry key unused."""
     key = str(uuid.uuid4())
     bad = raw("POST", PUSH, {"to": USER, "messages": []}, headers={"X-Line-Retry-Key": key})
-    good = raw("POST", PUSH, {"to": USER, "messages": [{"type": "text", "text": "x"}]},
-               headers={"X-Line-Retry-Key": key})
+    good = raw(
+        "POST",
+        PUSH,
+        {"to": USER, "messages": [{"type": "text", "text": "x"}]},
+        headers={"X-Line-Retry-Key": key},
+    )
     assert (bad.status, good.status) == (400, 200)
 
 
 def test_retry_key_on_reply_is_400(api: MessagingApi) -> None:
     """X-Line-Retry-Key is rejected on reply, which doesn't support it."""
     with pytest.raises(ApiException) as err:
-        api.reply_message(ReplyMessageRequest(reply_token="r", messages=[TextMessage(text="x")]),
-                          _headers={"X-Line-Retry-Key": str(uuid.uuid4())})
+        api.reply_message(
+            ReplyMessageRequest(reply_token="r", messages=[TextMessage(text="x")]),
+            _headers={"X-Line-Retry-Key": str(uuid.uuid4())},
+        )
     assert err.value.status == 400 and "X-Line-Retry-Key is not supported" in err.value.body
 
 
@@ -129,8 +137,13 @@ def test_injected_429_rate_limit_vs_monthly_quota(emulator: LineEmulator, api: M
 
 def test_injected_arbitrary_status(emulator: LineEmulator, api: MessagingApi) -> None:
     """An injected `status` fault answers with the given status and body, `times` times."""
-    emulator.inject("profile", "status", times=2, status=403,
-                    body={"message": "Access to this API is not available for your account"})
+    emulator.inject(
+        "profile",
+        "status",
+        times=2,
+        status=403,
+        body={"message": "Access to this API is not available for your account"},
+    )
     for _ in range(2):
         with pytest.raises(ApiException) as err:
             api.get_profile(USER)

@@ -94,14 +94,24 @@ def test_body_repeating_an_event_stores_it_once(post_webhook, runtime):
 
 def test_several_users_in_one_body(post_webhook, runtime):
     """One POST may carry events of different users; each is stored and enqueued."""
-    events = [factories.follow(factories.user_id()) for _ in range(3)] + [factories.text_message("U" + "a" * 32)]
+    events = [factories.follow(factories.user_id()) for _ in range(3)] + [
+        factories.text_message("U" + "a" * 32)
+    ]
     assert post_webhook(factories.body(*events)).get_json()["stored"] == 4
     assert len(queued_event_ids(runtime)) == 4
 
 
 def test_malformed_json_is_4xx(post_webhook, runtime):
     """A signed body that is not JSON gets 400, not a 5xx."""
-    for payload in (b"{not json", b"", b"\xff\xfe\x00", b"[1,2]", b'{"events": {}}', b'{"events": [1]}', b"null"):
+    for payload in (
+        b"{not json",
+        b"",
+        b"\xff\xfe\x00",
+        b"[1,2]",
+        b'{"events": {}}',
+        b'{"events": [1]}',
+        b"null",
+    ):
         response = post_webhook(payload)
         assert response.status_code == 400, payload
         assert "error" in response.get_json()

@@ -31,7 +31,10 @@ def test_row_fields_from_odd_events():
     """Strange field types do not crash row building; they are stored as unknowns."""
     row = event_row({"type": 7, "source": "nope", "timestamp": True, "deliveryContext": []}, utcnow())
     assert (row["event_type"], row["line_user_id"], row["occurred_at"], row["is_redelivery"]) == (
-        "unknown", None, None, False,
+        "unknown",
+        None,
+        None,
+        False,
     )
     big = event_row({"type": "follow", "timestamp": 10**30}, utcnow())
     assert big["occurred_at"] is None

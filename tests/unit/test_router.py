@@ -45,6 +45,17 @@ def test_known_types_have_their_own_handlers():
     """follow, unfollow, message, postback, accountLink, join/leave, member events, unsend and beacon are routed."""
     router = build_router()
     samples = factories.every_event_type(factories.user_id())
-    for event_type in ("follow", "unfollow", "message", "postback", "accountLink", "join", "leave",
-                       "memberJoined", "memberLeft", "unsend", "beacon"):
+    for event_type in (
+        "follow",
+        "unfollow",
+        "message",
+        "postback",
+        "accountLink",
+        "join",
+        "leave",
+        "memberJoined",
+        "memberLeft",
+        "unsend",
+        "beacon",
+    ):
         assert router.resolve(parse_event(samples[event_type])) is not acknowledge_unhandled, event_type

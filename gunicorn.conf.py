@@ -1,0 +1,10 @@
+"""Gunicorn settings for `web` (read automatically from the working directory; env vars override)."""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+keepalive = 75  # LINE and load balancers reuse connections
+timeout = 30
