@@ -31,11 +31,8 @@ def line_user_for_update(session: Session, line_user_id: str, now: datetime) -> 
 def record_follow(session: Session, line_user_id: str, at: datetime, now: datetime) -> LineUser:
     """Friend-add or unblock: the user is reachable on LINE again."""
     user = line_user_for_update(session, line_user_id, now)
-    if _is_newer(user, at):
-        user.friend_status = FriendStatus.FOLLOWING
+    if _set_status(user, FriendStatus.FOLLOWING, at, now):
         user.followed_at = at
-        user.status_changed_at = at
-        user.updated_at = now
     _touch(user, at, now)
     return user
 
@@ -43,11 +40,8 @@ def record_follow(session: Session, line_user_id: str, at: datetime, now: dateti
 def record_unfollow(session: Session, line_user_id: str, at: datetime, now: datetime) -> LineUser:
     """Block: LINE no longer delivers to this user, so fallbacks (SMS, email) take over."""
     user = line_user_for_update(session, line_user_id, now)
-    if _is_newer(user, at):
-        user.friend_status = FriendStatus.BLOCKED
+    if _set_status(user, FriendStatus.BLOCKED, at, now):
         user.blocked_at = at
-        user.status_changed_at = at
-        user.updated_at = now
     return user
 
 
@@ -58,8 +52,14 @@ def record_interaction(session: Session, line_user_id: str, at: datetime, now: d
     return user
 
 
-def _is_newer(user: LineUser, at: datetime) -> bool:
-    return user.status_changed_at is None or at >= user.status_changed_at
+def _set_status(user: LineUser, status: FriendStatus, at: datetime, now: datetime) -> bool:
+    """Apply a status change that occurred at `at`, unless a newer one is already applied."""
+    if user.status_changed_at is not None and at < user.status_changed_at:
+        return False
+    user.friend_status = status
+    user.status_changed_at = at
+    user.updated_at = now
+    return True
 
 
 def _touch(user: LineUser, at: datetime, now: datetime) -> None:
