@@ -5,6 +5,6 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "16"))  # request threads mostly wait on the ingest commit
 keepalive = 75  # LINE and load balancers reuse connections
 timeout = 30
