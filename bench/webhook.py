@@ -139,6 +139,8 @@ def main() -> None:
 
     tmp = ROOT / "var" / "bench"
     tmp.mkdir(parents=True, exist_ok=True)
+    for stale in tmp.glob("bench.db*"):
+        stale.unlink()
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     Redis.from_url(redis_url).flushdb()
     database_url, drop_database = prepare_database(args.database, tmp)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from bot.context import Ctx
 from bot.db import session_scope
 from bot.events import parse_event
-from bot.queues import enqueue_event, event_job_id
+from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.runtime import current
 from models import EventStatus, WebhookEvent, utcnow
 
@@ -30,8 +30,14 @@ class EventProcessingFailed(Exception):
     """A handler raised. The message names the row and the error class only: no customer data in logs."""
 
 
+def drain_events() -> dict[str, int]:
+    """Take a batch of newly stored events off the pending list and process them."""
+    runtime = current()
+    return process_events(take_pending_events(runtime.redis, runtime.settings))
+
+
 def process_events(event_row_ids: list[int]) -> dict[str, int]:
-    """A batch from the webhook: each event in its own transaction; one that fails is retried alone."""
+    """A batch of events: each in its own transaction; one that fails is retried alone."""
     runtime = current()
     outcomes: Counter[str] = Counter()
     for row_id in event_row_ids:

@@ -19,27 +19,47 @@ def event_job_id(event_row_id: int) -> str:
     return f"event-{event_row_id}"
 
 
-def batch_job_id(first_row_id: int, last_row_id: int) -> str:
-    return f"events-{first_row_id}-{last_row_id}"
+# New events wait in a Redis list; one `drain_events` job at a time is queued to take them. Pushing is one
+# pipelined round trip (RPUSH + SET NX), where an RQ enqueue per request would cost a job's serialisation.
+PENDING_EVENTS = "events:pending"
+DRAIN_QUEUED = "events:drain-queued"
+DRAIN_JOB_ID = "events-drain"
+DRAIN_BATCH = 200
+DRAIN_FLAG_TTL_SECONDS = 300  # if a drain job is ever lost, the next push queues a new one after this
 
 
 def enqueue_events(redis: Redis, settings: Settings, event_row_ids: Sequence[int]) -> None:
-    """One `process_events` job for a batch of newly stored events (one Redis round trip per batch).
-
-    RQ's per-job cost is high next to an event's, so the web side enqueues batches; an event that fails
-    inside a batch is retried on its own (`enqueue_event_retry`).
-    """
+    """Hand newly stored events to the worker: push their ids, and queue a drain job unless one is queued."""
     if not event_row_ids:
         return
-    ids = sorted(event_row_ids)
+    pipe = redis.pipeline(transaction=False)
+    pipe.rpush(PENDING_EVENTS, *event_row_ids)
+    pipe.set(DRAIN_QUEUED, 1, nx=True, ex=DRAIN_FLAG_TTL_SECONDS)
+    _, drain_needed = pipe.execute()
+    if drain_needed:
+        queue_drain(redis, settings)
+
+
+def queue_drain(redis: Redis, settings: Settings) -> None:
     Queue(EVENTS, connection=redis).enqueue(
-        "bot.jobs.process_events",
-        ids,
-        job_id=batch_job_id(ids[0], ids[-1]),
-        job_timeout=settings.event_job_timeout * max(1, len(ids) // 50),
-        result_ttl=600,
+        "bot.jobs.drain_events",
+        job_id=DRAIN_JOB_ID,
+        job_timeout=settings.event_job_timeout * 10,
+        result_ttl=60,
         failure_ttl=7 * 24 * 3600,
     )
+
+
+def take_pending_events(redis: Redis, settings: Settings) -> list[int]:
+    """For the drain job: up to DRAIN_BATCH ids; if more wait, another drain is queued first (fan-out)."""
+    redis.delete(DRAIN_QUEUED)
+    pipe = redis.pipeline(transaction=False)
+    pipe.lpop(PENDING_EVENTS, DRAIN_BATCH)
+    pipe.llen(PENDING_EVENTS)
+    taken, remaining = pipe.execute()
+    if remaining and redis.set(DRAIN_QUEUED, 1, nx=True, ex=DRAIN_FLAG_TTL_SECONDS):
+        queue_drain(redis, settings)
+    return [int(row_id) for row_id in taken or []]
 
 
 def enqueue_event(redis: Redis, settings: Settings, event_row_id: int, *, after_failure: bool) -> None:

@@ -12,15 +12,14 @@ import hmac
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.event_store import insert_events
 from bot.events import MalformedPayload, event_row, split_payload
 from bot.ingest import Ingestor
 from bot.queues import enqueue_events
 from bot.runtime import Runtime
-from models import WebhookEvent, utcnow
+from models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +79,9 @@ def store_events(runtime: Runtime, rows: list[dict]) -> dict[str, int]:
 
     Returns the new rows' ids by `webhook_event_id`.
     """
-    insert = pg_insert if runtime.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(WebhookEvent.__table__)
-        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
-        .returning(WebhookEvent.__table__.c.id, WebhookEvent.__table__.c.webhook_event_id)
-    )
     # One statement in autocommit: no BEGIN/COMMIT round trips, and it is atomic on its own.
     with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return {key: row_id for row_id, key in connection.execute(statement, rows).all()}
+        return insert_events(connection, rows)
 
 
 def _refuse(reason: str, status: int) -> tuple[Response, int]:

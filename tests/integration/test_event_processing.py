@@ -208,3 +208,17 @@ def test_tick_requeues_events_whose_job_was_lost(post_webhook, runtime, drain):
     drain()
     assert line_user(runtime, uid).friend_status == FriendStatus.FOLLOWING
     assert json.loads(rows(runtime)[0].payload)["type"] == "follow"
+
+
+def test_a_large_backlog_is_drained_in_batches(post_webhook, runtime, drain):
+    """More events than one drain takes: the drain queues another before working, and every event is processed."""
+    from bot.queues import DRAIN_BATCH
+
+    events = [factories.follow(factories.user_id()) for _ in range(DRAIN_BATCH * 2 + 7)]
+    for start in range(0, len(events), 100):
+        assert post_webhook(factories.body(*events[start : start + 100])).status_code == 200
+    drain()
+    stored = rows(runtime)
+    assert len(stored) == len(events)
+    assert {row.status for row in stored} == {EventStatus.PROCESSED}
+    assert runtime.redis.llen("events:pending") == 0

@@ -8,16 +8,16 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from bot.db import session_scope
-from bot.queues import EVENTS
+from bot.queues import DRAIN_JOB_ID, EVENTS, PENDING_EVENTS
 from models import EventStatus, WebhookEvent
 from tests import factories
 
 
 def queued_event_ids(runtime) -> list[int]:
-    """Every event row id waiting in the events queue, over all its jobs."""
-    ids: list[int] = []
-    for job in Queue(EVENTS, connection=runtime.redis).jobs:
-        ids += job.args[0] if isinstance(job.args[0], list) else [job.args[0]]
+    """Every event row id handed to the worker and not yet taken (with a drain job queued to take them)."""
+    ids = [int(row_id) for row_id in runtime.redis.lrange(PENDING_EVENTS, 0, -1)]
+    if ids:
+        assert [job.id for job in Queue(EVENTS, connection=runtime.redis).jobs] == [DRAIN_JOB_ID]
     return ids
 
 
@@ -154,3 +154,26 @@ def test_database_down_is_503_so_line_redelivers(post_webhook, runtime, monkeypa
     response = post_webhook(factories.body(factories.follow(factories.user_id())))
     assert response.status_code == 503
     assert len(queued_event_ids(runtime)) == 0
+
+
+def test_stored_row_reads_back_exactly(post_webhook, runtime):
+    """The webhook's bulk insert stores every field so the ORM reads it back unchanged (times aware, in UTC)."""
+    from datetime import UTC, datetime
+
+    uid = factories.user_id()
+    event = factories.text_message(uid, text="保険の見積もり 🚗", timestamp=1_700_000_123_456)
+    event["deliveryContext"] = {"isRedelivery": True}
+    before = datetime.now(UTC)
+    post_webhook(factories.body(event))
+    with session_scope(runtime.engine) as session:
+        row = session.execute(select(WebhookEvent)).scalar_one()
+    assert (row.webhook_event_id, row.event_type, row.source_type, row.line_user_id) == (
+        event["webhookEventId"],
+        "message",
+        "user",
+        uid,
+    )
+    assert row.occurred_at == datetime(2023, 11, 14, 22, 15, 23, 456000, tzinfo=UTC)
+    assert before <= row.received_at <= datetime.now(UTC)
+    assert row.is_redelivery is True and row.status == EventStatus.RECEIVED and row.attempts == 0
+    assert json.loads(row.payload) == event
