@@ -23,7 +23,6 @@ def event_job_id(event_row_id: int) -> str:
 # pipelined round trip (RPUSH + SET NX), where an RQ enqueue per request would cost a job's serialisation.
 PENDING_EVENTS = "events:pending"
 DRAIN_QUEUED = "events:drain-queued"
-DRAIN_JOB_ID = "events-drain"
 DRAIN_BATCH = 200
 DRAIN_FLAG_TTL_SECONDS = 300  # if a drain job is ever lost, the next push queues a new one after this
 
@@ -43,7 +42,8 @@ def enqueue_events(redis: Redis, settings: Settings, event_row_ids: Sequence[int
 def queue_drain(redis: Redis, settings: Settings) -> None:
     Queue(EVENTS, connection=redis).enqueue(
         "bot.jobs.drain_events",
-        job_id=DRAIN_JOB_ID,
+        # A fresh id each time: the flag above already keeps it to one queued drain, and a fixed id would
+        # overwrite the record of a drain that is running right now.
         job_timeout=settings.event_job_timeout * 10,
         result_ttl=60,
         failure_ttl=7 * 24 * 3600,

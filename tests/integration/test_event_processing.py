@@ -222,3 +222,18 @@ def test_a_large_backlog_is_drained_in_batches(post_webhook, runtime, drain):
     assert len(stored) == len(events)
     assert {row.status for row in stored} == {EventStatus.PROCESSED}
     assert runtime.redis.llen("events:pending") == 0
+
+
+def test_events_pushed_while_a_drain_runs_get_their_own_drain(runtime):
+    """A push that lands after a drain took its batch queues a new drain job, distinct from the running one."""
+    from bot.queues import enqueue_events, take_pending_events
+
+    enqueue_events(runtime.redis, runtime.settings, [1, 2])
+    queue = Queue(EVENTS, connection=runtime.redis)
+    [first] = queue.jobs
+    assert take_pending_events(runtime.redis, runtime.settings) == [1, 2]  # the drain is now running
+    enqueue_events(runtime.redis, runtime.settings, [3])
+    enqueue_events(runtime.redis, runtime.settings, [4])  # a drain is already queued: no second one
+    drains = [job for job in queue.jobs if job.id != first.id]
+    assert len(drains) == 1 and drains[0].func_name == "bot.jobs.drain_events"
+    assert take_pending_events(runtime.redis, runtime.settings) == [3, 4]

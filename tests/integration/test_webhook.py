@@ -8,7 +8,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from bot.db import session_scope
-from bot.queues import DRAIN_JOB_ID, EVENTS, PENDING_EVENTS
+from bot.queues import EVENTS, PENDING_EVENTS
 from models import EventStatus, WebhookEvent
 from tests import factories
 
@@ -17,7 +17,9 @@ def queued_event_ids(runtime) -> list[int]:
     """Every event row id handed to the worker and not yet taken (with a drain job queued to take them)."""
     ids = [int(row_id) for row_id in runtime.redis.lrange(PENDING_EVENTS, 0, -1)]
     if ids:
-        assert [job.id for job in Queue(EVENTS, connection=runtime.redis).jobs] == [DRAIN_JOB_ID]
+        assert [job.func_name for job in Queue(EVENTS, connection=runtime.redis).jobs] == [
+            "bot.jobs.drain_events"
+        ]
     return ids
 
 
