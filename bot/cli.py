@@ -15,8 +15,11 @@ from models import EventStatus, WebhookEvent
 
 
 def register(app: Flask) -> None:
+    from bot.imports.cli import import_command
+
     app.cli.add_command(db_group)
     app.cli.add_command(events_group)
+    app.cli.add_command(import_command)
 
 
 def _runtime() -> Runtime:

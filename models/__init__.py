@@ -1,7 +1,16 @@
 """The service's tables, one module per aggregate, re-exported here."""
 
 from models.base import UTCDateTime, utcnow
+from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
+from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
+from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
+from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.webhook_event import EventStatus, WebhookEvent
 
-__all__ = ["EventStatus", "FriendStatus", "LineUser", "UTCDateTime", "WebhookEvent", "utcnow"]
+__all__ = [
+    "Campaign", "CampaignBenefit", "Channel", "ConsentEvent", "ContractSummary", "Customer", "CustomerActivity",
+    "CustomerChannels", "Document", "DocumentRequest", "EventStatus", "FriendStatus", "Gender", "LineMembership",
+    "LineUser", "PageView", "Product", "ProductKind", "ProductType", "Purpose", "Quote", "Reservation", "Staff",
+    "Store", "UTCDateTime", "WebhookEvent", "utcnow",
+]

@@ -16,19 +16,19 @@ import psycopg
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
+import models  # noqa: F401  (every table on the metadata)
 from bot import migrate
 from bot import runtime as runtime_module
 from bot.config import Settings, normalise_database_url
 from bot.db import make_engine, session_scope
 from bot.redis_conn import connect, embedded_redis_url
 from bot.runtime import Runtime
-from models import LineUser, WebhookEvent
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
-TABLES = (WebhookEvent, LineUser)
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     url = request.getfixturevalue(f"{request.param}_url")
     engine = make_engine(url)
     with session_scope(engine) as session:
-        for table in TABLES:
+        for table in reversed(SQLModel.metadata.sorted_tables):
             session.execute(delete(table))
     engine.dispose()
     return url
