@@ -20,7 +20,9 @@ KINDS_HELP = ", ".join(f"{spec.kind}={spec.title}" for spec in SPECS.values())
 @click.argument("kind")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows; write the bad ones to --rejects.")
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Where to write rejected rows.")
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Where to write rejected rows."
+)
 @with_appcontext
 def import_command(kind: str, path: Path, skip_invalid: bool, rejects: Path | None) -> None:
     try:
@@ -31,8 +33,9 @@ def import_command(kind: str, path: Path, skip_invalid: bool, rejects: Path | No
         rejects = path.with_name(path.stem + ".rejects.csv")
     engine = current_app.extensions["runtime"].engine
     try:
-        report = import_file(engine, spec, path, skip_invalid=skip_invalid, rejects_path=rejects,
-                             progress=sys.stderr.isatty())
+        report = import_file(
+            engine, spec, path, skip_invalid=skip_invalid, rejects_path=rejects, progress=sys.stderr.isatty()
+        )
     except FileRejected as exc:
         raise click.ClickException(f"{path}: {exc}; nothing was written") from None
     for line in report.lines():

@@ -27,9 +27,16 @@ def resolve_customers(connection: Connection, rows: list[Row], now: datetime) ->
     resolved: dict[int, int] = {}
     coded = [row for row in rows if row.values.get("customer_code")]
     if coded:
-        upsert(connection, CUSTOMERS, (_person(row) | {"customer_code": row.values["customer_code"]} for row in coded),
-               ["customer_code"], now)
-        ids = select_map(connection, CUSTOMERS, "customer_code", (row.values["customer_code"] for row in coded), "id")
+        upsert(
+            connection,
+            CUSTOMERS,
+            (_person(row) | {"customer_code": row.values["customer_code"]} for row in coded),
+            ["customer_code"],
+            now,
+        )
+        ids = select_map(
+            connection, CUSTOMERS, "customer_code", (row.values["customer_code"] for row in coded), "id"
+        )
         resolved.update({row.line: ids[row.values["customer_code"]].id for row in coded})
     uncoded = [row for row in rows if not row.values.get("customer_code")]
     if uncoded:
@@ -57,14 +64,23 @@ def _match_by_contact(connection: Connection, rows: list[Row], now: datetime) ->
             newcomers.setdefault(identities[0], []).append(row)
     if newcomers:
         groups = list(newcomers.values())
-        created = connection.execute(
-            CUSTOMERS.insert().returning(CUSTOMERS.c.id, sort_by_parameter_order=True),
-            [{"created_at": now, "updated_at": now} for _ in groups],
-        ).scalars().all()
+        created = (
+            connection.execute(
+                CUSTOMERS.insert().returning(CUSTOMERS.c.id, sort_by_parameter_order=True),
+                [{"created_at": now, "updated_at": now} for _ in groups],
+            )
+            .scalars()
+            .all()
+        )
         for customer_id, group in zip(created, groups, strict=True):
             resolved.update({row.line: customer_id for row in group})
-    upsert(connection, CUSTOMERS, ({"id": resolved[row.line]} | _person(row) for row in rows if row.line in resolved),
-           ["id"], now)
+    upsert(
+        connection,
+        CUSTOMERS,
+        ({"id": resolved[row.line]} | _person(row) for row in rows if row.line in resolved),
+        ["id"],
+        now,
+    )
     return resolved
 
 
@@ -78,5 +94,7 @@ def _known_identities(connection: Connection, rows: list[Row]) -> dict[tuple[str
     visitors = {row.values.get("visitor_id") for row in rows} - {None}
     if visitors:
         statement = select(CUSTOMERS.c.visitor_id, CUSTOMERS.c.id).where(CUSTOMERS.c.visitor_id.in_(visitors))
-        known.update({("visitor_id", value): customer_id for value, customer_id in connection.execute(statement)})
+        known.update(
+            {("visitor_id", value): customer_id for value, customer_id in connection.execute(statement)}
+        )
     return known

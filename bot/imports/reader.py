@@ -108,7 +108,9 @@ def _rows(handle: IO[str], spec: FileSpec) -> Iterator[Row]:
                 continue
             yield _typed(reader.line_num, cells, columns, width)
     except UnicodeDecodeError:
-        raise FileRejected(f"line {reader.line_num + 1}: bytes that are not valid in the file's encoding") from None
+        raise FileRejected(
+            f"line {reader.line_num + 1}: bytes that are not valid in the file's encoding"
+        ) from None
     except csv.Error as exc:
         raise FileRejected(f"line {reader.line_num}: broken CSV ({exc})") from None
 

@@ -42,7 +42,9 @@ class ImportReport:
         details = [f"  line {line}: {'; '.join(errors)}" for line, errors in self.errors]
         more = self.rejected - len(self.errors)
         tail = [f"  … and {more} more rejected rows"] if more > 0 else []
-        saved = [f"rejected rows written to {self.rejects_path}"] if self.rejects_path and self.rejected else []
+        saved = (
+            [f"rejected rows written to {self.rejects_path}"] if self.rejects_path and self.rejected else []
+        )
         return head + details + tail + saved
 
 
@@ -53,7 +55,12 @@ class _Rollback(Exception):
 def _check(spec: FileSpec, row: Row) -> None:
     """Rules across columns of one row."""
     values = row.values
-    if spec.kind == "F6" and values.get("benefit_code") and values.get("customer_code") and values.get("campaign_code"):
+    if (
+        spec.kind == "F6"
+        and values.get("benefit_code")
+        and values.get("customer_code")
+        and values.get("campaign_code")
+    ):
         key = values["benefit_code"]
         if not (key.startswith(values["customer_code"]) and key.endswith(values["campaign_code"])):
             row.errors.append("顧客ID‐キャンペーンID: does not combine this row's 顧客ID and キャンペーンID")
@@ -100,7 +107,9 @@ def import_file(
 
 
 def _progress(first: list[Row], rest: Iterator[Row], enabled: bool, spec: FileSpec) -> Iterator[Row]:
-    return tqdm(chain(first, rest), desc=f"{spec.kind} rows", unit=" rows", disable=not enabled, mininterval=0.5)
+    return tqdm(
+        chain(first, rest), desc=f"{spec.kind} rows", unit=" rows", disable=not enabled, mininterval=0.5
+    )
 
 
 def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:

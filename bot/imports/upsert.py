@@ -1,18 +1,22 @@
 """Idempotent bulk writes for imports: blank means "not given", and a row that would not change is not touched.
 
-`upsert` inserts new rows and updates existing ones only where a given value differs, so importing the same
-file twice changes nothing (not even `updated_at`).
+`upsert` writes a whole batch in one statement: the rows travel as one JSON document, unpacked by the
+database (`jsonb_to_recordset` on PostgreSQL, `json_each` on SQLite), then `INSERT … ON CONFLICT DO UPDATE`
+sets only the given values and only where they differ, so importing the same file twice changes nothing,
+not even `updated_at`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Boolean, Connection, Date, DateTime, Integer, Table, TextClause, select, text
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own storage format for DateTime on SQLite
 
 
 def merge_by_key(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -27,43 +31,103 @@ def merge_by_key(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[di
     return list(merged.values())
 
 
+def insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain inserts (e.g. history rows) in one statement, the same way as `upsert`."""
+    if rows:
+        _execute(connection, table, rows, (), [], None)
+
+
 def upsert(
     connection: Connection,
     table: Table,
     rows: Iterable[dict[str, Any]],
     keys: Sequence[str],
-    now: datetime,
-    *,
-    insert_only: Sequence[str] = ("created_at",),
+    now: datetime | None,
 ) -> int:
     """Insert or update by `keys`; returns how many rows were given. Columns not in the rows are left alone."""
     batch = merge_by_key(rows, keys)
     if not batch:
         return 0
-    columns = sorted({name for row in batch for name in row})
-    stamped = "updated_at" in table.c
-    filled = [
-        {name: row.get(name) for name in columns}
-        | ({"updated_at": now} if stamped else {})
-        | {name: now for name in insert_only if name in table.c}
-        for row in batch
-    ]
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table)
-    changeable = [name for name in columns if name not in keys and name not in insert_only]
-    if not changeable:
-        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    else:
-        excluded = statement.excluded
-        updates = {name: func.coalesce(excluded[name], table.c[name]) for name in changeable}
-        if stamped:
-            updates["updated_at"] = excluded["updated_at"]
-        changed = or_(
-            *(and_(excluded[name].is_not(None), table.c[name].is_distinct_from(excluded[name])) for name in changeable)
-        )
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates, where=changed)
-    connection.execute(statement, filled)
+    stamps = [name for name in ("created_at", "updated_at") if name in table.c]
+    _execute(connection, table, batch, tuple(keys), stamps, now)
     return len(batch)
+
+
+def _execute(
+    connection: Connection,
+    table: Table,
+    batch: list[dict[str, Any]],
+    keys: tuple[str, ...],
+    stamps: list[str],
+    now: datetime | None,
+) -> None:
+    columns = tuple(sorted({name for row in batch for name in row} | set(stamps)))
+    sqlite = connection.dialect.name == "sqlite"
+    encode = _sqlite_value if sqlite else _json_value
+    document = json.dumps(
+        [{name: encode(row.get(name, now if name in stamps else None)) for name in columns} for row in batch],
+        ensure_ascii=False,
+    )
+    connection.execute(_statement(table, columns, keys, sqlite), {"rows": document})
+
+
+@lru_cache(maxsize=256)
+def _statement(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], sqlite: bool) -> TextClause:
+    names = ", ".join(columns)
+    if sqlite:
+        source = (
+            "SELECT "
+            + ", ".join(f"json_extract(value, '$.{c}')" for c in columns)
+            + " FROM json_each(:rows) WHERE true"
+        )
+    else:
+        spec = ", ".join(f"{c} {_pg_type(table, c)}" for c in columns)
+        source = f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({spec})"
+    if not keys:
+        return text(f"INSERT INTO {table.name} ({names}) {source}")
+    changeable = [c for c in columns if c not in keys and c not in ("created_at", "updated_at")]
+    conflict = f"ON CONFLICT ({', '.join(keys)})"
+    if not changeable:
+        return text(f"INSERT INTO {table.name} ({names}) {source} {conflict} DO NOTHING")
+    differs = "IS NOT" if sqlite else "IS DISTINCT FROM"
+    sets = [f"{c} = COALESCE(excluded.{c}, {table.name}.{c})" for c in changeable]
+    if "updated_at" in columns:
+        sets.append("updated_at = excluded.updated_at")
+    changed = " OR ".join(
+        f"(excluded.{c} IS NOT NULL AND {table.name}.{c} {differs} excluded.{c})" for c in changeable
+    )
+    return text(
+        f"INSERT INTO {table.name} ({names}) {source} {conflict} DO UPDATE SET {', '.join(sets)} WHERE {changed}"
+    )
+
+
+def _pg_type(table: Table, name: str) -> str:
+    kind = table.c[name].type
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, Integer):
+        return "bigint"
+    if isinstance(kind, DateTime) or getattr(kind, "impl", None).__class__ is DateTime:
+        return "timestamptz"
+    if isinstance(kind, Date):
+        return "date"
+    return "text"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def select_map(connection: Connection, table: Table, key: str, values: Iterable[Any], *columns: str) -> dict:

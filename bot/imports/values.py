@@ -18,8 +18,19 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 _TRUE = {"真", "true", "1", "yes", "y", "t", "○", "〇", "はい", "有", "あり"}
 _FALSE = {"偽", "false", "0", "no", "n", "f", "×", "✕", "いいえ", "無", "なし"}
-_GENDERS = {"男性": "male", "男": "male", "male": "male", "m": "male", "女性": "female", "女": "female",
-            "female": "female", "f": "female", "その他": "other", "other": "other", "回答しない": "other"}
+_GENDERS = {
+    "男性": "male",
+    "男": "male",
+    "male": "male",
+    "m": "male",
+    "女性": "female",
+    "女": "female",
+    "female": "female",
+    "f": "female",
+    "その他": "other",
+    "other": "other",
+    "回答しない": "other",
+}
 _ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925}
 _DATE = re.compile(r"^(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
