@@ -236,3 +236,15 @@ def test_cli_reports_and_exits_non_zero_on_rejection(app, tmp_path):
     assert "REJECTED, nothing written" in result.output and "line 2: 顧客ID: required" in result.output
     ok = app.test_cli_runner().invoke(args=["import", "基本シナリオ配信用データ", str(write_csv(tmp_path / "g.csv", [f5_row()]))])
     assert ok.exit_code == 0 and "1 imported" in ok.output
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_generated_sample_files_import_cleanly(runtime, tmp_path, kind):
+    """Every sample file the generator writes (F5 first, so the others join it) imports with no rejected row."""
+    from bot.sample_data import write_csv
+
+    for needed in dict.fromkeys(["F5", kind]):
+        path = tmp_path / f"{needed}.csv"
+        write_csv(needed, path, 60, seed=3, customers=40)
+        report = run(runtime, needed, path)
+        assert report.committed and report.rejected == 0, report.lines()[:5]
