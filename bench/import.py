@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
@@ -23,11 +23,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pg import libpq_url, temporary_database
 from bot import migrate
-from bot.config import normalise_database_url
 from bot.sample_data import FILE_KINDS, write_csv
-
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def sample_file(rows: int, seed: int) -> Path:
@@ -69,35 +67,19 @@ def run_import(database_url: str, path: Path) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, lines[0] if lines else ""
 
 
-def fresh_postgres() -> tuple[str, str]:
-    name = f"line_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return name, normalise_database_url(ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-
-
-def drop_postgres(name: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def copy_baseline(path: Path) -> float:
     """Seconds for COPY of the file's rows as text (header skipped) into an unindexed 49-column table."""
-    name, _ = fresh_postgres()
-    try:
-        with psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, autocommit=True) as conn:
-            columns = ", ".join(f"c{i} text" for i in range(len(FILE_KINDS["F5"])))
-            conn.execute(f"CREATE TABLE f5_raw ({columns})")
-            started = time.perf_counter()
-            with (
-                conn.cursor().copy("COPY f5_raw FROM STDIN (FORMAT csv, HEADER true)") as copy,
-                open(path, "rb") as f,
-            ):
-                while chunk := f.read(1 << 20):
-                    copy.write(chunk)
-            return time.perf_counter() - started
-    finally:
-        drop_postgres(name)
+    with temporary_database(migrated=False) as url, psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        columns = ", ".join(f"c{i} text" for i in range(len(FILE_KINDS["F5"])))
+        conn.execute(f"CREATE TABLE f5_raw ({columns})")
+        started = time.perf_counter()
+        with (
+            conn.cursor().copy("COPY f5_raw FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            open(path, "rb") as f,
+        ):
+            while chunk := f.read(1 << 20):
+                copy.write(chunk)
+        return time.perf_counter() - started
 
 
 def main() -> None:
@@ -109,22 +91,19 @@ def main() -> None:
     path = sample_file(args.rows, args.seed)
     print(f"F5 file: {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB; cores {os.cpu_count()}")
     for database in args.databases.split(","):
-        if database == "postgres":
-            name, url = fresh_postgres()
-        else:
-            name, url = "", f"sqlite:///{ROOT / 'var' / 'bench' / 'import.db'}"
-            for stale in (ROOT / "var" / "bench").glob("import.db*"):
-                stale.unlink()
-        try:
-            migrate.upgrade(url)
+        with ExitStack() as stack:
+            if database == "postgres":
+                url = stack.enter_context(temporary_database())
+            else:
+                for stale in (ROOT / "var" / "bench").glob("import.db*"):
+                    stale.unlink()
+                url = f"sqlite:///{ROOT / 'var' / 'bench' / 'import.db'}"
+                migrate.upgrade(url)
             seconds, peak, summary = run_import(url, path)
             print(
                 f"  {database:8} import {args.rows / seconds:9,.0f} rows/s  ({seconds:.0f}s)  peak RSS {peak:.0f} MB"
                 f"   [{summary}]"
             )
-        finally:
-            if name:
-                drop_postgres(name)
     seconds = copy_baseline(path)
     print(
         f"  postgres COPY   {args.rows / seconds:9,.0f} rows/s  ({seconds:.1f}s)  (text into an unindexed table)"

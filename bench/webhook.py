@@ -21,17 +21,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
-import psycopg
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import loadgen
+from bench.pg import temporary_database
 from bot import migrate
-from bot.config import normalise_database_url
 from bot.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
@@ -95,23 +95,12 @@ def signed_requests(count: int, port: int) -> list[bytes]:
     return requests
 
 
-def prepare_database(kind: str, tmp: Path) -> tuple[str, callable]:
+def prepare_database(kind: str, tmp: Path, stack: ExitStack) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
         migrate.upgrade(url)
-        return url, lambda: None
-    admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"line_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = normalise_database_url(admin_url.rsplit("/", 1)[0] + "/" + name)
-    migrate.upgrade(url)
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url, drop
+        return url
+    return stack.enter_context(temporary_database())
 
 
 def stored_events(database_url: str) -> int:
@@ -143,7 +132,8 @@ def main() -> None:
         stale.unlink()
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     Redis.from_url(redis_url).flushdb()
-    database_url, drop_database = prepare_database(args.database, tmp)
+    stack = ExitStack()
+    database_url = prepare_database(args.database, tmp, stack)
     env = dict(
         os.environ,
         LINE_CHANNEL_SECRET=SECRET,
@@ -219,7 +209,7 @@ def main() -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=15)
-        drop_database()
+        stack.close()
 
 
 if __name__ == "__main__":

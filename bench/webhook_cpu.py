@@ -21,15 +21,14 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bare_app
-from bot import migrate
-from bot.config import Settings, normalise_database_url
+from bench.pg import temporary_database
+from bot.config import Settings
 from bot.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
@@ -116,13 +115,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"line_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        database_url = normalise_database_url(admin_url.rsplit("/", 1)[0] + "/" + name)
-        migrate.upgrade(database_url)
+    with temporary_database() as database_url:
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         Redis.from_url(redis_url).flushdb()
         settings = Settings(line_channel_secret=SECRET, database_url=database_url, redis_url=redis_url)
@@ -135,9 +128,6 @@ def main() -> None:
             cpu = statistics.median(result[0] for result in results)
             rate = statistics.median(result[1] for result in results)
             print(f"  {variant:13} {cpu:6.0f} µs CPU per request   {rate:7,.0f} req/s")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
