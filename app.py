@@ -9,6 +9,7 @@ from bot.config import Settings, load_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
+from handlers import ingest_api
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(ingest_api.blueprint)
     cli.register(app)
     return app
 

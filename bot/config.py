@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # An event still unprocessed this long after it arrived is enqueued again by the periodic tick.
     event_requeue_after_seconds: int = 120
     tick_interval_seconds: int = 60
+    # POST /api/v1/events: bearer tokens of the insurer's systems (comma-separated); none set = the API is closed.
+    ingest_api_tokens: Annotated[list[str], NoDecode] = []
+
+    @field_validator("ingest_api_tokens", mode="before")
+    @classmethod
+    def _parse_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

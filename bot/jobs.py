@@ -14,6 +14,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
+from bot.api_events import idempotency
 from bot.context import Ctx
 from bot.db import session_scope
 from bot.events import parse_event
@@ -108,9 +109,14 @@ def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
 
 
 def tick(at: str | None = None) -> dict[str, int]:
-    """The periodic tick: re-enqueue events whose job was lost. The scenario engine hooks in here later."""
+    """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys.
+
+    The scenario engine hooks in here later.
+    """
     now = datetime.fromisoformat(at) if at else utcnow()
-    return {"events_requeued": requeue_stalled_events(now)}
+    with session_scope(current().engine) as session:
+        forgotten = idempotency.forget_expired(session.connection(), now)
+    return {"events_requeued": requeue_stalled_events(now), "idempotency_keys_forgotten": forgotten}
 
 
 def requeue_stalled_events(now: datetime) -> int:

@@ -1,5 +1,6 @@
 """The service's tables, one module per aggregate, re-exported here."""
 
+from models.api_request import ApiRequest
 from models.base import UTCDateTime, utcnow
 from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
 from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
@@ -9,8 +10,32 @@ from models.line_user import FriendStatus, LineUser
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
-    "Campaign", "CampaignBenefit", "Channel", "ConsentEvent", "ContractSummary", "Customer", "CustomerActivity",
-    "CustomerChannels", "Document", "DocumentRequest", "EventStatus", "FriendStatus", "Gender", "LineMembership",
-    "LineUser", "PageView", "Product", "ProductKind", "ProductType", "Purpose", "Quote", "Reservation", "Staff",
-    "Store", "UTCDateTime", "WebhookEvent", "utcnow",
+    "ApiRequest",
+    "Campaign",
+    "CampaignBenefit",
+    "Channel",
+    "ConsentEvent",
+    "ContractSummary",
+    "Customer",
+    "CustomerActivity",
+    "CustomerChannels",
+    "Document",
+    "DocumentRequest",
+    "EventStatus",
+    "FriendStatus",
+    "Gender",
+    "LineMembership",
+    "LineUser",
+    "PageView",
+    "Product",
+    "ProductKind",
+    "ProductType",
+    "Purpose",
+    "Quote",
+    "Reservation",
+    "Staff",
+    "Store",
+    "UTCDateTime",
+    "WebhookEvent",
+    "utcnow",
 ]

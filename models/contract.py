@@ -86,4 +86,6 @@ class ConsentEvent(SQLModel, table=True):
     purpose: str = Field(default=Purpose.MARKETING, sa_column=Column(String(16), nullable=False))
     granted: bool
     occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    source: str = Field(sa_column=Column(String(64), nullable=False))  # e.g. "import:F5", "api", "unsubscribe"
+    source: str = Field(
+        sa_column=Column(String(64), nullable=False)
+    )  # e.g. "import:F5", "api", "unsubscribe"

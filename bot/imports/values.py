@@ -85,6 +85,8 @@ def timestamp(text: str) -> datetime:
         pass
     match = _DATETIME.match(value)
     if not match:
+        if " " in value or "T" in value:
+            raise ValueError(f"not a date and time: {text!r} (e.g. 2024/01/05 13:45)")
         return datetime.combine(day(value), datetime.min.time(), TOKYO).astimezone(UTC)
     moment = datetime.combine(day(match[1]), datetime.min.time(), TOKYO)
     hour, minute, second = int(match[2]), int(match[3]), int(match[4] or 0)
