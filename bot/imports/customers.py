@@ -1,8 +1,10 @@
 """Finding the customer a data-file row is about.
 
-Rows with a 顧客ID are that customer (created on first sight). Rows without one (資料請求, 見積, 来店予約 come
-from prospects) are matched by LINE ID, then main email, then SMS phone, then web visitor id; a person seen
-for the first time becomes a new customer without a 顧客ID.
+Rows with a 顧客ID are that customer. Rows without one (資料請求, 見積, 来店予約 come from prospects) are matched
+by LINE ID, then main email, then SMS phone, then web visitor id; a person seen for the first time becomes a
+new customer without a 顧客ID. When a 顧客ID appears for the first time and its contact details match such a
+prospect, the prospect is that customer (資料請求 → 契約): it takes the 顧客ID instead of a second record
+being made.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def resolve_customers(connection: Connection, rows: list[Row], now: datetime) ->
     resolved: dict[int, int] = {}
     coded = [row for row in rows if row.values.get("customer_code")]
     if coded:
+        _promote_prospects(connection, coded)
         upsert(
             connection,
             CUSTOMERS,
@@ -42,6 +45,28 @@ def resolve_customers(connection: Connection, rows: list[Row], now: datetime) ->
     if uncoded:
         resolved.update(_match_by_contact(connection, uncoded, now))
     return resolved
+
+
+def _promote_prospects(connection: Connection, rows: list[Row]) -> None:
+    """Give a new 顧客ID to the prospect (a customer without one) whose contact details the row shares."""
+    known = select_map(connection, CUSTOMERS, "customer_code", (row.values["customer_code"] for row in rows))
+    newcomers = [row for row in rows if row.values["customer_code"] not in known]
+    if not newcomers:
+        return
+    prospects = _known_identities(connection, newcomers, prospects_only=True)
+    promoted: set[int] = set()
+    for row in newcomers:
+        identities = [(name, row.values.get(name)) for name in IDENTITIES if row.values.get(name)]
+        match = next(
+            (prospects[i] for i in identities if i in prospects and prospects[i] not in promoted), None
+        )
+        if match is not None:
+            promoted.add(match)
+            connection.execute(
+                CUSTOMERS.update()
+                .where(CUSTOMERS.c.id == match, CUSTOMERS.c.customer_code.is_(None))
+                .values(customer_code=row.values["customer_code"])
+            )
 
 
 def _person(row: Row) -> dict[str, Any]:
@@ -84,16 +109,27 @@ def _match_by_contact(connection: Connection, rows: list[Row], now: datetime) ->
     return resolved
 
 
-def _known_identities(connection: Connection, rows: list[Row]) -> dict[tuple[str, Any], int]:
+def _known_identities(
+    connection: Connection, rows: list[Row], *, prospects_only: bool = False
+) -> dict[tuple[str, Any], int]:
+    """{(identity, value): customer id} for the rows' contact details already on file."""
     known: dict[tuple[str, Any], int] = {}
     for name in ("line_user_id", "email_main", "sms_phone"):
         values = {row.values.get(name) for row in rows} - {None}
         if values:
-            statement = select(CHANNELS.c[name], CHANNELS.c.customer_id).where(CHANNELS.c[name].in_(values))
+            statement = (
+                select(CHANNELS.c[name], CHANNELS.c.customer_id)
+                .join(CUSTOMERS, CUSTOMERS.c.id == CHANNELS.c.customer_id)
+                .where(CHANNELS.c[name].in_(values))
+            )
+            if prospects_only:
+                statement = statement.where(CUSTOMERS.c.customer_code.is_(None))
             known.update({(name, value): customer_id for value, customer_id in connection.execute(statement)})
     visitors = {row.values.get("visitor_id") for row in rows} - {None}
     if visitors:
         statement = select(CUSTOMERS.c.visitor_id, CUSTOMERS.c.id).where(CUSTOMERS.c.visitor_id.in_(visitors))
+        if prospects_only:
+            statement = statement.where(CUSTOMERS.c.customer_code.is_(None))
         known.update(
             {("visitor_id", value): customer_id for value, customer_id in connection.execute(statement)}
         )

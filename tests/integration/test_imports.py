@@ -389,3 +389,17 @@ def test_generated_sample_files_import_cleanly(runtime, tmp_path, kind):
         write_csv(needed, path, 60, seed=3, customers=40)
         report = run(runtime, needed, path)
         assert report.committed and report.rejected == 0, report.lines()[:5]
+
+
+def test_a_prospect_becomes_the_customer_when_their_customer_id_arrives(runtime, tmp_path):
+    """資料請求 first (no 顧客ID), then F5 with a 顧客ID and the same email and LINE ID: one customer, not two."""
+    f1 = {"資料請求ID": "DR0001", **CHANNELS, "資料請求日": "2024-06-10", **PRODUCT, **PERSON}
+    assert run(runtime, "F1", write_csv(tmp_path / "f1.csv", [f1])).committed
+    prospect = one(runtime, Customer)
+    assert prospect.customer_code is None
+    report = run(runtime, "F5", write_csv(tmp_path / "f5.csv", [f5_row()]))
+    assert report.committed and report.rejected == 0, report.lines()
+    customer = one(runtime, Customer)
+    assert (customer.id, customer.customer_code) == (prospect.id, "C0001")
+    assert one(runtime, DocumentRequest).customer_id == customer.id
+    assert one(runtime, ContractSummary).customer_id == customer.id
