@@ -14,12 +14,12 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.event_store import insert_events
+from bot.bulk import insert_new
 from bot.events import MalformedPayload, event_row, split_payload
 from bot.ingest import Ingestor
 from bot.queues import enqueue_events
 from bot.runtime import Runtime
-from models import utcnow
+from models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,10 @@ def store_events(runtime: Runtime, rows: list[dict]) -> dict[str, int]:
     """
     # One statement in autocommit: no BEGIN/COMMIT round trips, and it is atomic on its own.
     with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return insert_events(connection, rows)
+        stored = insert_new(
+            connection, WebhookEvent.__table__, rows, "webhook_event_id", ("id", "webhook_event_id")
+        )
+        return {key: row_id for row_id, key in stored}
 
 
 def _refuse(reason: str, status: int) -> tuple[Response, int]:

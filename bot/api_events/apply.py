@@ -14,8 +14,8 @@ from sqlalchemy import Connection, or_, update
 
 from bot.api_events.rows import MAPPINGS, ApiEvent
 from bot.api_events.validation import FieldError
+from bot.bulk import select_map, upsert
 from bot.imports.customers import resolve_customers
-from bot.imports.upsert import select_map, upsert
 from bot.imports.writer import PERMISSIONS, write_batch
 from models import ConsentEvent, CustomerActivity, CustomerChannels, Purpose
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from bot.bulk import select_map, upsert
 from bot.imports.reader import Row
-from bot.imports.upsert import select_map, upsert
 from models import Customer, CustomerChannels
 
 PERSON_FIELDS = ("family_name", "given_name", "gender", "age_band", "prefecture", "visitor_id")

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.bulk import insert_many, select_map, upsert
 from bot.imports.customers import resolve_customers
 from bot.imports.reader import Row
-from bot.imports.upsert import insert_many, select_map, upsert
 from models import (
     Campaign,
     CampaignBenefit,

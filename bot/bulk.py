@@ -1,6 +1,7 @@
-"""Idempotent bulk writes for imports: blank means "not given", and a row that would not change is not touched.
+"""Bulk writes in one statement per batch, for the webhook and for imports.
 
-`upsert` writes a whole batch in one statement: the rows travel as one JSON document, unpacked by the
+Imports: blank means "not given", and a row that would not change is not touched. `upsert` writes a whole
+batch in one statement: the rows travel as one JSON document, unpacked by the
 database (`jsonb_to_recordset` on PostgreSQL, `json_each` on SQLite), then `INSERT … ON CONFLICT DO UPDATE`
 sets only the given values and only where they differ, so importing the same file twice changes nothing,
 not even `updated_at`.
@@ -14,7 +15,18 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Integer, Table, TextClause, select, text
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    CursorResult,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    TextClause,
+    select,
+    text,
+)
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own storage format for DateTime on SQLite
 
@@ -35,6 +47,18 @@ def insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]
     """Plain inserts (e.g. history rows) in one statement, the same way as `upsert`."""
     if rows:
         _execute(connection, table, rows, (), [], None)
+
+
+def insert_new(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], key: str, returning: tuple[str, ...]
+) -> list[tuple]:
+    """Insert the rows whose `key` is not stored yet; returns `returning` of the rows inserted.
+
+    The statement text depends only on the columns, never on the batch size, so the driver prepares it once.
+    """
+    if not rows:
+        return []
+    return _execute(connection, table, rows, (key,), [], None, update=False, returning=returning).all()
 
 
 def upsert(
@@ -60,7 +84,10 @@ def _execute(
     keys: tuple[str, ...],
     stamps: list[str],
     now: datetime | None,
-) -> None:
+    *,
+    update: bool = True,
+    returning: tuple[str, ...] = (),
+) -> CursorResult:
     columns = tuple(sorted({name for row in batch for name in row} | set(stamps)))
     sqlite = connection.dialect.name == "sqlite"
     encode = _sqlite_value if sqlite else _json_value
@@ -68,11 +95,20 @@ def _execute(
         [{name: encode(row.get(name, now if name in stamps else None)) for name in columns} for row in batch],
         ensure_ascii=False,
     )
-    connection.execute(_statement(table, columns, keys, sqlite), {"rows": document})
+    statement = _statement(table, columns, keys, sqlite, update, returning)
+    return connection.execute(statement, {"rows": document})
 
 
 @lru_cache(maxsize=256)
-def _statement(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], sqlite: bool) -> TextClause:
+def _statement(
+    table: Table,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    sqlite: bool,
+    update: bool,
+    returning: tuple[str, ...],
+) -> TextClause:
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
     names = ", ".join(columns)
     if sqlite:
         source = (
@@ -84,11 +120,11 @@ def _statement(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], sq
         spec = ", ".join(f"{c} {_pg_type(table, c)}" for c in columns)
         source = f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({spec})"
     if not keys:
-        return text(f"INSERT INTO {table.name} ({names}) {source}")
+        return text(f"INSERT INTO {table.name} ({names}) {source}{tail}")
     changeable = [c for c in columns if c not in keys and c not in ("created_at", "updated_at")]
     conflict = f"ON CONFLICT ({', '.join(keys)})"
-    if not changeable:
-        return text(f"INSERT INTO {table.name} ({names}) {source} {conflict} DO NOTHING")
+    if not changeable or not update:
+        return text(f"INSERT INTO {table.name} ({names}) {source} {conflict} DO NOTHING{tail}")
     differs = "IS NOT" if sqlite else "IS DISTINCT FROM"
     sets = [f"{c} = COALESCE(excluded.{c}, {table.name}.{c})" for c in changeable]
     if "updated_at" in columns:
@@ -98,6 +134,7 @@ def _statement(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], sq
     )
     return text(
         f"INSERT INTO {table.name} ({names}) {source} {conflict} DO UPDATE SET {', '.join(sets)} WHERE {changed}"
+        + tail
     )
 
 
