@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bot.bulk import select_map, upsert
 from bot.imports.reader import Row
@@ -112,25 +112,19 @@ def _match_by_contact(connection: Connection, rows: list[Row], now: datetime) ->
 def _known_identities(
     connection: Connection, rows: list[Row], *, prospects_only: bool = False
 ) -> dict[tuple[str, Any], int]:
-    """{(identity, value): customer id} for the rows' contact details already on file."""
+    """{(identity, value): customer id} for the rows' contact details already on file.
+
+    Each look-up is by one indexed column with the batch's values, so its cost does not grow with the table.
+    """
     known: dict[tuple[str, Any], int] = {}
     for name in ("line_user_id", "email_main", "sms_phone"):
-        values = {row.values.get(name) for row in rows} - {None}
-        if values:
-            statement = (
-                select(CHANNELS.c[name], CHANNELS.c.customer_id)
-                .join(CUSTOMERS, CUSTOMERS.c.id == CHANNELS.c.customer_id)
-                .where(CHANNELS.c[name].in_(values))
-            )
-            if prospects_only:
-                statement = statement.where(CUSTOMERS.c.customer_code.is_(None))
-            known.update({(name, value): customer_id for value, customer_id in connection.execute(statement)})
-    visitors = {row.values.get("visitor_id") for row in rows} - {None}
-    if visitors:
-        statement = select(CUSTOMERS.c.visitor_id, CUSTOMERS.c.id).where(CUSTOMERS.c.visitor_id.in_(visitors))
-        if prospects_only:
-            statement = statement.where(CUSTOMERS.c.customer_code.is_(None))
-        known.update(
-            {("visitor_id", value): customer_id for value, customer_id in connection.execute(statement)}
-        )
+        found = select_map(connection, CHANNELS, name, (row.values.get(name) for row in rows), "customer_id")
+        known.update({(name, value): match.customer_id for value, match in found.items()})
+    visitors = select_map(
+        connection, CUSTOMERS, "visitor_id", (row.values.get("visitor_id") for row in rows), "id"
+    )
+    known.update({("visitor_id", value): match.id for value, match in visitors.items()})
+    if prospects_only and known:
+        coded = select_map(connection, CUSTOMERS, "id", set(known.values()), "customer_code")
+        known = {identity: id_ for identity, id_ in known.items() if coded[id_].customer_code is None}
     return known

@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -100,13 +100,13 @@ def _rows(handle: IO[str], spec: FileSpec) -> Iterator[Row]:
         raise FileRejected("the file is empty (no header row)") from None
     except UnicodeDecodeError:
         raise FileRejected("the file has bytes that are not valid in its encoding") from None
-    columns = map_headers(spec, header)
+    stored = _stored_cells(map_headers(spec, header))
     width = len(header)
     try:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
-            yield _typed(reader.line_num, cells, columns, width)
+            yield _typed(reader.line_num, cells, stored, width)
     except UnicodeDecodeError:
         raise FileRejected(
             f"line {reader.line_num + 1}: bytes that are not valid in the file's encoding"
@@ -115,23 +115,34 @@ def _rows(handle: IO[str], spec: FileSpec) -> Iterator[Row]:
         raise FileRejected(f"line {reader.line_num}: broken CSV ({exc})") from None
 
 
-def _typed(line: int, cells: list[str], columns: list[Column | None], width: int) -> Row:
+_Stored = tuple[int, str, str, Callable[[str], object], bool]  # cell index, field, header, parser, required
+
+
+def _stored_cells(columns: list[Column | None]) -> list[_Stored]:
+    """The cells that are stored, in order; derived and unknown-but-blank columns are skipped once, here."""
+    return [
+        (index, column.field, column.ja, column.parse, column.required)
+        for index, column in enumerate(columns)
+        if column is not None and column.field is not None
+    ]
+
+
+def _typed(line: int, cells: list[str], stored: list[_Stored], width: int) -> Row:
     row = Row(line, {}, cells)
     if len(cells) != width:
         row.errors.append(f"{len(cells)} cells where the header has {width}")
         return row
-    for cell, column in zip(cells, columns, strict=True):
-        if column is None or column.field is None:
-            continue
-        value = cell.strip()
+    values = row.values
+    for index, name, header, parse, required in stored:
+        value = cells[index].strip()
         if not value:
-            if column.required:
-                row.errors.append(f"{column.ja}: required")
+            if required:
+                row.errors.append(f"{header}: required")
             continue
         try:
-            row.values[column.field] = column.parse(value)
+            values[name] = parse(value)
         except ValueError as exc:
-            row.errors.append(f"{column.ja}: {exc}")
+            row.errors.append(f"{header}: {exc}")
     return row
 
 

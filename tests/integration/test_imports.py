@@ -403,3 +403,28 @@ def test_a_prospect_becomes_the_customer_when_their_customer_id_arrives(runtime,
     assert (customer.id, customer.customer_code) == (prospect.id, "C0001")
     assert one(runtime, DocumentRequest).customer_id == customer.id
     assert one(runtime, ContractSummary).customer_id == customer.id
+
+
+def _import_all_kinds(runtime, folder: Path) -> None:
+    for kind in ["F5", "F1", "F2", "F3", "F4", "F6", "F7"]:
+        report = run(runtime, kind, folder / f"{kind}.csv")
+        assert report.committed and report.rejected == 0, report.lines()[:5]
+
+
+@pytest.mark.parametrize("first", ["copy", "json"])
+def test_copy_and_json_transports_write_the_same_rows(runtime, tmp_path, monkeypatch, first):
+    """Large batches travel by COPY on PostgreSQL: re-importing by the other transport finds nothing to change."""
+    from bot import bulk
+    from bot.sample_data import write_csv as write_sample
+
+    for kind in ["F5", "F1", "F2", "F3", "F4", "F6", "F7"]:
+        write_sample(kind, tmp_path / f"{kind}.csv", 600, seed=5, customers=500)
+    small_batches_only = 10**9
+    transports = {"copy": bulk.COPY_MIN_ROWS, "json": small_batches_only}
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", transports[first])
+    _import_all_kinds(runtime, tmp_path)
+    written = snapshot(runtime)
+    assert len(written["customers"]) >= 500 and len(written["consent_events"]) > 1000
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", transports["json" if first == "copy" else "copy"])
+    _import_all_kinds(runtime, tmp_path)
+    assert snapshot(runtime) == written
