@@ -15,8 +15,12 @@ from models import EventStatus, WebhookEvent
 
 
 def register(app: Flask) -> None:
+    from bot.engine.cli import engine_group, scenarios_group, why_command
     from bot.imports.cli import import_command
 
+    app.cli.add_command(engine_group)
+    app.cli.add_command(scenarios_group)
+    app.cli.add_command(why_command)
     app.cli.add_command(db_group)
     app.cli.add_command(events_group)
     app.cli.add_command(import_command)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from flows.rules import DeliveryRules, parse_quiet_hours
 
 LINE_API_DEFAULT = "https://api.line.me"
 
@@ -43,6 +45,10 @@ class Settings(BaseSettings):
     tick_interval_seconds: int = 60
     # POST /api/v1/events: bearer tokens of the insurer's systems (comma-separated); none set = the API is closed.
     ingest_api_tokens: Annotated[list[str], NoDecode] = []
+    # Marketing delivery rules across scenarios (transactional notices are exempt).
+    marketing_daily_cap: int = Field(default=1, ge=1)
+    marketing_weekly_cap: int = Field(default=3, ge=1)
+    quiet_hours: str = "21:00-09:00"  # Japan time; "" for none
 
     @field_validator("ingest_api_tokens", mode="before")
     @classmethod
@@ -68,6 +74,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)  # raises with the expected form
+        return value
+
+    @model_validator(mode="after")
+    def _check_caps(self) -> Settings:
+        self.delivery_rules()  # raises when the daily cap exceeds the weekly one
+        return self
+
+    def delivery_rules(self) -> DeliveryRules:
+        start, end = parse_quiet_hours(self.quiet_hours)
+        return DeliveryRules(self.marketing_daily_cap, self.marketing_weekly_cap, start, end)
 
     @property
     def effective_database_url(self) -> str:

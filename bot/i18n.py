@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import i18n
+import yaml
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 SUPPORTED = ("ja", "en")
@@ -28,3 +29,17 @@ def text(key: str, locale: str | None = None, **fields: object) -> str:
     """The text for `key` in `locale` (the default when None), with `%{name}` fields filled in."""
     chosen = locale if locale in SUPPORTED else None
     return i18n.t(key, locale=chosen, **fields) if chosen else i18n.t(key, **fields)
+
+
+def template_keys(locale: str) -> set[str]:
+    """The message templates a locale file defines: `scenario.message` for each `messages.*.*` with a text."""
+    if locale not in SUPPORTED:
+        raise ValueError(f"unsupported locale {locale!r}; choose one of {SUPPORTED}")
+    document = yaml.safe_load((LOCALES_DIR / f"{locale}.yml").read_text(encoding="utf-8"))
+    messages = document[locale].get("messages", {})
+    return {
+        f"{scenario}.{name}"
+        for scenario, templates in messages.items()
+        for name, parts in templates.items()
+        if isinstance(parts, dict) and parts.get("text")
+    }

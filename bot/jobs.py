@@ -17,9 +17,11 @@ from sqlalchemy import select, update
 from bot.api_events import idempotency
 from bot.context import Ctx
 from bot.db import session_scope
+from bot.engine.runner import tick as engine_tick
 from bot.events import parse_event
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.runtime import current
+from flows.catalog import SCENARIOS
 from models import EventStatus, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -108,15 +110,16 @@ def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
     log.warning("event row=%s failed (%s)%s", event_row_id, type(exc).__name__, " for good" if final else "")
 
 
-def tick(at: str | None = None) -> dict[str, int]:
-    """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys.
-
-    The scenario engine hooks in here later.
-    """
+def tick(at: str | None = None) -> dict[str, object]:
+    """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys, and run
+    the scenario engine (triggers due by now, then every enrollment whose wake-up has come)."""
     now = datetime.fromisoformat(at) if at else utcnow()
     with session_scope(current().engine) as session:
         forgotten = idempotency.forget_expired(session.connection(), now)
-    return {"events_requeued": requeue_stalled_events(now), "idempotency_keys_forgotten": forgotten}
+    requeued = requeue_stalled_events(now)
+    rules = current().settings.delivery_rules()
+    scenarios = engine_tick(current().engine, SCENARIOS, now, rules=rules).as_dict()
+    return {"events_requeued": requeued, "idempotency_keys_forgotten": forgotten, "scenarios": scenarios}
 
 
 def requeue_stalled_events(now: datetime) -> int:

@@ -5,6 +5,7 @@ from models.base import UTCDateTime, utcnow
 from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
 from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
+from models.enrollment import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.webhook_event import EventStatus, WebhookEvent
@@ -19,8 +20,12 @@ __all__ = [
     "Customer",
     "CustomerActivity",
     "CustomerChannels",
+    "Delivery",
+    "DeliveryStatus",
     "Document",
     "DocumentRequest",
+    "Enrollment",
+    "EnrollmentStatus",
     "EventStatus",
     "FriendStatus",
     "Gender",
@@ -35,6 +40,7 @@ __all__ = [
     "Reservation",
     "Staff",
     "Store",
+    "TraceEntry",
     "UTCDateTime",
     "WebhookEvent",
     "utcnow",

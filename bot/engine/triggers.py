@@ -1,0 +1,190 @@
+"""Who enters a scenario at a moment: one INSERT … SELECT per scenario and trigger day, never a loop over customers.
+
+The entry segment (the deck's required conditions), the operator's optional filters, the channel permission
+(配信許可フラグ: at least one of the scenario's channels permitted and addressable) and the holdout draw are all
+evaluated by the database. The unique key (scenario, customer, anchor record) makes a second evaluation of the
+same moment, or two workers evaluating at once, enrol nobody twice.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.engine.facts import ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
+from flows.dsl import Anchor, Channel, Condition, Op, RelativeTo, Scenario, ScenarioError, Send, equals
+from flows.engine import fires_at, japan_day
+from models import Enrollment, EnrollmentStatus, utcnow
+
+ENROLLMENTS = Enrollment.__table__
+_HASH = 2654435761  # Knuth's multiplicative hash: spreads consecutive customer ids over the holdout draw
+_ADDRESSES = {
+    Channel.EMAIL: ("email_permitted", "email_main"),
+    Channel.LINE: ("line_permitted", "line_user_id"),
+    Channel.SMS: ("sms_permitted", "sms_phone"),
+    Channel.PUSH: ("push_permitted", "fcm_token"),
+}
+
+
+def sql_condition(condition: Condition, today: date) -> ColumnElement[bool]:
+    column = column_of(condition.fact)
+    if condition.op is Op.IS_TRUE:
+        return column.is_(true())
+    if condition.op is Op.IS_FALSE:
+        return or_(column.is_(None), column == false())
+    if condition.op is Op.EQUALS:
+        return column == condition.value
+    if condition.op is Op.CONTAINS:
+        return column.contains(str(condition.value), autoescape=True)
+    days = int(condition.value)  # type: ignore[call-overload]
+    return column == (
+        today - timedelta(days=days) if condition.op is Op.DAYS_SINCE else today + timedelta(days=days)
+    )
+
+
+def filter_conditions(scenario: Scenario, filters: Mapping[str, object]) -> tuple[Condition, ...]:
+    """The operator's optional filters (○) as conditions; a filter the scenario does not offer is an error."""
+    unknown = sorted(set(filters) - set(scenario.filters))
+    if unknown:
+        offered = ", ".join(scenario.filters) or "none"
+        raise ScenarioError(
+            f"scenario {scenario.id}: no optional filter {', '.join(unknown)} (offered: {offered})"
+        )
+    return tuple(equals(fact, value) for fact, value in filters.items())
+
+
+def scenario_channels(scenario: Scenario) -> set[Channel]:
+    return {
+        channel for step in scenario.steps if isinstance(step, Send) for channel in step.channels.channels
+    }
+
+
+def holdout_draw(scenario: Scenario, customer_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """The same customer always draws the same for a scenario; `holdout` of the draws are below the line."""
+    if scenario.holdout <= 0:
+        return false()
+    salt = zlib.crc32(scenario.id.encode()) % 10_000
+    bucket = (cast(customer_id, BigInteger) * literal(_HASH, BigInteger) + salt) % 10_000
+    return case((bucket < int(scenario.holdout * 10_000), true()), else_=false())
+
+
+def enrol_due(
+    connection: Connection, scenario: Scenario, now: datetime, filters: Mapping[str, object] | None = None
+) -> int:
+    """Enrol everyone the trigger brings in at `now` (today's firing, and yesterday's if a tick missed it)."""
+    conditions = scenario.segment + filter_conditions(scenario, filters or {})
+    entered = 0
+    today = japan_day(now)
+    for day in (today - timedelta(days=1), today):
+        moment = fires_at(scenario.trigger, day)
+        if moment is not None and moment <= now:
+            entered += _enrol(connection, scenario, day, moment, conditions)
+    return entered
+
+
+def _enrol(connection: Connection, scenario: Scenario, day: date, moment: datetime, conditions: tuple) -> int:
+    base, anchor_key, when = _source(scenario, day)
+    joined = base
+    if base is not CUSTOMERS:
+        joined = joined.join(CUSTOMERS, CUSTOMERS.c.id == base.c.customer_id)
+    if base is not CONTRACTS:
+        joined = joined.outerjoin(CONTRACTS, CONTRACTS.c.customer_id == CUSTOMERS.c.id)
+    joined = joined.outerjoin(CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id)
+    _check_entities(scenario, base, conditions)
+    stamp = utcnow()
+    chosen = (
+        select(
+            literal(scenario.id, String).label("scenario_id"),
+            CUSTOMERS.c.id.label("customer_id"),
+            anchor_key.label("anchor_key"),
+            literal(str(EnrollmentStatus.ACTIVE), String).label("status"),
+            holdout_draw(scenario, CUSTOMERS.c.id).label("held_out"),
+            literal(moment, ENROLLMENTS.c.entered_at.type).label("entered_at"),
+            literal(moment, ENROLLMENTS.c.wake_at.type).label("wake_at"),
+            literal(0, Integer).label("wake_token"),
+            literal(stamp, ENROLLMENTS.c.updated_at.type).label("updated_at"),
+        )
+        .select_from(joined)
+        .where(*when, *(sql_condition(c, day) for c in conditions), _reachable(scenario))
+    )
+    names = [
+        "scenario_id",
+        "customer_id",
+        "anchor_key",
+        "status",
+        "held_out",
+        "entered_at",
+        "wake_at",
+        "wake_token",
+        "updated_at",
+    ]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(ENROLLMENTS)
+        .from_select(names, chosen)
+        .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
+    )
+    if connection.dialect.name == "postgresql":  # psycopg reports no row count for INSERT … SELECT here
+        entered = statement.returning(literal(1)).cte("entered")
+        return connection.execute(select(func.count()).select_from(entered)).scalar_one()
+    return connection.execute(statement).rowcount
+
+
+def _source(scenario: Scenario, day: date):  # type: ignore[no-untyped-def]
+    """The table entrants come from, the anchor key of each, and the trigger's own condition for `day`."""
+    trigger = scenario.trigger
+    if isinstance(trigger, RelativeTo):
+        source = ANCHORS.get(scenario.anchor)
+        entity = trigger.date_fact.partition(".")[0]
+        if source is None or source.entity != entity:
+            raise ScenarioError(
+                f"scenario {scenario.id}: trigger date {trigger.date_fact} is not of its {scenario.anchor}"
+            )
+        table = ENTITIES[entity]
+        key = cast(table.c[source.key], String)
+        when = column_of(trigger.date_fact) == day - timedelta(days=trigger.days)
+        return table, literal(f"{scenario.anchor}:", String) + key, [when]
+    if scenario.anchor is not Anchor.OCCURRENCE:
+        raise ScenarioError(
+            f"scenario {scenario.id}: a calendar trigger enrols once per day (anchor occurrence)"
+        )
+    return CUSTOMERS, literal(f"{Anchor.OCCURRENCE}:{day.isoformat()}", String), []
+
+
+def _check_entities(scenario: Scenario, base, conditions: tuple) -> None:  # type: ignore[no-untyped-def]
+    shared = {CUSTOMERS.name, CONTRACTS.name, CHANNELS.name, base.name}
+    for condition in conditions:
+        if column_of(condition.fact).table.name not in shared:
+            raise ScenarioError(
+                f"scenario {scenario.id}: condition on {condition.fact} is not about its {scenario.anchor}"
+            )
+
+
+def _reachable(scenario: Scenario) -> ColumnElement[bool]:
+    """配信許可フラグ = 真: permitted and addressable on at least one of the scenario's channels."""
+    return or_(
+        *(
+            and_(CHANNELS.c[permitted].is_(true()), CHANNELS.c[address].is_not(None))
+            for channel, (permitted, address) in _ADDRESSES.items()
+            if channel in scenario_channels(scenario)
+        )
+    )

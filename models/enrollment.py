@@ -1,0 +1,105 @@
+"""Customers in scenarios: one enrollment per customer, scenario and anchor record (a document request, a
+reservation, a contract year …), the explain trace of every decision taken for them, and the delivery ledger
+that every message goes through.
+
+Unique keys make the scheduler idempotent: a trigger evaluated twice enrols nobody twice, and a step carried out
+twice writes one ledger row per channel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, utcnow
+from models.customer import customer_fk
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"  # waiting for its next wake-up (or its first step)
+    DONE = "done"  # exited: finished, converted, cancelled, opted out
+    FAILED = "failed"  # the engine raised for it; kept aside (trace: engine_error) until an operator looks
+
+
+class Enrollment(SQLModel, table=True):
+    """A customer in a scenario for one anchor record; `state` is the engine's (flows.engine.State)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("scenario_id", "customer_id", "anchor_key"),
+        Index("ix_enrollments_due", "status", "wake_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: str = Field(sa_column=Column(String(64), nullable=False))
+    customer_id: int = Field(sa_column=customer_fk())
+    anchor_key: str = Field(sa_column=Column(String(128), nullable=False))  # e.g. document_request:DR0001
+    status: str = Field(default=EnrollmentStatus.ACTIVE, sa_column=Column(String(8), nullable=False))
+    held_out: bool = False
+    entered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # the trigger's moment
+    wake_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    wake_token: int = 0
+    state: dict | None = Field(default=None, sa_column=Column(JSON))  # None until the first step has run
+    outcome: str | None = Field(default=None, sa_column=Column(String(16)))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TraceEntry(SQLModel, table=True):
+    """One decision about one customer (entered, branch taken, channel chosen, held, skipped, exited …)."""
+
+    __tablename__ = "trace_entries"
+    __table_args__ = (Index("ix_trace_entries_customer", "customer_id", "scenario_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("enrollments.id", ondelete="CASCADE"), index=True),
+    )
+    customer_id: int = Field(  # indexed with scenario_id below
+        sa_column=Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    )
+    scenario_id: str = Field(sa_column=Column(String(64), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # the flow's moment, not the tick's
+    step: str | None = Field(default=None, sa_column=Column(String(64)))
+    code: str = Field(sa_column=Column(String(32), nullable=False))
+    details: dict | None = Field(default=None, sa_column=Column(JSON))
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    HELD = "held"  # waiting for an allowed time (quiet hours, frequency cap)
+
+
+class Delivery(SQLModel, table=True):
+    """The delivery ledger: a row per (enrollment step, channel), written before anything is sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("enrollment_id", "step", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("enrollments.id", ondelete="CASCADE"), index=True),
+    )
+    customer_id: int = Field(sa_column=customer_fk())
+    step: str = Field(sa_column=Column(String(64), nullable=False))
+    template: str = Field(sa_column=Column(String(128), nullable=False))
+    channel: str = Field(sa_column=Column(String(8), nullable=False))
+    purpose: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(default=DeliveryStatus.QUEUED, sa_column=Column(String(12), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    attempts: int = 0
+    provider_id: str | None = Field(default=None, sa_column=Column(String(128)))
+    error: str | None = Field(default=None, sa_column=Column(String(512)))
+    cost_yen: float | None = None
+    opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    clicked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    tapped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,103 @@
+"""`flask engine tick --at`, `flask why` and `flask scenarios`: the operator's view of the engine."""
+
+from __future__ import annotations
+
+from tests.integration.test_scenario_runner import load, person, write
+
+
+def _reservation(tmp_path, email="a@example.com"):
+    return write(
+        tmp_path / "f3.csv",
+        [
+            {
+                "reservation_id": "R1",
+                "email_main": email,
+                "visit_on": "2026/06/20",
+                "cancelled": "偽",
+            }
+        ],
+    )
+
+
+def test_tick_then_why_in_japanese_and_english(app, runtime, tmp_path):
+    """A tick at visit−7d 10:00 enrols and queues A; `why` tells it in Japanese, or English on request."""
+    load(runtime, "F5", write(tmp_path / "f5.csv", [person("C1", email="a@example.com", email_ok="真")]))
+    load(runtime, "F3", _reservation(tmp_path))
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["engine", "tick", "--at", "2026-06-13T10:00:00+09:00"])
+    assert result.exit_code == 0, result.output
+    assert '"visit_reminder": 1' in result.output and '"queued": 1' in result.output
+    ja = cli.invoke(args=["why", "C1", "5"])
+    assert ja.exit_code == 0, ja.output
+    assert "シナリオに登録しました" in ja.output
+    assert "email で送信予定に登録しました（visit_reminder.a" in ja.output
+    assert "2026-06-16 10:00 まで待機します" in ja.output  # Japan time, three days after A
+    en = cli.invoke(args=["why", "C1", "visit_reminder", "--lang", "en"])
+    assert "queued on email" in en.output and "waiting until 2026-06-16 10:00" in en.output
+
+
+def test_why_explains_who_did_not_enter(app, runtime, tmp_path):
+    """For a customer not in the scenario, each entry condition is shown as met or not."""
+    load(runtime, "F5", write(tmp_path / "f5.csv", [person("C2", email="b@example.com", email_ok="真")]))
+    rows = [
+        {"reservation_id": "R2", "email_main": "b@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
+    ]
+    load(runtime, "F3", write(tmp_path / "f3.csv", rows))
+    output = app.test_cli_runner().invoke(args=["why", "C2", "5", "--at", "2026-06-13T10:00:00+09:00"]).output
+    assert "visit_reminder には登録されていません" in output
+    assert "✗ reservation.cancelled is_false" in output
+    assert "✓ reservation.visited is_false" in output
+
+
+def test_bad_arguments_get_a_clear_error(app):
+    """An unknown customer or scenario, or a time without offset: a usage error, not a stack trace."""
+    cli = app.test_cli_runner()
+    naive = cli.invoke(args=["engine", "tick", "--at", "2026-06-13T10:00"])
+    assert naive.exit_code == 2 and "give the offset" in naive.output
+    unknown = cli.invoke(args=["why", "nobody"])
+    assert unknown.exit_code == 1 and "顧客 nobody は見つかりません" in unknown.output
+    scenario = cli.invoke(args=["why", "1", "99"])
+    assert scenario.exit_code == 2 and "no scenario '99'" in scenario.output
+
+
+def test_scenarios_list_and_show(app):
+    """The catalogue by number, and one scenario's steps."""
+    cli = app.test_cli_runner()
+    listed = cli.invoke(args=["scenarios", "list"]).output
+    assert "#5" in listed and "来店予約後の来店リマインドシナリオ" in listed
+    shown = cli.invoke(args=["scenarios", "show", "14"]).output
+    assert "renewal_reminder" in shown and "send_a2" in shown
+
+
+def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):
+    """`scenarios simulate 5` over a week: A at −7d and C, E by SMS for a customer who never opens; nothing stored."""
+    from sqlalchemy import func, select
+
+    from models import Delivery, Enrollment
+
+    load(
+        runtime,
+        "F5",
+        write(
+            tmp_path / "f5.csv",
+            [person("C3", email="c@example.com", email_ok="真", sms="090-5555-6666", sms_ok="真")],
+        ),
+    )
+    load(runtime, "F3", _reservation(tmp_path, "c@example.com"))
+    result = app.test_cli_runner().invoke(
+        args=["scenarios", "simulate", "5", "--from", "2026-06-12", "--to", "2026-06-20", "--every", "60"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "2026-06-13 10:00  C3  send_a  sms  queued",
+        "2026-06-16 10:00  C3  send_c  sms  queued",
+        "2026-06-19 10:00  C3  send_e_after_c  sms  queued",
+        "visit_reminder: 3 messages; enrollments: finished 1",
+    ]
+    with runtime.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Enrollment)).scalar() == 0
+        assert connection.execute(select(func.count()).select_from(Delivery)).scalar() == 0
+    bad = app.test_cli_runner().invoke(
+        args=["scenarios", "simulate", "5", "--from", "2026-06-20", "--to", "2026-06-12"]
+    )
+    assert bad.exit_code == 2 and "must not be before" in bad.output
