@@ -19,7 +19,9 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import (
+    JSON,
     Boolean,
     Connection,
     CursorResult,
@@ -29,7 +31,7 @@ from sqlalchemy import (
     Table,
     TextClause,
     any_,
-    bindparam,
+    literal,
     select,
     text,
 )
@@ -58,15 +60,21 @@ def insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]
 
 
 def insert_new(
-    connection: Connection, table: Table, rows: list[dict[str, Any]], key: str, returning: tuple[str, ...]
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: str | tuple[str, ...],
+    returning: tuple[str, ...],
 ) -> list[tuple]:
-    """Insert the rows whose `key` is not stored yet; returns `returning` of the rows inserted.
+    """Insert the rows whose `key` (a column or a unique set of columns) is not stored yet; returns `returning`
+    of the rows inserted.
 
     The statement text depends only on the columns, never on the batch size, so the driver prepares it once.
     """
     if not rows:
         return []
-    return _execute(connection, table, rows, (key,), [], None, update=False, returning=returning).all()
+    keys = (key,) if isinstance(key, str) else key
+    return _execute(connection, table, rows, keys, [], None, update=False, returning=returning).all()
 
 
 def upsert(
@@ -142,7 +150,7 @@ def _copy(
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(f"COPY {into} ({names}) FROM STDIN") as copy:
         for row in batch:
-            copy.write_row([row.get(name, now if name in stamps else None) for name in columns])
+            copy.write_row([_copy_value(row.get(name, now if name in stamps else None)) for name in columns])
 
 
 @lru_cache(maxsize=256)
@@ -204,7 +212,13 @@ def _pg_type(table: Table, name: str) -> str:
         return "timestamptz"
     if isinstance(kind, Date):
         return "date"
+    if isinstance(kind, JSON):
+        return "json"
     return "text"
+
+
+def _copy_value(value: Any) -> Any:
+    return Json(value) if isinstance(value, dict | list) else value
 
 
 def _json_value(value: Any) -> Any:
@@ -230,14 +244,22 @@ def select_map(connection: Connection, table: Table, key: str, values: Iterable[
     if not wanted:
         return found
     chosen = select(table.c[key], *(table.c[name] for name in columns))
-    if connection.dialect.name == "postgresql":
-        # one array parameter: the statement text stays the same whatever the number of values
-        statement = chosen.where(table.c[key] == any_(bindparam("wanted", type_=ARRAY(table.c[key].type))))
-        for row in connection.execute(statement, {"wanted": wanted}):
-            found[row[0]] = row
-        return found
-    for start in range(0, len(wanted), 5000):
-        statement = chosen.where(table.c[key].in_(wanted[start : start + 5000]))
-        for row in connection.execute(statement):
+    for chunk in chunks(connection, wanted):
+        for row in connection.execute(chosen.where(among(connection, table.c[key], chunk))):
             found[row[0]] = row
     return found
+
+
+def chunks(connection: Connection, values: list[Any]) -> list[list[Any]]:
+    """PostgreSQL takes any number of values in one array; SQLite's IN lists are kept to 5,000."""
+    if connection.dialect.name == "postgresql":
+        return [values] if values else []
+    return [values[start : start + 5000] for start in range(0, len(values), 5000)]
+
+
+def among(connection: Connection, column: Any, values: list[Any]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter whatever the number of values, so the
+    statement text stays the same and the driver does not parse thousands of placeholders."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)

@@ -258,6 +258,13 @@ class Anchor(StrEnum):
     OCCURRENCE = "occurrence"  # calendar triggers: once per customer per trigger day
 
 
+class Reentry(StrEnum):
+    """Whether a customer may be in a scenario more than once at a time."""
+
+    PER_ANCHOR = "per_anchor"  # one enrollment per anchor record, several may run side by side (two requests)
+    ONE_AT_A_TIME = "one_at_a_time"  # not while an earlier enrollment of this scenario is still running
+
+
 @dataclass(frozen=True)
 class Scenario:
     id: str
@@ -271,6 +278,7 @@ class Scenario:
     exit_when: tuple[Condition, ...] = ()  # checked at every wake-up: the goal reached ends the flow
     priority: int = 100  # lower wins when two scenarios would send to one customer on one day
     holdout: float = 0.0  # share of entrants held out (enrolled, never sent)
+    reentry: Reentry = Reentry.PER_ANCHOR
     params: dict[str, object] = field(default_factory=dict, compare=False)  # the deck's defaults, shown
 
     def __post_init__(self) -> None:

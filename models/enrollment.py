@@ -30,7 +30,7 @@ class Enrollment(SQLModel, table=True):
     __tablename__ = "enrollments"
     __table_args__ = (
         UniqueConstraint("scenario_id", "customer_id", "anchor_key"),
-        Index("ix_enrollments_due", "status", "wake_at"),
+        Index("ix_enrollments_due", "status", "wake_at", "id"),  # the runner takes them in this order
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -85,7 +85,7 @@ class Delivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     enrollment_id: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("enrollments.id", ondelete="CASCADE"), index=True),
+        sa_column=Column(Integer, ForeignKey("enrollments.id", ondelete="CASCADE")),  # led by the unique key
     )
     customer_id: int = Field(sa_column=customer_fk())
     step: str = Field(sa_column=Column(String(64), nullable=False))

@@ -10,7 +10,8 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from bot.engine.explain import entry_check, find_customer, trace_lines
-from bot.engine.runner import simulate, tick
+from bot.engine.runner import tick
+from bot.engine.simulation import simulate
 from bot.i18n import text
 from flows.catalog import SCENARIOS, find_scenario
 from flows.dsl import ScenarioError

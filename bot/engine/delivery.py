@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, select
 
+from bot.bulk import among, chunks
 from bot.engine.facts import CHANNELS
 from flows.dsl import Channel, ChannelPolicy, Pick, Purpose
 from flows.engine import japan_day
@@ -50,8 +51,8 @@ def load_reach(connection: Connection, customer_ids: Iterable[int]) -> dict[int,
     statement = select(CHANNELS, LINE_USERS.c.friend_status).outerjoin(
         LINE_USERS, LINE_USERS.c.line_user_id == CHANNELS.c.line_user_id
     )
-    for start in range(0, len(ids), 5000):
-        for row in connection.execute(statement.where(CHANNELS.c.customer_id.in_(ids[start : start + 5000]))):
+    for chunk in chunks(connection, ids):
+        for row in connection.execute(statement.where(among(connection, CHANNELS.c.customer_id, chunk))):
             found[row.customer_id] = Reach(
                 addressed=frozenset(c for c, (address, _) in _FIELDS.items() if getattr(row, address)),
                 permitted=frozenset(c for c, (_, flag) in _FIELDS.items() if getattr(row, flag) is True),
@@ -114,9 +115,9 @@ def load_history(connection: Connection, customer_ids: Iterable[int], now: datet
         DELIVERIES.c.due_at <= now + timedelta(days=14),
     )
     seen: set[tuple[int | None, str]] = set()
-    for start in range(0, len(ids), 5000):
-        chunk = statement.where(DELIVERIES.c.customer_id.in_(ids[start : start + 5000]))
-        for customer_id, template, channel, step, enrollment_id, due_at in connection.execute(chunk):
+    for chunk in chunks(connection, ids):
+        mine = statement.where(among(connection, DELIVERIES.c.customer_id, chunk))
+        for customer_id, template, channel, step, enrollment_id, due_at in connection.execute(mine):
             if (enrollment_id, step) not in seen:  # one message on several channels counts once
                 seen.add((enrollment_id, step))
                 history.sends.setdefault(customer_id, []).append(due_at)

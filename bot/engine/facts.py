@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, select
 
-from bot.bulk import select_map
+from bot.bulk import among, chunks, select_map
 from flows.dsl import Anchor
 from flows.engine import engaged_fact
 from models import (
@@ -128,10 +128,9 @@ def _engagement(connection: Connection, subjects: list[Subject], out: dict[int, 
     statement = select(
         table.c.enrollment_id, table.c.step, table.c.opened_at, table.c.clicked_at, table.c.tapped_at
     )
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for chunk in chunks(connection, ids):
         for enrollment_id, step, opened, clicked, tapped in connection.execute(
-            statement.where(table.c.enrollment_id.in_(chunk))
+            statement.where(among(connection, table.c.enrollment_id, chunk))
         ):
             facts = out[enrollment_id]
             # LINE reports no reads: a tap or a click on a message shows it was opened too

@@ -12,19 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
+from bot.bulk import insert_many, insert_new
 from bot.engine.delivery import NOBODY, History, choose_channels, load_history, load_reach
 from bot.engine.facts import Subject, load_facts
 from bot.engine.triggers import enrol_due
 from flows.dsl import IfSegment, Purpose, Scenario
-from flows.engine import TOKYO, Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step
+from flows.engine import Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step
 from flows.rules import DeliveryRules, judge
-from models import Customer, Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry, utcnow
+from models import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry, utcnow
 
 log = logging.getLogger(__name__)
 ENROLLMENTS = Enrollment.__table__
@@ -262,63 +262,7 @@ class _Writes:
             )
         )
         connection.execute(statement, self.enrollments)
-        if self.deliveries:
-            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            insert = (
-                dialect.insert(DELIVERIES)
-                .on_conflict_do_nothing(index_elements=["enrollment_id", "step", "channel"])
-                .returning(DELIVERIES.c.id)
-            )
-            self.queued = len(connection.execute(insert, self.deliveries).all())
-        if self.trace:
-            connection.execute(TRACE.insert(), self.trace)
-
-
-def simulate(
-    engine: Engine, scenario: Scenario, first: date, last: date, every_minutes: int, rules: DeliveryRules
-) -> list[str]:
-    """The timeline `scenario` would produce from `first` to `last` (Japan days) over the current data: the
-    same triggers, engine and rules, ticked every `every_minutes`, in one transaction that is rolled back."""
-    scenarios = {scenario.id: scenario}
-    moment = datetime.combine(first, datetime.min.time(), TOKYO)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), TOKYO)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            while moment < end:
-                enrol_due(connection, scenario, moment)
-                while advance_due(connection, scenarios, moment, rules)[0] == BATCH:
-                    pass
-                moment += timedelta(minutes=every_minutes)
-            return _timeline(connection, scenario)
-        finally:
-            transaction.rollback()
-
-
-def _timeline(connection: Connection, scenario: Scenario) -> list[str]:
-    customers = Customer.__table__
-    statement = (
-        select(
-            DELIVERIES.c.due_at,
-            customers.c.customer_code,
-            customers.c.id,
-            DELIVERIES.c.step,
-            DELIVERIES.c.channel,
-            DELIVERIES.c.status,
-        )
-        .join(ENROLLMENTS, ENROLLMENTS.c.id == DELIVERIES.c.enrollment_id)
-        .join(customers, customers.c.id == DELIVERIES.c.customer_id)
-        .where(ENROLLMENTS.c.scenario_id == scenario.id)
-        .order_by(DELIVERIES.c.due_at, DELIVERIES.c.customer_id)
-    )
-    lines = [
-        f"{due.astimezone(TOKYO):%Y-%m-%d %H:%M}  {code or f'#{cid}'}  {step_id}  {channel}  {status}"
-        for due, code, cid, step_id, channel, status in connection.execute(statement)
-    ]
-    outcomes = connection.execute(
-        select(ENROLLMENTS.c.outcome, func.count())
-        .where(ENROLLMENTS.c.scenario_id == scenario.id)
-        .group_by(ENROLLMENTS.c.outcome)
-    ).all()
-    summary = ", ".join(f"{outcome or 'active'} {count}" for outcome, count in sorted(outcomes, key=str))
-    return [*lines, f"{scenario.id}: {len(lines)} messages; enrollments: {summary or 'none'}"]
+        # one statement each (a JSON recordset, or COPY for large batches on PostgreSQL), not a row at a time
+        keys = ("enrollment_id", "step", "channel")
+        self.queued = len(insert_new(connection, DELIVERIES, self.deliveries, keys, ("id",)))
+        insert_many(connection, TRACE, self.trace)

@@ -31,7 +31,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.engine.facts import ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
-from flows.dsl import Anchor, Channel, Condition, Op, RelativeTo, Scenario, ScenarioError, Send, equals
+from flows.dsl import (
+    Anchor,
+    Channel,
+    Condition,
+    OnEvent,
+    Op,
+    Reentry,
+    RelativeTo,
+    Scenario,
+    ScenarioError,
+    Send,
+    equals,
+)
 from flows.engine import fires_at, japan_day
 from models import Enrollment, EnrollmentStatus, utcnow
 
@@ -78,13 +90,58 @@ def scenario_channels(scenario: Scenario) -> set[Channel]:
     }
 
 
+def _salt(scenario: Scenario) -> int:
+    return zlib.crc32(scenario.id.encode()) % 10_000
+
+
 def holdout_draw(scenario: Scenario, customer_id: ColumnElement[int]) -> ColumnElement[bool]:
     """The same customer always draws the same for a scenario; `holdout` of the draws are below the line."""
     if scenario.holdout <= 0:
         return false()
-    salt = zlib.crc32(scenario.id.encode()) % 10_000
-    bucket = (cast(customer_id, BigInteger) * literal(_HASH, BigInteger) + salt) % 10_000
+    bucket = (cast(customer_id, BigInteger) * literal(_HASH, BigInteger) + _salt(scenario)) % 10_000
     return case((bucket < int(scenario.holdout * 10_000), true()), else_=false())
+
+
+def is_held_out(scenario: Scenario, customer_id: int) -> bool:
+    """The same draw as `holdout_draw`, for one customer (event-started enrollments)."""
+    return (customer_id * _HASH + _salt(scenario)) % 10_000 < int(scenario.holdout * 10_000)
+
+
+def enrol_on_event(
+    connection: Connection,
+    scenarios: Mapping[str, Scenario],
+    event: str,
+    customer_id: int,
+    at: datetime,
+    anchor_key: str | None = None,
+) -> list[str]:
+    """Enrol a customer in every scenario the event starts (friend_added, linked, email_registered); the ids of
+    those entered now. One enrollment per anchor: by default the event's day, so a repeat that day is a no-op."""
+    entered = []
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    for scenario in scenarios.values():
+        if not (isinstance(scenario.trigger, OnEvent) and scenario.trigger.event == event):
+            continue
+        row = {
+            "scenario_id": scenario.id,
+            "customer_id": customer_id,
+            "anchor_key": anchor_key or f"{scenario.anchor}:{japan_day(at).isoformat()}",
+            "status": EnrollmentStatus.ACTIVE,
+            "held_out": is_held_out(scenario, customer_id),
+            "entered_at": at,
+            "wake_at": at,
+            "wake_token": 0,
+            "updated_at": utcnow(),
+        }
+        statement = (
+            dialect.insert(ENROLLMENTS)
+            .values(row)
+            .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
+            .returning(ENROLLMENTS.c.id)
+        )
+        if connection.execute(statement).first() is not None:
+            entered.append(scenario.id)
+    return entered
 
 
 def enrol_due(
@@ -124,7 +181,9 @@ def _enrol(connection: Connection, scenario: Scenario, day: date, moment: dateti
             literal(stamp, ENROLLMENTS.c.updated_at.type).label("updated_at"),
         )
         .select_from(joined)
-        .where(*when, *(sql_condition(c, day) for c in conditions), _reachable(scenario))
+        .where(
+            *when, *(sql_condition(c, day) for c in conditions), _reachable(scenario), _may_enter(scenario)
+        )
     )
     names = [
         "scenario_id",
@@ -177,6 +236,22 @@ def _check_entities(scenario: Scenario, base, conditions: tuple) -> None:  # typ
             raise ScenarioError(
                 f"scenario {scenario.id}: condition on {condition.fact} is not about its {scenario.anchor}"
             )
+
+
+def _may_enter(scenario: Scenario) -> ColumnElement[bool]:
+    """The re-entry rule: one at a time means no enrollment of this scenario is still running for the customer."""
+    if scenario.reentry is Reentry.PER_ANCHOR:
+        return true()
+    running = ENROLLMENTS.alias("running")
+    return ~(
+        select(running.c.id)
+        .where(
+            running.c.scenario_id == scenario.id,
+            running.c.customer_id == CUSTOMERS.c.id,
+            running.c.status == EnrollmentStatus.ACTIVE,
+        )
+        .exists()
+    )
 
 
 def _reachable(scenario: Scenario) -> ColumnElement[bool]:

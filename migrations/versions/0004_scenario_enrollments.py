@@ -36,7 +36,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("enrollments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_enrollments_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index("ix_enrollments_due", ["status", "wake_at"], unique=False)
+        batch_op.create_index("ix_enrollments_due", ["status", "wake_at", "id"], unique=False)
 
     op.create_table(
         "deliveries",
@@ -65,7 +65,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deliveries_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_deliveries_enrollment_id"), ["enrollment_id"], unique=False)
 
     op.create_table(
         "trace_entries",
@@ -96,7 +95,6 @@ def downgrade() -> None:
 
     op.drop_table("trace_entries")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deliveries_enrollment_id"))
         batch_op.drop_index(batch_op.f("ix_deliveries_customer_id"))
 
     op.drop_table("deliveries")
