@@ -5,7 +5,15 @@ from models.base import UTCDateTime, utcnow
 from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
 from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
-from models.enrollment import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry
+from models.enrollment import (
+    DataChange,
+    Delivery,
+    DeliveryStatus,
+    Enrollment,
+    EnrollmentStatus,
+    TraceEntry,
+    TriggerRun,
+)
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.webhook_event import EventStatus, WebhookEvent
@@ -20,6 +28,7 @@ __all__ = [
     "Customer",
     "CustomerActivity",
     "CustomerChannels",
+    "DataChange",
     "Delivery",
     "DeliveryStatus",
     "Document",
@@ -41,6 +50,7 @@ __all__ = [
     "Staff",
     "Store",
     "TraceEntry",
+    "TriggerRun",
     "UTCDateTime",
     "WebhookEvent",
     "utcnow",

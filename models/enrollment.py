@@ -8,10 +8,10 @@ twice writes one ledger row per channel.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -103,3 +103,24 @@ class Delivery(SQLModel, table=True):
     tapped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TriggerRun(SQLModel, table=True):
+    """When a scenario's trigger last ran for a day: a later tick that day runs it again only if data changed."""
+
+    __tablename__ = "trigger_runs"
+    __table_args__ = (UniqueConstraint("scenario_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: str = Field(sa_column=Column(String(64), nullable=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))  # the trigger day in Japan
+    ran_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # wall clock
+
+
+class DataChange(SQLModel, table=True):
+    """The last time customer data was written (imports, the events API): what a trigger run is compared with."""
+
+    __tablename__ = "data_changes"
+
+    scope: str = Field(sa_column=Column(String(32), primary_key=True))
+    changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -4,6 +4,10 @@ The entry segment (the deck's required conditions), the operator's optional filt
 (配信許可フラグ: at least one of the scenario's channels permitted and addressable) and the holdout draw are all
 evaluated by the database. The unique key (scenario, customer, anchor record) makes a second evaluation of the
 same moment, or two workers evaluating at once, enrol nobody twice.
+
+A firing is evaluated once when its moment has come, and again by a later tick that day only if customer data
+was written since (`mark_data_changed`, called by imports and the events API): a quiet minute costs two small
+look-ups per scenario, not a scan of every customer.
 """
 
 from __future__ import annotations
@@ -45,9 +49,12 @@ from flows.dsl import (
     equals,
 )
 from flows.engine import fires_at, japan_day
-from models import Enrollment, EnrollmentStatus, utcnow
+from models import DataChange, Enrollment, EnrollmentStatus, TriggerRun, utcnow
 
 ENROLLMENTS = Enrollment.__table__
+RUNS = TriggerRun.__table__
+CHANGES = DataChange.__table__
+_SCOPE = "customer_data"
 _HASH = 2654435761  # Knuth's multiplicative hash: spreads consecutive customer ids over the holdout draw
 _ADDRESSES = {
     Channel.EMAIL: ("email_permitted", "email_main"),
@@ -151,11 +158,40 @@ def enrol_due(
     conditions = scenario.segment + filter_conditions(scenario, filters or {})
     entered = 0
     today = japan_day(now)
+    changed = _data_changed_at(connection)
     for day in (today - timedelta(days=1), today):
         moment = fires_at(scenario.trigger, day)
-        if moment is not None and moment <= now:
-            entered += _enrol(connection, scenario, day, moment, conditions)
+        if moment is None or moment > now:
+            continue
+        ran = connection.execute(
+            select(RUNS.c.ran_at).where(RUNS.c.scenario_id == scenario.id, RUNS.c.day == day)
+        ).scalar()
+        if ran is not None and (changed is None or changed <= ran):
+            continue  # evaluated already, and no data written since: the same query would find nobody new
+        entered += _enrol(connection, scenario, day, moment, conditions)
+        _record_run(connection, scenario, day)
     return entered
+
+
+def mark_data_changed(connection: Connection) -> None:
+    """Customer data was written: the next tick evaluates today's triggers again (imports, the events API)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stamp = utcnow()
+    statement = dialect.insert(CHANGES).values(scope=_SCOPE, changed_at=stamp)
+    connection.execute(statement.on_conflict_do_update(index_elements=["scope"], set_={"changed_at": stamp}))
+
+
+def _data_changed_at(connection: Connection) -> datetime | None:
+    return connection.execute(select(CHANGES.c.changed_at).where(CHANGES.c.scope == _SCOPE)).scalar()
+
+
+def _record_run(connection: Connection, scenario: Scenario, day: date) -> None:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stamp = utcnow()  # wall clock, like the data's own stamps, whatever moment the tick evaluates
+    statement = dialect.insert(RUNS).values(scenario_id=scenario.id, day=day, ran_at=stamp)
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=["scenario_id", "day"], set_={"ran_at": stamp})
+    )
 
 
 def _enrol(connection: Connection, scenario: Scenario, day: date, moment: datetime, conditions: tuple) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.bulk import insert_many, select_map, upsert
+from bot.engine.triggers import mark_data_changed
 from bot.imports.customers import resolve_customers
 from bot.imports.reader import Row
 from models import (
@@ -75,6 +76,7 @@ def write_batch(connection: Connection, kind: str, rows: list[Row], now: datetim
     good = [row for row in rows if row.line in customer_ids and not row.errors]
     _write_channels(connection, good, customer_ids, now, source)
     WRITERS[kind](connection, good, customer_ids, now)
+    mark_data_changed(connection)  # the scenario triggers look again at today's entrants
     return refused + [row for row in rows if row.line not in customer_ids]
 
 

@@ -83,3 +83,36 @@ def test_the_holdout_draw_is_the_same_in_sql_and_python(runtime, tmp_path):
         drawn = dict(connection.execute(select(customers.c.id, holdout_draw(scenario, customers.c.id))).all())
     assert {cid: is_held_out(scenario, cid) for cid in drawn} == {cid: bool(v) for cid, v in drawn.items()}
     assert 50 <= sum(map(bool, drawn.values())) <= 130
+
+
+def test_a_firing_is_evaluated_again_only_after_data_was_written(runtime, tmp_path):
+    """Later ticks the same day skip the trigger's query unless an import (or the API) wrote data since."""
+    from models import TriggerRun
+
+    load(runtime, "F5", write(tmp_path / "f5.csv", [person("a", email="a@example.com", email_ok="真")]))
+    first = [{"document_request_id": "DR1", "email_main": "a@example.com", "requested_on": "2026/06/10"}]
+    load(runtime, "F1", write(tmp_path / "f1.csv", first))
+    scenarios = {"doc_request_followup": SCENARIOS["doc_request_followup"]}
+    report = tick(runtime.engine, scenarios, datetime(2026, 6, 11, 19, 0, tzinfo=TOKYO))
+    assert report.entered == {"doc_request_followup": 1}
+    with runtime.engine.begin() as connection:  # written behind the importer's back: not noticed
+        connection.execute(
+            Enrollment.__table__.delete().where(Enrollment.anchor_key == "document_request:DR1")
+        )
+    assert tick(runtime.engine, scenarios, datetime(2026, 6, 11, 19, 30, tzinfo=TOKYO)).entered == {
+        "doc_request_followup": 0
+    }
+    second = [{"document_request_id": "DR2", "email_main": "a@example.com", "requested_on": "2026/06/10"}]
+    load(runtime, "F1", write(tmp_path / "f1b.csv", second))
+    again = tick(runtime.engine, scenarios, datetime(2026, 6, 11, 20, 0, tzinfo=TOKYO))
+    assert again.entered == {
+        "doc_request_followup": 2
+    }  # DR2, and DR1 once more since its enrollment was removed
+    with runtime.engine.connect() as connection:
+        runs = connection.execute(select(TriggerRun.scenario_id, TriggerRun.day)).all()
+    assert sorted(runs) == sorted(
+        [
+            ("doc_request_followup", datetime(2026, 6, 10).date()),
+            ("doc_request_followup", datetime(2026, 6, 11).date()),
+        ]
+    )
