@@ -82,7 +82,7 @@ def evaluate_day(engine) -> tuple[float, dict[str, int]]:
 
 def reset(engine) -> None:
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE enrollments, deliveries, trace_entries"))
+        connection.execute(text("TRUNCATE enrollments, deliveries, trace_entries, trigger_runs"))
 
 
 def advance(engine, limit: int) -> tuple[float, int, int]:
