@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from flows.catalog import find_scenario
+from flows.dsl import filter_conditions
 from flows.rules import DeliveryRules, parse_quiet_hours
 
 LINE_API_DEFAULT = "https://api.line.me"
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
     marketing_daily_cap: int = Field(default=1, ge=1)
     marketing_weekly_cap: int = Field(default=3, ge=1)
     quiet_hours: str = "21:00-09:00"  # Japan time; "" for none
+    # The operator's optional filters (○) per scenario, as JSON: {"visit_reminder": {"reservation.store_code": "S01"}}
+    scenario_filters: dict[str, dict[str, str | int | bool]] = {}
 
     @field_validator("ingest_api_tokens", mode="before")
     @classmethod
@@ -85,6 +89,14 @@ class Settings(BaseSettings):
     def _check_caps(self) -> Settings:
         self.delivery_rules()  # raises when the daily cap exceeds the weekly one
         return self
+
+    @field_validator("scenario_filters")
+    @classmethod
+    def _check_filters(cls, value: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+        """Every scenario named exists and offers every filter given (a typo must not widen a campaign)."""
+        for key, filters in value.items():
+            filter_conditions(find_scenario(key), filters)
+        return {find_scenario(key).id: filters for key, filters in value.items()}
 
     def delivery_rules(self) -> DeliveryRules:
         start, end = parse_quiet_hours(self.quiet_hours)

@@ -117,8 +117,11 @@ def tick(at: str | None = None) -> dict[str, object]:
     with session_scope(current().engine) as session:
         forgotten = idempotency.forget_expired(session.connection(), now)
     requeued = requeue_stalled_events(now)
-    rules = current().settings.delivery_rules()
-    scenarios = engine_tick(current().engine, SCENARIOS, now, rules=rules).as_dict()
+    settings = current().settings
+    report = engine_tick(
+        current().engine, SCENARIOS, now, filters=settings.scenario_filters, rules=settings.delivery_rules()
+    )
+    scenarios = report.as_dict()
     return {"events_requeued": requeued, "idempotency_keys_forgotten": forgotten, "scenarios": scenarios}
 
 

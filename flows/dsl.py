@@ -10,6 +10,7 @@ Times are wall-clock times in Japan (HH:MM, Asia/Tokyo); day offsets count calen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -344,3 +345,14 @@ def check_templates(scenario: Scenario, known: set[str]) -> None:
         raise ScenarioError(
             f"scenario {scenario.id}: templates not in the locale files: {', '.join(missing)}"
         )
+
+
+def filter_conditions(scenario: Scenario, filters: Mapping[str, object]) -> tuple[Condition, ...]:
+    """The operator's optional filters (○) as conditions; a filter the scenario does not offer is an error."""
+    unknown = sorted(set(filters) - set(scenario.filters))
+    if unknown:
+        offered = ", ".join(scenario.filters) or "none"
+        raise ScenarioError(
+            f"scenario {scenario.id}: no optional filter {', '.join(unknown)} (offered: {offered})"
+        )
+    return tuple(equals(fact, value) for fact, value in filters.items())

@@ -42,7 +42,14 @@ def engine_group() -> None:
 def tick_command(at: str | None) -> None:
     """Enrol whoever the triggers bring in and advance every enrollment that is due."""
     runtime = current_app.extensions["runtime"]
-    report = tick(runtime.engine, SCENARIOS, _moment(at), rules=runtime.settings.delivery_rules())
+    settings = runtime.settings
+    report = tick(
+        runtime.engine,
+        SCENARIOS,
+        _moment(at),
+        filters=settings.scenario_filters,
+        rules=settings.delivery_rules(),
+    )
     click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
 
 
@@ -104,7 +111,9 @@ def simulate_command(scenario: str, first: str, last: str, every: int) -> None:
             "--to must not be before --from, at most a year later; --every 1–1440 minutes"
         )
     runtime = current_app.extensions["runtime"]
-    for line in simulate(runtime.engine, chosen, start, end, every, runtime.settings.delivery_rules()):
+    settings = runtime.settings
+    filters = settings.scenario_filters.get(chosen.id, {})
+    for line in simulate(runtime.engine, chosen, start, end, every, settings.delivery_rules(), filters):
         click.echo(line)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
@@ -15,7 +16,13 @@ from models import Customer
 
 
 def simulate(
-    engine: Engine, scenario: Scenario, first: date, last: date, every_minutes: int, rules: DeliveryRules
+    engine: Engine,
+    scenario: Scenario,
+    first: date,
+    last: date,
+    every_minutes: int,
+    rules: DeliveryRules,
+    filters: Mapping[str, object] | None = None,
 ) -> list[str]:
     """The timeline `scenario` would produce from `first` to `last` (Japan days) over the current data: the
     same triggers, engine and rules, ticked every `every_minutes`, in one transaction that is rolled back."""
@@ -26,7 +33,7 @@ def simulate(
         transaction = connection.begin()
         try:
             while moment < end:
-                enrol_due(connection, scenario, moment)
+                enrol_due(connection, scenario, moment, filters)
                 while advance_due(connection, scenarios, moment, rules)[0] == BATCH:
                     pass
                 moment += timedelta(minutes=every_minutes)

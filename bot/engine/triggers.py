@@ -46,7 +46,7 @@ from flows.dsl import (
     Scenario,
     ScenarioError,
     Send,
-    equals,
+    filter_conditions,
 )
 from flows.engine import fires_at, japan_day
 from models import DataChange, Enrollment, EnrollmentStatus, TriggerRun, utcnow
@@ -78,17 +78,6 @@ def sql_condition(condition: Condition, today: date) -> ColumnElement[bool]:
     return column == (
         today - timedelta(days=days) if condition.op is Op.DAYS_SINCE else today + timedelta(days=days)
     )
-
-
-def filter_conditions(scenario: Scenario, filters: Mapping[str, object]) -> tuple[Condition, ...]:
-    """The operator's optional filters (○) as conditions; a filter the scenario does not offer is an error."""
-    unknown = sorted(set(filters) - set(scenario.filters))
-    if unknown:
-        offered = ", ".join(scenario.filters) or "none"
-        raise ScenarioError(
-            f"scenario {scenario.id}: no optional filter {', '.join(unknown)} (offered: {offered})"
-        )
-    return tuple(equals(fact, value) for fact, value in filters.items())
 
 
 def scenario_channels(scenario: Scenario) -> set[Channel]:

@@ -101,3 +101,26 @@ def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):
         args=["scenarios", "simulate", "5", "--from", "2026-06-20", "--to", "2026-06-12"]
     )
     assert bad.exit_code == 2 and "must not be before" in bad.output
+
+
+def test_operator_filters_narrow_who_enters(app, runtime, tmp_path):
+    """SCENARIO_FILTERS {"5": {"reservation.store_code": "S01"}}: only the reservation at store S01 enters."""
+    rows = [person(c, email=f"{c}@example.com", email_ok="真") for c in ("s1", "s2")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    reservations = [
+        {
+            "reservation_id": f"R-{c}",
+            "email_main": f"{c}@example.com",
+            "visit_on": "2026/06/20",
+            "store_id": store,
+        }
+        for c, store in (("s1", "S01"), ("s2", "S02"))
+    ]
+    load(runtime, "F3", write(tmp_path / "f3.csv", reservations))
+    runtime.settings = runtime.settings.model_copy(
+        update={"scenario_filters": {"visit_reminder": {"reservation.store_code": "S01"}}}
+    )
+    result = app.test_cli_runner().invoke(args=["engine", "tick", "--at", "2026-06-13T10:00:00+09:00"])
+    assert '"visit_reminder": 1' in result.output, result.output
+    ja = app.test_cli_runner().invoke(args=["why", "s2", "5", "--at", "2026-06-13T10:00:00+09:00"]).output
+    assert "visit_reminder には登録されていません" in ja

@@ -39,3 +39,20 @@ def test_trailing_slash_and_retry_intervals(monkeypatch):
     settings = load_settings()
     assert settings.line_api_base_url == "http://127.0.0.1:8089"
     assert settings.event_retry_intervals == [5, 30, 120]
+
+
+def test_scenario_filters_are_checked_against_the_catalogue(monkeypatch):
+    """Operator filters name a scenario (id or number) and filters it offers; a typo is refused at start."""
+    import pydantic
+    import pytest
+
+    from bot.config import Settings
+
+    monkeypatch.setenv("SCENARIO_FILTERS", '{"5": {"reservation.store_code": "S01"}}')
+    assert Settings().scenario_filters == {"visit_reminder": {"reservation.store_code": "S01"}}
+    monkeypatch.setenv("SCENARIO_FILTERS", '{"5": {"reservation.storecode": "S01"}}')
+    with pytest.raises(pydantic.ValidationError, match="no optional filter reservation.storecode"):
+        Settings()
+    monkeypatch.setenv("SCENARIO_FILTERS", '{"42": {}}')
+    with pytest.raises(pydantic.ValidationError, match="no scenario '42'"):
+        Settings()
