@@ -1,0 +1,94 @@
+"""LINE push through the Messaging API (line-bot-sdk v3), with the outcome a delivery worker acts on.
+
+Every push carries an `X-Line-Retry-Key` derived from its ledger row, so a retry after a crash or a lost
+response is answered 409 by LINE (already accepted) instead of delivering the message twice. Time-outs are
+explicit. What comes back is one of: sent (200, or 409 for a retry LINE had accepted), retry later (429 rate
+limit, 5xx, time-out, connection error), quota exhausted (429 monthly limit: stop the channel and alert), or
+failed with LINE's reason (other 4xx). LINE keeps a retry key for 24 hours: callers stop retrying after 23.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+_KEYS = uuid.UUID("6f1d4b52-3c8e-4c57-9a3e-2b7f0d9c4e11")  # namespace of this service's retry keys
+MONTHLY_LIMIT = "You have reached your monthly limit."
+
+
+class PushOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    outcome: PushOutcome
+    request_id: str | None = None  # x-line-request-id, or x-line-accepted-request-id on a 409
+    reason: str | None = None  # LINE's message or the error class; never the message text or the user id
+
+
+def retry_key(delivery_id: int, created_at: datetime) -> str:
+    """The same key for every attempt at one ledger row (its id and creation time), a new one for another row."""
+    return str(uuid.uuid5(_KEYS, f"delivery:{delivery_id}:{created_at.isoformat()}"))
+
+
+class LinePusher:
+    """One keep-alive HTTP client for many pushes (a worker's batch), closed with `close()` or `with`."""
+
+    def __init__(self, base_url: str, access_token: str, timeout: tuple[float, float] = (3.05, 10.0)) -> None:
+        self._client = ApiClient(Configuration(access_token=access_token, host=base_url))
+        self._api = MessagingApi(self._client)
+        self._timeout = timeout
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def push(self, to: str, messages: list[dict[str, Any]], key: str) -> PushResult:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        try:
+            response = self._api.push_message_with_http_info(
+                request, x_line_retry_key=key, _request_timeout=self._timeout
+            )
+        except ApiException as exc:
+            return _from_error(exc)
+        except (Urllib3Error, OSError) as exc:  # time-out or connection: LINE may or may not have it; retry
+            return PushResult(PushOutcome.RETRY, reason=type(exc).__name__)
+        return PushResult(PushOutcome.SENT, request_id=(response.headers or {}).get("x-line-request-id"))
+
+
+def _from_error(exc: ApiException) -> PushResult:
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    message = _message(exc.body)
+    if exc.status == 409:
+        return PushResult(
+            PushOutcome.SENT, request_id=headers.get("x-line-accepted-request-id"), reason="409"
+        )
+    if exc.status == 429:
+        outcome = PushOutcome.QUOTA_EXHAUSTED if message == MONTHLY_LIMIT else PushOutcome.RETRY
+        return PushResult(outcome, reason=message)
+    if exc.status is not None and exc.status >= 500:
+        return PushResult(PushOutcome.RETRY, reason=f"{exc.status} {message or ''}".strip())
+    return PushResult(PushOutcome.FAILED, reason=f"{exc.status} {message or ''}".strip())
+
+
+def _message(body: object) -> str | None:
+    try:
+        return json.loads(body).get("message") if body else None  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return None
