@@ -25,7 +25,7 @@ from models import Delivery, DeliveryStatus, FriendStatus, LineUser
 DELIVERIES = Delivery.__table__
 
 LINE_USERS = LineUser.__table__
-_FIELDS = {
+CHANNEL_COLUMNS = {  # each channel's address column and its marketing-permission column
     Channel.EMAIL: ("email_main", "email_permitted"),
     Channel.LINE: ("line_user_id", "line_permitted"),
     Channel.SMS: ("sms_phone", "sms_permitted"),
@@ -54,8 +54,12 @@ def load_reach(connection: Connection, customer_ids: Iterable[int]) -> dict[int,
     for chunk in chunks(connection, ids):
         for row in connection.execute(statement.where(among(connection, CHANNELS.c.customer_id, chunk))):
             found[row.customer_id] = Reach(
-                addressed=frozenset(c for c, (address, _) in _FIELDS.items() if getattr(row, address)),
-                permitted=frozenset(c for c, (_, flag) in _FIELDS.items() if getattr(row, flag) is True),
+                addressed=frozenset(
+                    c for c, (address, _) in CHANNEL_COLUMNS.items() if getattr(row, address)
+                ),
+                permitted=frozenset(
+                    c for c, (_, flag) in CHANNEL_COLUMNS.items() if getattr(row, flag) is True
+                ),
                 line_blocked=row.friend_status == FriendStatus.BLOCKED,
             )
     return found

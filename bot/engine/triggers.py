@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.engine.delivery import CHANNEL_COLUMNS
 from bot.engine.facts import ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
 from flows.dsl import (
     Anchor,
@@ -56,12 +57,6 @@ RUNS = TriggerRun.__table__
 CHANGES = DataChange.__table__
 _SCOPE = "customer_data"
 _HASH = 2654435761  # Knuth's multiplicative hash: spreads consecutive customer ids over the holdout draw
-_ADDRESSES = {
-    Channel.EMAIL: ("email_permitted", "email_main"),
-    Channel.LINE: ("line_permitted", "line_user_id"),
-    Channel.SMS: ("sms_permitted", "sms_phone"),
-    Channel.PUSH: ("push_permitted", "fcm_token"),
-}
 
 
 def sql_condition(condition: Condition, today: date) -> ColumnElement[bool]:
@@ -114,7 +109,6 @@ def enrol_on_event(
     """Enrol a customer in every scenario the event starts (friend_added, linked, email_registered); the ids of
     those entered now. One enrollment per anchor: by default the event's day, so a repeat that day is a no-op."""
     entered = []
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     for scenario in scenarios.values():
         if not (isinstance(scenario.trigger, OnEvent) and scenario.trigger.event == event):
             continue
@@ -130,7 +124,7 @@ def enrol_on_event(
             "updated_at": utcnow(),
         }
         statement = (
-            dialect.insert(ENROLLMENTS)
+            _insert(connection, ENROLLMENTS)
             .values(row)
             .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
             .returning(ENROLLMENTS.c.id)
@@ -162,11 +156,15 @@ def enrol_due(
     return entered
 
 
+def _insert(connection: Connection, table):  # type: ignore[no-untyped-def]
+    """INSERT with the dialect's ON CONFLICT support (PostgreSQL or SQLite)."""
+    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def mark_data_changed(connection: Connection) -> None:
     """Customer data was written: the next tick evaluates today's triggers again (imports, the events API)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     stamp = utcnow()
-    statement = dialect.insert(CHANGES).values(scope=_SCOPE, changed_at=stamp)
+    statement = _insert(connection, CHANGES).values(scope=_SCOPE, changed_at=stamp)
     connection.execute(statement.on_conflict_do_update(index_elements=["scope"], set_={"changed_at": stamp}))
 
 
@@ -175,9 +173,8 @@ def _data_changed_at(connection: Connection) -> datetime | None:
 
 
 def _record_run(connection: Connection, scenario: Scenario, day: date) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     stamp = utcnow()  # wall clock, like the data's own stamps, whatever moment the tick evaluates
-    statement = dialect.insert(RUNS).values(scenario_id=scenario.id, day=day, ran_at=stamp)
+    statement = _insert(connection, RUNS).values(scenario_id=scenario.id, day=day, ran_at=stamp)
     connection.execute(
         statement.on_conflict_do_update(index_elements=["scenario_id", "day"], set_={"ran_at": stamp})
     )
@@ -221,9 +218,8 @@ def _enrol(connection: Connection, scenario: Scenario, day: date, moment: dateti
         "wake_token",
         "updated_at",
     ]
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(ENROLLMENTS)
+        _insert(connection, ENROLLMENTS)
         .from_select(names, chosen)
         .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
     )
@@ -281,10 +277,11 @@ def _may_enter(scenario: Scenario) -> ColumnElement[bool]:
 
 def _reachable(scenario: Scenario) -> ColumnElement[bool]:
     """配信許可フラグ = 真: permitted and addressable on at least one of the scenario's channels."""
+    used = scenario_channels(scenario)
     return or_(
         *(
             and_(CHANNELS.c[permitted].is_(true()), CHANNELS.c[address].is_not(None))
-            for channel, (permitted, address) in _ADDRESSES.items()
-            if channel in scenario_channels(scenario)
+            for channel, (address, permitted) in CHANNEL_COLUMNS.items()
+            if channel in used
         )
     )
