@@ -2,6 +2,7 @@
 
 from models.api_request import ApiRequest
 from models.base import UTCDateTime, utcnow
+from models.broadcast import Broadcast, BroadcastStatus
 from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
 from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
@@ -20,6 +21,8 @@ from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
     "ApiRequest",
+    "Broadcast",
+    "BroadcastStatus",
     "Campaign",
     "CampaignBenefit",
     "Channel",

@@ -77,16 +77,33 @@ class DeliveryStatus(StrEnum):
 
 
 class Delivery(SQLModel, table=True):
-    """The delivery ledger: a row per (enrollment step, channel), written before anything is sent."""
+    """The delivery ledger: a row per (enrollment step or broadcast, customer, channel), written before anything
+    is sent. A worker claims due rows for a while (`claimed_until`); a row whose worker died is claimed again
+    once that has passed, and LINE's retry key (derived from the row) turns the second push into a 409."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("enrollment_id", "step", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "step", "channel"),
+        UniqueConstraint("broadcast_id", "customer_id", "channel", name="uq_deliveries_broadcast"),
+        Index("ix_deliveries_token", "token", unique=True),
+        Index("ix_deliveries_due", "status", "due_at", "id"),  # the dispatcher takes them in this order
+        Index("ix_deliveries_provider", "channel", "provider_id"),  # delivery receipts find their row
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     enrollment_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("enrollments.id", ondelete="CASCADE")),  # led by the unique key
     )
+    broadcast_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_deliveries_broadcast_id")
+        ),  # led by the unique key
+    )
+    # the public token of this message's links: /r/<token> (click), /o/<token>.gif (open), /u/<token> (opt-out)
+    token: str | None = Field(default=None, sa_column=Column(String(24)))
+    batch_key: str | None = Field(default=None, sa_column=Column(String(64)))  # same content: one multicast
     customer_id: int = Field(sa_column=customer_fk())
     step: str = Field(sa_column=Column(String(64), nullable=False))
     template: str = Field(sa_column=Column(String(128), nullable=False))
@@ -98,6 +115,11 @@ class Delivery(SQLModel, table=True):
     provider_id: str | None = Field(default=None, sa_column=Column(String(128)))
     error: str | None = Field(default=None, sa_column=Column(String(512)))
     cost_yen: float | None = None
+    segments: int | None = None  # SMS billable segments (課金通数) for the recipient's carrier
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     clicked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     tapped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

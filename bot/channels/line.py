@@ -11,30 +11,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Self
 
 from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from bot.channels.result import Outcome, SendResult
+
 _KEYS = uuid.UUID("6f1d4b52-3c8e-4c57-9a3e-2b7f0d9c4e11")  # namespace of this service's retry keys
 MONTHLY_LIMIT = "You have reached your monthly limit."
-
-
-class PushOutcome(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"
-    QUOTA_EXHAUSTED = "quota_exhausted"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class PushResult:
-    outcome: PushOutcome
-    request_id: str | None = None  # x-line-request-id, or x-line-accepted-request-id on a 409
-    reason: str | None = None  # LINE's message or the error class; never the message text or the user id
 
 
 def retry_key(delivery_id: int, created_at: datetime) -> str:
@@ -59,7 +45,7 @@ class LinePusher:
     def close(self) -> None:
         self._client.close()
 
-    def push(self, to: str, messages: list[dict[str, Any]], key: str) -> PushResult:
+    def push(self, to: str, messages: list[dict[str, Any]], key: str) -> SendResult:
         request = PushMessageRequest.from_dict({"to": to, "messages": messages})
         try:
             response = self._api.push_message_with_http_info(
@@ -68,23 +54,21 @@ class LinePusher:
         except ApiException as exc:
             return _from_error(exc)
         except (Urllib3Error, OSError) as exc:  # time-out or connection: LINE may or may not have it; retry
-            return PushResult(PushOutcome.RETRY, reason=type(exc).__name__)
-        return PushResult(PushOutcome.SENT, request_id=(response.headers or {}).get("x-line-request-id"))
+            return SendResult(Outcome.RETRY, reason=type(exc).__name__)
+        return SendResult(Outcome.SENT, provider_id=(response.headers or {}).get("x-line-request-id"))
 
 
-def _from_error(exc: ApiException) -> PushResult:
+def _from_error(exc: ApiException) -> SendResult:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     message = _message(exc.body)
     if exc.status == 409:
-        return PushResult(
-            PushOutcome.SENT, request_id=headers.get("x-line-accepted-request-id"), reason="409"
-        )
+        return SendResult(Outcome.SENT, provider_id=headers.get("x-line-accepted-request-id"), reason="409")
     if exc.status == 429:
-        outcome = PushOutcome.QUOTA_EXHAUSTED if message == MONTHLY_LIMIT else PushOutcome.RETRY
-        return PushResult(outcome, reason=message)
+        outcome = Outcome.STOP_CHANNEL if message == MONTHLY_LIMIT else Outcome.RETRY
+        return SendResult(outcome, reason=message)
     if exc.status is not None and exc.status >= 500:
-        return PushResult(PushOutcome.RETRY, reason=f"{exc.status} {message or ''}".strip())
-    return PushResult(PushOutcome.FAILED, reason=f"{exc.status} {message or ''}".strip())
+        return SendResult(Outcome.RETRY, reason=f"{exc.status} {message or ''}".strip())
+    return SendResult(Outcome.FAILED, reason=f"{exc.status} {message or ''}".strip())
 
 
 def _message(body: object) -> str | None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.channels.line import LinePusher, PushOutcome, retry_key
+from bot.channels.line import LinePusher, retry_key
+from bot.channels.result import Outcome
 from bot.line_emulator import LineEmulator
 from tests.emulator.conftest import TOKEN, USER
 
@@ -32,17 +33,17 @@ def test_sent_then_a_retry_of_the_same_row_is_not_a_second_message(emulator, pus
     key = retry_key(1, CREATED)
     first = pusher.push(USER, HELLO, key)
     again = pusher.push(USER, HELLO, key)
-    assert first.outcome is again.outcome is PushOutcome.SENT
-    assert again.request_id == first.request_id  # LINE's accepted request id
+    assert first.outcome is again.outcome is Outcome.SENT
+    assert again.provider_id == first.provider_id  # LINE's accepted request id
     assert len(emulator.sent_messages(to=USER)) == 1
 
 
 @pytest.mark.parametrize(
     ("fault", "outcome"),
     [
-        ("rate_limit", PushOutcome.RETRY),
-        ("monthly_quota", PushOutcome.QUOTA_EXHAUSTED),
-        ("server_error", PushOutcome.RETRY),
+        ("rate_limit", Outcome.RETRY),
+        ("monthly_quota", Outcome.STOP_CHANNEL),
+        ("server_error", Outcome.RETRY),
     ],
 )
 def test_429_and_5xx(emulator, pusher, fault, outcome):
@@ -51,21 +52,21 @@ def test_429_and_5xx(emulator, pusher, fault, outcome):
     result = pusher.push(USER, HELLO, retry_key(2, CREATED))
     assert result.outcome is outcome
     assert emulator.sent_messages() == []
-    assert pusher.push(USER, HELLO, retry_key(2, CREATED)).outcome is PushOutcome.SENT
+    assert pusher.push(USER, HELLO, retry_key(2, CREATED)).outcome is Outcome.SENT
 
 
 def test_a_lost_response_then_a_retry_delivers_once(emulator, pusher):
     """LINE accepted the push but the response timed out: the retry is answered 409, one message in the chat."""
     emulator.inject(PUSH, "timeout", delay=1.0, accepted=True)
     key = retry_key(3, CREATED)
-    assert pusher.push(USER, HELLO, key).outcome is PushOutcome.RETRY
-    assert pusher.push(USER, HELLO, key).outcome is PushOutcome.SENT
+    assert pusher.push(USER, HELLO, key).outcome is Outcome.RETRY
+    assert pusher.push(USER, HELLO, key).outcome is Outcome.SENT
     assert len(emulator.sent_messages(to=USER)) == 1
 
 
 def test_a_bad_request_fails_with_lines_reason(emulator, pusher):
     """Other 4xx are final: failed, with LINE's message and no user id or text in the reason."""
     result = pusher.push(USER, [{"type": "text", "text": ""}], retry_key(4, CREATED))
-    assert result.outcome is PushOutcome.FAILED
+    assert result.outcome is Outcome.FAILED
     assert result.reason.startswith("400") and USER not in result.reason
     assert emulator.sent_messages() == []
