@@ -51,6 +51,39 @@ class Settings(BaseSettings):
     marketing_daily_cap: int = Field(default=1, ge=1)
     marketing_weekly_cap: int = Field(default=3, ge=1)
     quiet_hours: str = "21:00-09:00"  # Japan time; "" for none
+    # ── delivery (bot/outbox.py, bot/channels/) ──
+    # LINE: explicit time-outs (connect, read) in seconds; parallel pushes per send job (keep-alive connections).
+    line_connect_timeout: float = Field(default=3.05, gt=0)
+    line_read_timeout: float = Field(default=10.0, gt=0)
+    line_push_concurrency: int = Field(default=8, ge=1, le=64)
+    send_batch_size: int = Field(default=500, ge=1, le=5000)  # ledger rows per send job
+    send_claim_seconds: int = Field(default=900, ge=30)  # a claimed row is claimed again after this
+    send_retry_intervals: Annotated[list[int], NoDecode] = [30, 120, 600, 1800, 3600]  # then hourly
+    # Email (特定電子メール法: sender identification and an opt-out link in every marketing email).
+    # SMTP_URL: smtp://user:pass@host:587 (STARTTLS when offered), smtps://host:465; empty = a local maildir
+    # under DATA_DIR/mail (for `make run`).
+    smtp_url: str = ""
+    mail_from: str = "お客さまサポート <noreply@example.jp>"
+    sender_name: str = "サンプル保険株式会社"  # 送信者の氏名又は名称
+    sender_postal_address: str = "〒100-0001 東京都千代田区千代田1-1"  # 送信者の住所
+    sender_contact: str = "support@example.jp"  # 苦情・問合せ先 (email, phone or URL)
+    # SMS: provider "outbox" (a local file, for `make run`), "http" (a JSON gateway) or "twilio".
+    sms_provider: str = "outbox"
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = ""
+    sms_sender: str = ""  # the 050 number or sender id shown to the customer
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    sms_rate_per_hour: int = Field(default=40_000, ge=1)  # shared by every worker (seed 001: 40,000/h)
+    sms_negotiated_price_yen: float | None = None  # per segment above 100,000 a month (要相談)
+    sms_receipt_token: str = ""  # the provider's delivery receipts must carry it; empty = receipts refused
+    # App push (FCM HTTP v1): empty project = push is written to a local outbox file.
+    fcm_project_id: str = ""
+    fcm_api_base_url: str = "https://fcm.googleapis.com"
+    fcm_access_token: str = ""
+    # Where /r/<token>/<name> links lead: {"home": "https://www.example.jp/", "renewal": "https://…/renew"}.
+    link_targets: dict[str, str] = {"home": "https://www.example.jp/"}
     # The operator's optional filters (○) per scenario, as JSON: {"visit_reminder": {"reservation.store_code": "S01"}}
     scenario_filters: dict[str, dict[str, str | int | bool]] = {}
 
@@ -72,11 +105,26 @@ class Settings(BaseSettings):
         # The LINE SDK concatenates host + path, so a trailing slash would give `//v2/...`.
         return value.rstrip("/")
 
-    @field_validator("event_retry_intervals", mode="before")
+    @field_validator("event_retry_intervals", "send_retry_intervals", mode="before")
     @classmethod
     def _parse_intervals(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("sms_provider")
+    @classmethod
+    def _check_sms_provider(cls, value: str) -> str:
+        if value not in ("outbox", "http", "twilio"):
+            raise ValueError(f"SMS_PROVIDER {value!r}: choose outbox, http or twilio")
+        return value
+
+    @field_validator("link_targets")
+    @classmethod
+    def _check_link_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name, url in value.items() if not url.startswith(("https://", "http://"))]
+        if bad:
+            raise ValueError(f"LINK_TARGETS: {', '.join(bad)} must be http(s) URLs")
         return value
 
     @field_validator("quiet_hours")
