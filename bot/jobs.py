@@ -19,6 +19,7 @@ from bot.context import Ctx
 from bot.db import session_scope
 from bot.engine.runner import tick as engine_tick
 from bot.events import parse_event
+from bot.outbox import dispatch_due
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.runtime import current
 from flows.catalog import SCENARIOS
@@ -111,8 +112,9 @@ def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
 
 
 def tick(at: str | None = None) -> dict[str, object]:
-    """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys, and run
-    the scenario engine (triggers due by now, then every enrollment whose wake-up has come)."""
+    """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys, run the
+    scenario engine (triggers due by now, then every enrollment whose wake-up has come), and hand every
+    ledger row that is due to the send workers."""
     now = datetime.fromisoformat(at) if at else utcnow()
     with session_scope(current().engine) as session:
         forgotten = idempotency.forget_expired(session.connection(), now)
@@ -122,7 +124,13 @@ def tick(at: str | None = None) -> dict[str, object]:
         current().engine, SCENARIOS, now, filters=settings.scenario_filters, rules=settings.delivery_rules()
     )
     scenarios = report.as_dict()
-    return {"events_requeued": requeued, "idempotency_keys_forgotten": forgotten, "scenarios": scenarios}
+    dispatched = dispatch_due(current().engine, current().redis, settings, now)
+    return {
+        "events_requeued": requeued,
+        "idempotency_keys_forgotten": forgotten,
+        "scenarios": scenarios,
+        "deliveries_dispatched": dispatched,
+    }
 
 
 def requeue_stalled_events(now: datetime) -> int:

@@ -11,8 +11,9 @@ from rq import Queue, Retry
 from bot.config import Settings
 
 EVENTS = "events"  # inbound LINE events: short jobs, processed first
+DELIVERIES = "deliveries"  # send jobs: a batch of ledger rows each
 MAINTENANCE = "maintenance"  # the periodic tick
-WORKER_QUEUES = (EVENTS, MAINTENANCE)
+WORKER_QUEUES = (EVENTS, DELIVERIES, MAINTENANCE)
 
 
 def event_job_id(event_row_id: int) -> str:

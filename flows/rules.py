@@ -52,7 +52,7 @@ def in_quiet_hours(moment: datetime, rules: DeliveryRules) -> bool:
     return start <= clock or clock < end if start > end else start <= clock < end
 
 
-def _quiet_end(moment: datetime, rules: DeliveryRules) -> datetime:
+def quiet_end(moment: datetime, rules: DeliveryRules) -> datetime:
     local = moment.astimezone(TOKYO)
     end = datetime.combine(local.date(), rules.quiet_until, TOKYO)
     return end if end > local else end + timedelta(days=1)
@@ -88,7 +88,7 @@ def judge(
     moment, reasons = due, []
     for _ in range(MAX_HOLD_DAYS * 2):
         if in_quiet_hours(moment, rules):
-            moment = _quiet_end(moment, rules)
+            moment = quiet_end(moment, rules)
             reasons.append("quiet_hours")
         elif _capped(moment, history, rules):
             moment = moment + timedelta(days=1)

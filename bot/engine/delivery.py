@@ -10,7 +10,7 @@ sends: `load_history` reads them for a whole batch at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -40,6 +40,7 @@ class Reach:
     addressed: frozenset[Channel]
     permitted: frozenset[Channel]
     line_blocked: bool = False
+    addresses: Mapping[Channel, str] = field(default_factory=dict, compare=False)  # for the sender only
 
 
 NOBODY = Reach(frozenset(), frozenset())
@@ -61,6 +62,7 @@ def load_reach(connection: Connection, customer_ids: Iterable[int]) -> dict[int,
                     c for c, (_, flag) in CHANNEL_COLUMNS.items() if getattr(row, flag) is True
                 ),
                 line_blocked=row.friend_status == FriendStatus.BLOCKED,
+                addresses={c: getattr(row, address) for c, (address, _) in CHANNEL_COLUMNS.items()},
             )
     return found
 

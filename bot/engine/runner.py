@@ -21,6 +21,7 @@ from bot.bulk import insert_many, insert_new
 from bot.engine.delivery import NOBODY, History, choose_channels, load_history, load_reach
 from bot.engine.facts import Subject, load_facts
 from bot.engine.triggers import enrol_due
+from bot.outbox import new_token
 from flows.dsl import IfSegment, Purpose, Scenario
 from flows.engine import Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step
 from flows.rules import DeliveryRules, judge
@@ -234,6 +235,7 @@ class _Writes:
                     "status": DeliveryStatus.HELD if held else DeliveryStatus.QUEUED,
                     "due_at": send_at,
                     "attempts": 0,
+                    "token": new_token(),
                     "created_at": utcnow(),
                     "updated_at": utcnow(),
                 }

@@ -1,0 +1,253 @@
+"""The LINE side of delivery, against the LINE emulator: due ledger rows pushed in batches with their retry keys,
+every answer LINE can give (409, 429 both kinds, 5xx, time-out, other 4xx), consent checked again at send time,
+quiet hours, the 23-hour retry window, and broadcasts by multicast in groups of 500."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from bot.broadcasts import queue_broadcast
+from bot.channels.line import LinePusher, retry_key
+from bot.consent import opt_out
+from bot.line_emulator import LineEmulator
+from bot.outbox import dispatch_due, resume_channel, stopped_channels
+from bot.sending import send_batch
+from flows.dsl import Channel
+from models import Broadcast, DeliveryStatus, FriendStatus, utcnow
+from tests.conftest import ACCESS_TOKEN
+from tests.integration.delivery_helpers import add_customer, add_row, ledger, line_id, send_due
+
+PUSH = "/v2/bot/message/push"
+MULTICAST = "/v2/bot/message/multicast"
+
+
+@pytest.fixture
+def line():
+    with LineEmulator(channel_access_token=ACCESS_TOKEN) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def sending(runtime, line):
+    runtime.settings = runtime.settings.model_copy(
+        update={"line_api_base_url": line.base_url, "quiet_hours": "", "line_read_timeout": 1.5}
+    )
+    return runtime
+
+
+def test_due_rows_are_pushed_once_with_their_retry_keys(sending, line, drain):
+    """Queued rows go out as pushes carrying each row's retry key; the ledger records LINE's request id."""
+    users = [line_id() for _ in range(3)]
+    ids = [add_row(sending, add_customer(sending, line=user)) for user in users]
+    add_row(sending, add_customer(sending, line=line_id()), due_at=utcnow() + timedelta(hours=1))  # not due
+    assert send_due(sending, drain) == 3
+    rows = ledger(sending, *ids)
+    assert [row.status for row in rows] == [DeliveryStatus.SENT] * 3
+    keys = {r.headers.get("x-line-retry-key") for r in line.requests_to(PUSH)}
+    assert keys == {retry_key(row.id, row.created_at) for row in rows}
+    assert {row.provider_id for row in rows} == {r.request_id for r in line.requests_to(PUSH)}
+    assert all(len(line.sent_messages(to=user)) == 1 for user in users)
+    assert "山田" not in line.sent_messages(to=users[0])[0].message["text"]  # a shared notice: no name
+    assert send_due(sending, drain) == 0  # nothing due is left
+
+
+def test_a_push_whose_worker_died_before_recording_is_a_409_not_a_second_message(sending, line, drain):
+    """The dead worker's push reached LINE; the row is handed out again after its claim and recorded sent."""
+    user = line_id()
+    row_id = add_row(sending, add_customer(sending, line=user))
+    dispatch_due(sending.engine, sending.redis, sending.settings, utcnow())  # claimed, job queued …
+    from rq import Queue
+
+    Queue("deliveries", connection=sending.redis).empty()  # … and lost with its worker
+    row = ledger(sending, row_id)[0]
+    with LinePusher(line.base_url, ACCESS_TOKEN) as pusher:  # what the dead worker had sent
+        pusher.push(user, [{"type": "text", "text": "x"}], retry_key(row.id, row.created_at))
+    assert send_due(sending, drain) == 0  # still claimed
+    assert send_due(sending, drain, utcnow() + timedelta(hours=1, seconds=1)) == 1
+    assert ledger(sending, row_id)[0].status == DeliveryStatus.SENT
+    assert len(line.sent_messages(to=user)) == 1
+    assert [r.status for r in line.requests_to(PUSH)] == [200, 409]
+
+
+@pytest.mark.parametrize(
+    ("fault", "options"),
+    [("rate_limit", {}), ("server_error", {}), ("timeout", {"delay": 2.0, "accepted": True})],
+)
+def test_429_5xx_and_time_outs_are_retried_with_backoff(sending, line, drain, fault, options):
+    """The row waits for its back-off (30 s first), then goes; one message in the chat in every case."""
+    user = line_id()
+    row_id = add_row(sending, add_customer(sending, line=user))
+    line.inject(PUSH, fault, **options)
+    before = utcnow()
+    send_due(sending, drain)
+    row = ledger(sending, row_id)[0]
+    assert row.status == DeliveryStatus.QUEUED and row.attempts == 1 and row.error
+    assert before + timedelta(seconds=29) < row.due_at < utcnow() + timedelta(seconds=31)
+    assert send_due(sending, drain) == 0  # not due yet
+    send_due(sending, drain, row.due_at + timedelta(seconds=1))
+    row = ledger(sending, row_id)[0]
+    assert row.status == DeliveryStatus.SENT and row.attempts == 2
+    assert len(line.sent_messages(to=user)) == 1
+
+
+def test_the_monthly_quota_stops_the_channel_until_resumed(sending, line, drain, caplog):
+    """429 'monthly limit': LINE is held, nothing more is tried or counted, and an operator is alerted."""
+    line.set_monthly_quota(1)
+    ids = [add_row(sending, add_customer(sending, line=line_id())) for _ in range(3)]
+    send_due(sending, drain)
+    rows = ledger(sending, *ids)
+    assert [row.status for row in rows].count(DeliveryStatus.SENT) == 1
+    waiting = [row for row in rows if row.status == DeliveryStatus.QUEUED]
+    assert len(waiting) == 2 and all(row.attempts == 0 and row.claimed_until is None for row in waiting)
+    assert stopped_channels(sending.redis) == {"line"} and "ALERT" in caplog.text
+    assert send_due(sending, drain) == 0  # a stopped channel is not dispatched
+    line.set_monthly_quota(None)
+    assert resume_channel(sending.redis, "line")
+    assert send_due(sending, drain) == 2
+    assert {row.status for row in ledger(sending, *ids)} == {DeliveryStatus.SENT}
+
+
+def test_other_4xx_fail_with_lines_reason_and_no_personal_data(sending, line, drain):
+    """A user id LINE refuses: failed for good, the reason is LINE's, without the id."""
+    bad = "U" + "z" * 32
+    row_id = add_row(sending, add_customer(sending, line=bad))
+    send_due(sending, drain)
+    row = ledger(sending, row_id)[0]
+    assert row.status == DeliveryStatus.FAILED and row.error.startswith("400") and bad not in row.error
+
+
+def test_no_automatic_retry_23_hours_after_the_first_attempt(sending, line, drain):
+    """A row first tried 23 h ago is failed, not pushed: LINE would no longer know its retry key."""
+    user = line_id()
+    row_id = add_row(
+        sending, add_customer(sending, line=user), first_attempt_at=utcnow() - timedelta(hours=23, minutes=1)
+    )
+    send_due(sending, drain)
+    row = ledger(sending, row_id)[0]
+    assert row.status == DeliveryStatus.FAILED and "23 h" in row.error
+    assert line.sent_messages() == []
+
+
+def test_a_back_off_past_the_window_gives_up(sending, line, drain):
+    """A retry whose back-off would end beyond 23 h after the first attempt fails instead of waiting."""
+    row_id = add_row(
+        sending,
+        add_customer(sending, line=line_id()),
+        first_attempt_at=utcnow() - timedelta(hours=22, minutes=59, seconds=45),
+    )
+    line.inject(PUSH, "server_error")
+    send_due(sending, drain)
+    row = ledger(sending, row_id)[0]
+    assert row.status == DeliveryStatus.FAILED and row.error.startswith("gave up after 23 h")
+
+
+def test_permission_is_checked_again_when_the_message_goes(sending, line, drain):
+    """Opted out or blocked after the row was queued: not sent (marketing); a transactional notice still goes."""
+    opted, blocked, notice = line_id(), line_id(), line_id()
+    opted_id = add_customer(sending, line=opted)
+    a = add_row(sending, opted_id)
+    b = add_row(sending, add_customer(sending, line=blocked, friend=FriendStatus.BLOCKED))
+    c = add_row(sending, add_customer(sending, line=notice, line_ok=False), purpose="transactional")
+    with sending.engine.begin() as connection:
+        assert opt_out(connection, opted_id, Channel.LINE, "test", utcnow())
+    send_due(sending, drain)
+    rows = {row.id: row for row in ledger(sending, a, b, c)}
+    assert rows[a].status == DeliveryStatus.FAILED and rows[a].error == "not_sent: no_consent"
+    assert rows[b].status == DeliveryStatus.FAILED and rows[b].error == "not_sent: blocked"
+    assert rows[c].status == DeliveryStatus.SENT
+    assert [m.to for m in line.sent_messages()] == [notice]
+
+
+def test_marketing_waits_out_quiet_hours_but_notices_do_not(sending, line):
+    """At 22:00 in Japan a campaign message is held until 09:00; a reservation notice goes at once."""
+    sending.settings = sending.settings.model_copy(update={"quiet_hours": "21:00-09:00"})
+    night = datetime(2026, 7, 1, 13, 0, tzinfo=UTC)  # 22:00 JST
+    campaign = add_row(sending, add_customer(sending, line=line_id()), due_at=night)
+    notice = add_row(sending, add_customer(sending, line=line_id()), due_at=night, purpose="transactional")
+    claim = dispatch_due_at(sending, night)
+    send_batch(
+        sending.engine,
+        sending.redis,
+        sending.settings,
+        Channel.LINE,
+        [campaign, notice],
+        claim,
+        lambda: night,
+    )
+    rows = {row.id: row for row in ledger(sending, campaign, notice)}
+    assert rows[notice].status == DeliveryStatus.SENT
+    assert rows[campaign].status == DeliveryStatus.HELD and rows[campaign].attempts == 0
+    assert rows[campaign].due_at == datetime(2026, 7, 2, 0, 0, tzinfo=UTC)  # 09:00 JST
+
+
+def dispatch_due_at(runtime, moment: datetime) -> str:
+    """Claim like the dispatcher at `moment`, without queueing jobs; returns the claim."""
+    from bot.outbox import DISPATCH_CLAIM, _claim, claim_token
+
+    until = moment + DISPATCH_CLAIM
+    _claim(runtime.engine, moment, until, set())
+    return claim_token(until)
+
+
+def test_a_broadcast_goes_by_multicast_in_groups_of_500_and_down_the_ladder(sending, line, drain):
+    """1,203 friends: three multicasts (500, 500, 203) with their own retry keys; others by SMS or email."""
+    friends = [line_id() for _ in range(1203)]
+    for user in friends:
+        add_customer(sending, line=user)
+    blocked = add_customer(
+        sending, line=line_id(), friend=FriendStatus.BLOCKED, phone="+819012345678", sms_ok=True
+    )
+    unlinked = add_customer(sending, email="a@example.com", email_ok=True)
+    add_customer(sending, email="b@example.com", email_ok=False)  # no consent anywhere: no row
+    with Session(sending.engine) as session:
+        broadcast = Broadcast(
+            name="campaign",
+            template="broadcast.general_notice",
+            purpose="marketing",
+            channels="first_reachable:line,sms,email",
+        )
+        session.add(broadcast)
+        session.commit()
+        session.refresh(broadcast)
+        with sending.engine.begin() as connection:
+            assert queue_broadcast(connection, broadcast, utcnow()) == 1205
+            assert queue_broadcast(connection, broadcast, utcnow()) == 0  # queued twice: nothing new
+    by_customer = {row.customer_id: row for row in ledger(sending)}
+    assert by_customer[blocked].channel == "sms" and by_customer[unlinked].channel == "email"
+    line_rows = [row for row in ledger(sending) if row.channel == "line"]
+    send_due(sending, drain)
+    requests = line.requests_to(MULTICAST)
+    assert sorted(len(r.body["to"]) for r in requests) == [203, 500, 500]
+    assert len({r.headers["x-line-retry-key"] for r in requests}) == 3
+    assert sorted(m.to for m in line.sent_messages()) == sorted(friends)
+    assert {row.status for row in ledger(sending, *(r.id for r in line_rows))} == {DeliveryStatus.SENT}
+
+
+def test_a_multicast_whose_response_was_lost_is_not_sent_twice(sending, line, drain):
+    """LINE accepted the multicast but the answer timed out: the retry is a 409 and every friend has one."""
+    friends = [line_id() for _ in range(3)]
+    for user in friends:
+        add_customer(sending, line=user)
+    with Session(sending.engine) as session:
+        broadcast = Broadcast(
+            name="c",
+            template="broadcast.general_notice",
+            purpose="marketing",
+            channels="first_reachable:line",
+        )
+        session.add(broadcast)
+        session.commit()
+        session.refresh(broadcast)
+        with sending.engine.begin() as connection:
+            queue_broadcast(connection, broadcast, utcnow())
+    line.inject(MULTICAST, "timeout", delay=2.0, accepted=True)
+    send_due(sending, drain)
+    rows = ledger(sending)
+    assert {row.status for row in rows} == {DeliveryStatus.QUEUED}
+    send_due(sending, drain, rows[0].due_at + timedelta(seconds=1))
+    assert {row.status for row in ledger(sending)} == {DeliveryStatus.SENT}
+    assert sorted(m.to for m in line.sent_messages()) == sorted(friends)
+    assert [r.status for r in line.requests_to(MULTICAST)][-1] == 409
