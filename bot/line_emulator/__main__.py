@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8089, help="port (0 = any free port; default 8089)")
     parser.add_argument("--token", default="test-token", help="channel access token to accept")
     parser.add_argument("--quota", type=int, default=None, help="monthly message limit (default: none)")
+    parser.add_argument("--max-records", type=int, default=10_000, help="requests and messages kept")
     parser.add_argument("--verbose", action="store_true", help="log one line per API request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -33,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     load_spec()  # fail fast on a broken install rather than on the first request
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with LineEmulator(args.token, args.host, args.port, monthly_quota=args.quota) as emulator:
+    with LineEmulator(
+        args.token, args.host, args.port, monthly_quota=args.quota, max_records=args.max_records
+    ) as emulator:
         print(emulator.base_url, flush=True)
         try:
             while not stopped.wait(0.5):

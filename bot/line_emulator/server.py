@@ -43,8 +43,9 @@ class LineEmulator:
         *,
         clock: Callable[[], float] | None = None,
         monthly_quota: int | None = None,
+        max_records: int = 10_000,
     ) -> None:
-        self.state = EmulatorState(channel_access_token, Clock(clock), monthly_quota)
+        self.state = EmulatorState(channel_access_token, Clock(clock), monthly_quota, max_records)
         self.app = EmulatorApp(self.state)
         self.host, self.port = host, port
         self._server: BaseWSGIServer | None = None

@@ -140,8 +140,13 @@ class EmulatorState:
     """All emulator state; route handlers and ``LineEmulator`` work through this object."""
 
     def __init__(
-        self, channel_access_token: str, clock: Clock | None = None, monthly_quota: int | None = None
+        self,
+        channel_access_token: str,
+        clock: Clock | None = None,
+        monthly_quota: int | None = None,
+        max_records: int = MAX_RECORDS,
     ) -> None:
+        self.max_records = max_records
         self.channel_access_token = channel_access_token
         self.clock = clock or Clock()
         self.monthly_quota = monthly_quota
@@ -165,7 +170,7 @@ class EmulatorState:
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
             self.data.requests.append(request)
-            del self.data.requests[:-MAX_RECORDS]
+            del self.data.requests[: -self.max_records]
 
     def requests(self) -> list[RecordedRequest]:
         with self.lock:
@@ -174,7 +179,7 @@ class EmulatorState:
     def add_sent(self, messages: list[SentMessage]) -> None:
         with self.lock:
             self.data.sent.extend(messages)
-            del self.data.sent[:-MAX_RECORDS]
+            del self.data.sent[: -self.max_records]
 
     def sent(self) -> list[SentMessage]:
         with self.lock:
