@@ -13,6 +13,7 @@ import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -39,10 +40,7 @@ class Template:
 
     def part(self, name: str, **fields: object) -> str | None:
         full = f"messages.{self.key}.{name}"
-        try:
-            return text(full, self.locale, **fields)
-        except KeyError:
-            return None
+        return text(full, self.locale, **fields) if _defined(full, self.locale) else None
 
     def subject(self, fields: dict[str, Any]) -> str:
         return self.part("subject", **fields) or text("common.service_name", self.locale)
@@ -56,6 +54,16 @@ class Template:
     @property
     def link(self) -> str | None:
         return self.part("link")
+
+
+@lru_cache(maxsize=4096)
+def _defined(key: str, locale: str) -> bool:
+    """Whether the locale files define `key` (asked once: python-i18n reads its files again on every miss)."""
+    try:
+        text(key, locale)
+    except KeyError:
+        return False
+    return True
 
 
 def format_date(value: date | None, locale: str) -> str:

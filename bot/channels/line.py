@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Self
-
-from concurrent.futures import ThreadPoolExecutor
 
 from linebot.v3.messaging import (
     ApiClient,

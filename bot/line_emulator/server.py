@@ -44,8 +44,11 @@ class LineEmulator:
         clock: Callable[[], float] | None = None,
         monthly_quota: int | None = None,
         max_records: int = 10_000,
+        validate_every: int = 1,
     ) -> None:
-        self.state = EmulatorState(channel_access_token, Clock(clock), monthly_quota, max_records)
+        self.state = EmulatorState(
+            channel_access_token, Clock(clock), monthly_quota, max_records, validate_every
+        )
         self.app = EmulatorApp(self.state)
         self.host, self.port = host, port
         self._server: BaseWSGIServer | None = None

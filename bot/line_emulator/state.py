@@ -145,8 +145,13 @@ class EmulatorState:
         clock: Clock | None = None,
         monthly_quota: int | None = None,
         max_records: int = MAX_RECORDS,
+        validate_every: int = 1,
     ) -> None:
         self.max_records = max_records
+        # 1 = every request body is checked against messaging-api.yml; N = one in N (benchmarks, where the
+        # check would cost the emulator more than the client under test spends on the request)
+        self.validate_every = validate_every
+        self._bodies = itertools.count()
         self.channel_access_token = channel_access_token
         self.clock = clock or Clock()
         self.monthly_quota = monthly_quota
@@ -165,6 +170,10 @@ class EmulatorState:
     def next_message_id(self) -> str:
         with self.lock:
             return str(next(self._ids))
+
+    def sample_validation(self) -> bool:
+        with self.lock:
+            return next(self._bodies) % self.validate_every == 0
 
     # recording -----------------------------------------------------------------------------
     def record(self, request: RecordedRequest) -> None:

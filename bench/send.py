@@ -1,0 +1,223 @@
+"""LINE sending speed from one worker host against the LINE emulator (run in its own process):
+
+1. personalised pushes per second, the service's way: send jobs of 500 ledger rows, pushes in parallel over
+   kept-alive connections, one statement per 100 rows recorded;
+2. the same rows the one-RQ-job-per-recipient way: the same code with batches of one row (a job, a claim, a
+   look-up, a connection and a record per recipient);
+3. the time for a 1,000,000-recipient broadcast: ledger rows written, then multicasts of 500.
+
+    .venv/bin/python bench/send.py
+    options: --pushes 20000 --per-job 3000 --multicast 1000000 --workers 1 --runs 3
+
+The emulator runs in its own process under gunicorn (connections kept alive, as LINE's are) and checks one
+request body in 100 against messaging-api.yml (BENCH_VALIDATE_EVERY): checking every body costs the emulator
+about 2 ms of CPU a request on this machine's shared cores, a cost LINE's servers do not charge to us. The test
+suite checks every body the service sends.
+
+PostgreSQL from BENCH_POSTGRES_URL (a throw-away database), Redis from BENCH_REDIS_URL (db 11, flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.pg import libpq_url, temporary_database
+from bot.broadcasts import queue_broadcast
+from bot.config import Settings
+from bot.outbox import dispatch_due
+from bot.redis_conn import connect
+from models import Broadcast, utcnow
+
+TOKEN = "bench-token"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+def start_emulator() -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.line_emulator",
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+            "--max-records",
+            "1000",
+            "--validate-every",
+            os.environ.get("BENCH_VALIDATE_EVERY", "100"),
+            "--keep-alive",
+            "16",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()
+
+
+def populate(url: str, customers: int) -> None:
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("TRUNCATE customers, broadcasts CASCADE")
+        conn.execute(
+            "INSERT INTO customers (id, family_name, given_name, created_at, updated_at)"
+            " SELECT g, '山田', '花子', now(), now() FROM generate_series(1, %s) g",
+            (customers,),
+        )
+        conn.execute(
+            "INSERT INTO customer_channels (customer_id, line_user_id, line_permitted, updated_at)"
+            " SELECT g, 'U' || md5(g::text), true, now() FROM generate_series(1, %s) g",
+            (customers,),
+        )
+
+
+def queue_pushes(url: str, count: int) -> None:
+    """`count` personalised messages (the customer's name in the text) due now."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("DELETE FROM deliveries")
+        conn.execute(
+            "INSERT INTO deliveries (customer_id, step, template, channel, purpose, status, due_at, attempts,"
+            " token, created_at, updated_at)"
+            " SELECT g, 'A', 'doc_request_followup.a', 'line', 'transactional', 'queued', now(), 0,"
+            " substr(md5(random()::text || g::text), 1, 16), now(), now() FROM generate_series(1, %s) g",
+            (count,),
+        )
+
+
+def sent(url: str) -> int:
+    with psycopg.connect(libpq_url(url)) as conn:
+        return conn.execute("SELECT count(*) FROM deliveries WHERE status = 'sent'").fetchone()[0]
+
+
+def run_workers(env: dict[str, str], count: int) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
+
+
+def send_all(url: str, settings: Settings, env: dict[str, str], workers: int, expected: int) -> float:
+    """Seconds from the dispatch to the last row recorded sent, with `workers` worker processes."""
+    redis = connect(REDIS_URL)
+    redis.flushdb()
+    engine = create_engine(url)
+    processes = run_workers(env, workers)
+    time.sleep(2.0)  # workers up and listening before the clock starts
+    started = time.perf_counter()
+    dispatch_due(engine, redis, settings, utcnow())
+    while sent(url) < expected:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pushes", type=int, default=20_000)
+    parser.add_argument("--per-job", type=int, default=3_000)
+    parser.add_argument("--multicast", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    emulator, base_url = start_emulator()
+    try:
+        with temporary_database() as url:
+            env = os.environ | {
+                "DATABASE_URL": url,
+                "REDIS_URL": REDIS_URL,
+                "LINE_API_BASE_URL": base_url,
+                "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+                "QUIET_HOURS": "",
+                "TICK_INTERVAL_SECONDS": "3600",
+            }
+            settings = Settings(
+                database_url=url,
+                redis_url=REDIS_URL,
+                line_api_base_url=base_url,
+                line_channel_access_token=TOKEN,
+                quiet_hours="",
+            )
+            populate(url, max(args.pushes, args.per_job))
+            batched, single = [], []
+            for run in range(args.runs):
+                queue_pushes(url, args.pushes)
+                batched.append(args.pushes / send_all(url, settings, env, args.workers, args.pushes))
+                queue_pushes(url, args.per_job)
+                one = settings.model_copy(update={"send_batch_size": 1})
+                single.append(
+                    args.per_job
+                    / send_all(url, one, env | {"SEND_BATCH_SIZE": "1"}, args.workers, args.per_job)
+                )
+                print(
+                    f"run {run + 1}: batched {batched[-1]:,.0f}/s, one job per recipient {single[-1]:,.0f}/s",
+                    flush=True,
+                )
+            print(f"\npersonalised pushes, {args.workers} worker process(es), median of {args.runs}:")
+            print(
+                f"  batched jobs (500 rows, {settings.line_push_concurrency} in flight): {statistics.median(batched):,.0f} pushes/s"
+            )
+            print(f"  one RQ job per recipient:                {statistics.median(single):,.0f} pushes/s")
+            print(f"  ratio: {statistics.median(batched) / statistics.median(single):.1f}x")
+            if args.multicast:
+                populate(url, args.multicast)
+                with psycopg.connect(libpq_url(url)) as conn:
+                    conn.execute("DELETE FROM deliveries")
+                engine = create_engine(url)
+                started = time.perf_counter()
+                with engine.begin() as connection:
+                    broadcast_id = connection.execute(
+                        text(
+                            "INSERT INTO broadcasts (name, template, purpose, channels, status, created_at, updated_at)"
+                            " VALUES ('bench', 'broadcast.general_notice', 'transactional', 'first_reachable:line',"
+                            " 'draft', now(), now()) RETURNING id"
+                        )
+                    ).scalar_one()
+                    broadcast = Broadcast(
+                        id=broadcast_id,
+                        name="bench",
+                        template="broadcast.general_notice",
+                        purpose="transactional",
+                        channels="first_reachable:line",
+                    )
+                    from bot.i18n import configure_i18n
+
+                    configure_i18n("ja")
+                    written = queue_broadcast(connection, broadcast, utcnow())
+                queued = time.perf_counter() - started
+                engine.dispose()
+                seconds = send_all(url, settings, env, args.workers, written)
+                print(
+                    f"\nbroadcast to {written:,} friends: ledger written in {queued:.1f} s,"
+                    f" sent by {written // 500:,} multicasts in {seconds:.1f} s; total {queued + seconds:.1f} s"
+                )
+    finally:
+        emulator.terminate()
+        emulator.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""What SMS providers tell us afterwards: delivery results (到達結果) and customers' replies (配信停止).
+
+- `POST /sms/receipts` (a JSON gateway, bearer token) and `POST /sms/receipts/twilio` (Twilio's status
+  callback, `X-Twilio-Signature`) mark the ledger row delivered or failed. Only delivered messages are billed
+  (成功課金): a delivered row gets the billable segments for the carrier the receipt names and its price at
+  this month's tier (tax excluded). The month's volume is the segments of SMS delivered this month in Japan
+  time, this one included, read from the ledger; above 100,000 the negotiated price is used, and without one
+  the cost stays empty rather than guessed.
+  Segments depend on the text, which the ledger does not keep: the receipt's optional `characters` count is
+  used when given; otherwise the row keeps the send job's estimate (for a carrier not yet known, the carrier
+  that bills most), except on SoftBank, which bills one segment for any length.
+- `POST /sms/inbound` (JSON, bearer token) and `POST /sms/inbound/twilio` (form, signed): a reply 停止,
+  ていし, 配信停止, STOP, UNSUBSCRIBE or ストップ withdraws SMS marketing permission for every customer with
+  that number. Other replies change nothing here.
+
+Providers resend anything not answered 2xx, so a receipt for an unknown id, or one already applied, is
+answered 200 and changes nothing; a malformed body is answered 400 with what is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.api_events.auth import authenticate
+from bot.channels.sms import error_code
+from bot.channels.sms_billing import MAX_CHARACTERS, Carrier, cost, segments
+from bot.consent import opt_out
+from bot.imports.values import phone
+from bot.runtime import Runtime
+from flows.dsl import Channel
+from models import CustomerChannels, Delivery, DeliveryStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("sms_callbacks", __name__)
+
+DELIVERIES = Delivery.__table__
+CHANNELS = CustomerChannels.__table__
+TOKYO = ZoneInfo("Asia/Tokyo")
+STOP_WORDS = frozenset({"停止", "ていし", "配信停止", "stop", "unsubscribe", "ストップ"})
+OPT_OUT_SOURCE = "sms:reply"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+TWILIO_FAILED = frozenset({"failed", "undelivered"})
+REPORTED_CARRIERS = {c.value: c for c in (Carrier.DOCOMO, Carrier.AU, Carrier.RAKUTEN, Carrier.SOFTBANK)}
+
+
+class Malformed(ValueError):
+    """The body is not what the provider's contract says; the message says what is wrong (no personal data)."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider_id: str
+    delivered: bool  # False: failed
+    carrier: Carrier = Carrier.UNKNOWN
+    characters: int | None = None
+    error: str | None = None
+
+
+# ── HTTP ──────────────────────────────────────────────────────────────────────────────────────────────
+
+
+@blueprint.post("/sms/receipts")
+def gateway_receipt() -> Response:
+    runtime = _runtime()
+    if not _bearer_ok(runtime):
+        return _unauthorised()
+    return _record(runtime, parse_receipt(_json_body()))
+
+
+@blueprint.post("/sms/receipts/twilio")
+def twilio_receipt() -> Response:
+    runtime = _runtime()
+    if not _twilio_signed(runtime):
+        return _refuse("invalid or missing X-Twilio-Signature", 403)
+    receipt = parse_twilio_receipt(request.form.to_dict())
+    if receipt is None:  # queued, sending, sent …: not a result yet
+        return jsonify(status="ok", changed=False)
+    return _record(runtime, receipt)
+
+
+@blueprint.post("/sms/inbound")
+def gateway_inbound() -> Response:
+    runtime = _runtime()
+    if not _bearer_ok(runtime):
+        return _unauthorised()
+    data = _json_body()
+    sender, text = data.get("from"), data.get("text")
+    if not isinstance(sender, str) or not isinstance(text, str):
+        raise Malformed('"from" and "text" must be strings')
+    try:
+        number = phone(sender)
+    except ValueError:
+        raise Malformed('"from" is not a phone number') from None
+    _reply(runtime, number, text)
+    return jsonify(status="ok")
+
+
+@blueprint.post("/sms/inbound/twilio")
+def twilio_inbound() -> Response:
+    runtime = _runtime()
+    if not _twilio_signed(runtime):
+        return _refuse("invalid or missing X-Twilio-Signature", 403)
+    sender, text = request.form.get("From"), request.form.get("Body")
+    if sender is None or text is None:
+        raise Malformed("From and Body are required")
+    try:
+        number = phone(sender)
+    except ValueError:  # a short code or a sender name: nobody of ours
+        number = None
+    if number:
+        _reply(runtime, number, text)
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+def _record(runtime: Runtime, receipt: Receipt) -> Response:
+    price = runtime.settings.sms_negotiated_price_yen
+    negotiated = Decimal(str(price)) if price is not None else None
+    with runtime.engine.begin() as connection:
+        changed = apply_receipt(connection, receipt, utcnow(), negotiated)
+    log.info("sms receipt: %s, changed=%s", "delivered" if receipt.delivered else "failed", changed)
+    return jsonify(status="ok", changed=changed)
+
+
+def _reply(runtime: Runtime, number: str, text: str) -> None:
+    if not is_stop_word(text):
+        return  # a later issue routes other replies to the service desk
+    with runtime.engine.begin() as connection:
+        count = opt_out_number(connection, number, utcnow())
+    log.info("sms inbound: stop keyword, %s customers opted out", count)
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _bearer_ok(runtime: Runtime) -> bool:
+    token = runtime.settings.sms_receipt_token
+    return authenticate(request.headers.get("Authorization", ""), [token]) is not None
+
+
+def _twilio_signed(runtime: Runtime) -> bool:
+    """Twilio signs the URL it called: the public one we gave it, or (direct access) the one requested."""
+    token = runtime.settings.twilio_auth_token
+    presented = request.headers.get("X-Twilio-Signature", "")
+    if not token or not presented:
+        return False
+    params = list(request.form.items(multi=True))
+    urls = {runtime.settings.public_base_url + request.full_path.rstrip("?"), request.url}
+    expected = [twilio_signature(token, url, params).encode() for url in urls]
+    return any(hmac.compare_digest(one, presented.encode("ascii", "replace")) for one in expected)
+
+
+def _json_body() -> dict:
+    try:
+        data = json.loads(request.get_data(cache=False))
+    except ValueError:  # includes bad UTF-8
+        raise Malformed("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Malformed("body must be a JSON object")
+    return data
+
+
+@blueprint.errorhandler(Malformed)
+def _malformed(exc: Malformed) -> Response:
+    return _refuse(str(exc), 400)
+
+
+@blueprint.errorhandler(SQLAlchemyError)
+def _database_unavailable(exc: SQLAlchemyError) -> Response:
+    # not acknowledged, so the provider sends it again later
+    log.error("sms callback: not recorded (%s)", type(exc).__name__)
+    return _refuse("temporarily unable to record it", 503)
+
+
+def _refuse(message: str, status: int) -> Response:
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
+
+
+def _unauthorised() -> Response:
+    response = _refuse("missing or invalid bearer token", 401)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="sms"'
+    return response
+
+
+# ── reading the providers' bodies ───────────────────────────────────────────────────────────────────────
+
+
+def parse_receipt(data: dict) -> Receipt:
+    """A gateway receipt: {"id", "status": "delivered"|"failed", "carrier"?, "characters"?, "error"?}."""
+    provider_id, status = data.get("id"), data.get("status")
+    if not isinstance(provider_id, str) or not 0 < len(provider_id) <= 128:
+        raise Malformed('"id" must be the provider\'s message id (a string of 1–128 characters)')
+    if status not in ("delivered", "failed"):
+        raise Malformed('"status" must be "delivered" or "failed"')
+    carrier = data.get("carrier")
+    if carrier is not None and carrier not in REPORTED_CARRIERS:
+        raise Malformed(f'"carrier" must be one of {", ".join(REPORTED_CARRIERS)}')
+    count = data.get("characters")
+    if count is not None and (type(count) is not int or not 0 < count <= MAX_CHARACTERS):
+        raise Malformed(f'"characters" must be a whole number from 1 to {MAX_CHARACTERS}')
+    return Receipt(
+        provider_id,
+        delivered=status == "delivered",
+        carrier=REPORTED_CARRIERS.get(carrier, Carrier.UNKNOWN),
+        characters=count,
+        error=error_code(data.get("error")),
+    )
+
+
+def parse_twilio_receipt(form: dict[str, str]) -> Receipt | None:
+    """Twilio's status callback; None for statuses that are not a final result."""
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not sid or not status:
+        raise Malformed("MessageSid and MessageStatus are required")
+    if status == "delivered":
+        return Receipt(sid, delivered=True)
+    if status in TWILIO_FAILED:
+        return Receipt(sid, delivered=False, error=error_code(form.get("ErrorCode")) or status)
+    return None
+
+
+def is_stop_word(text: str) -> bool:
+    """停止, ていし, 配信停止, STOP, UNSUBSCRIBE, ストップ in any width or case, surrounding space ignored."""
+    return unicodedata.normalize("NFKC", text).strip().casefold() in STOP_WORDS
+
+
+def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """Twilio's scheme: base64(HMAC-SHA1(auth token, URL + each name+value, sorted by name then value))."""
+    values: defaultdict[str, set[str]] = defaultdict(set)
+    for name, value in params:
+        values[name].add(value)
+    signed = url + "".join(name + value for name in sorted(values) for value in sorted(values[name]))
+    return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+
+
+# ── the ledger and consent ──────────────────────────────────────────────────────────────────────────────
+
+
+def apply_receipt(
+    connection: Connection, receipt: Receipt, now: datetime, negotiated: Decimal | None
+) -> bool:
+    """Mark the SMS ledger row delivered (billed) or failed; False when unknown or already so."""
+    row = connection.execute(
+        select(DELIVERIES.c.id, DELIVERIES.c.status, DELIVERIES.c.segments)
+        .where(DELIVERIES.c.channel == str(Channel.SMS), DELIVERIES.c.provider_id == receipt.provider_id)
+        .order_by(DELIVERIES.c.id)
+    ).first()
+    if row is None:
+        return False
+    this_row = DELIVERIES.c.id == row.id
+    final = [str(DeliveryStatus.DELIVERED), str(DeliveryStatus.FAILED)]
+    if receipt.delivered:  # also after a failure receipt: the message evidently arrived, and is billed
+        if row.status == DeliveryStatus.DELIVERED:
+            return False
+        billed = receipt_segments(receipt.carrier, receipt.characters, row.segments)
+        price = monthly_price(connection, billed, now, negotiated) if billed else None
+        values = {
+            "status": final[0],
+            "delivered_at": now,
+            "segments": billed,
+            "cost_yen": price,
+            "error": None,
+        }
+        statement = update(DELIVERIES).where(this_row, DELIVERIES.c.status != final[0])
+    else:
+        if row.status in final:
+            return False  # a delivered message stays delivered; a failure is recorded once
+        values = {"status": final[1], "error": receipt.error or "failed"}
+        statement = update(DELIVERIES).where(this_row, DELIVERIES.c.status.not_in(final))
+    return connection.execute(statement.values({**values, "updated_at": now})).rowcount > 0
+
+
+def receipt_segments(carrier: Carrier, count: int | None, estimate: int | None) -> int | None:
+    """Billable segments on the carrier that delivered: from the character count, else the send's estimate."""
+    if count is not None:
+        return segments("・" * count, carrier)  # sms_billing counts characters; any character counts one
+    if carrier is Carrier.SOFTBANK:
+        return 1  # SoftBank bills one segment for 1–660 characters
+    return estimate
+
+
+def monthly_price(
+    connection: Connection, billed: int, now: datetime, negotiated: Decimal | None
+) -> float | None:
+    """Yen (tax excluded) for `billed` segments at the tier of this Japan month's delivered volume."""
+    local = now.astimezone(TOKYO).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = local.replace(year=local.year + local.month // 12, month=local.month % 12 + 1)
+    volume = connection.execute(
+        select(func.coalesce(func.sum(DELIVERIES.c.segments), 0)).where(
+            DELIVERIES.c.channel == str(Channel.SMS),
+            DELIVERIES.c.status == str(DeliveryStatus.DELIVERED),
+            DELIVERIES.c.delivered_at >= local,
+            DELIVERIES.c.delivered_at < following,
+        )
+    ).scalar_one()
+    try:
+        return float(cost(billed, int(volume) + billed, negotiated).yen_excluding_tax)
+    except ValueError:  # above 100,000 a month and no negotiated price configured
+        return None
+
+
+def opt_out_number(connection: Connection, number: str, now: datetime) -> int:
+    """Withdraw SMS marketing permission for every customer with this E.164 number; how many changed."""
+    customers = connection.execute(
+        select(CHANNELS.c.customer_id).where(CHANNELS.c.sms_phone == number).order_by(CHANNELS.c.customer_id)
+    ).scalars()
+    return sum(
+        opt_out(connection, customer, Channel.SMS, OPT_OUT_SOURCE, now) for customer in list(customers)
+    )
