@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -84,22 +85,44 @@ def populate(url: str, customers: int) -> None:
         )
 
 
+WARM_UP = 500  # rows sent first, untimed: a worker's first batch pays for imports, caches and connections
+
+
 def queue_pushes(url: str, count: int) -> None:
-    """`count` personalised messages (the customer's name in the text) due now."""
+    """WARM_UP messages due now, then `count` personalised messages (the name in the text) due tomorrow."""
     with psycopg.connect(libpq_url(url)) as conn:
         conn.execute("DELETE FROM deliveries")
         conn.execute(
             "INSERT INTO deliveries (customer_id, step, template, channel, purpose, status, due_at, attempts,"
             " token, created_at, updated_at)"
-            " SELECT g, 'A', 'doc_request_followup.a', 'line', 'transactional', 'queued', now(), 0,"
+            " SELECT g, 'A', 'doc_request_followup.a', 'line', 'transactional', 'queued',"
+            " now() + CASE WHEN g <= %s THEN interval '0' ELSE interval '1 day' END, 0,"
             " substr(md5(random()::text || g::text), 1, 16), now(), now() FROM generate_series(1, %s) g",
-            (count,),
+            (WARM_UP, count + WARM_UP),
         )
 
 
 def sent(url: str) -> int:
     with psycopg.connect(libpq_url(url)) as conn:
         return conn.execute("SELECT count(*) FROM deliveries WHERE status = 'sent'").fetchone()[0]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and their children so far (from /proc)."""
+    total, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_workers(env: dict[str, str], count: int) -> list[subprocess.Popen]:
@@ -116,23 +139,36 @@ def run_workers(env: dict[str, str], count: int) -> list[subprocess.Popen]:
     ]
 
 
-def send_all(url: str, settings: Settings, env: dict[str, str], workers: int, expected: int) -> float:
-    """Seconds from the dispatch to the last row recorded sent, with `workers` worker processes."""
+def send_all(
+    url: str,
+    settings: Settings,
+    env: dict[str, str],
+    workers: int,
+    expected: int,
+    emulator: int,
+    warm_up: int = WARM_UP,
+) -> tuple[float, float, float]:
+    """(seconds from the dispatch to the last row recorded sent, worker CPU seconds, emulator CPU seconds)."""
     redis = connect(REDIS_URL)
     redis.flushdb()
     engine = create_engine(url)
     processes = run_workers(env, workers)
-    time.sleep(2.0)  # workers up and listening before the clock starts
+    pids = [process.pid for process in processes]
+    dispatch_due(engine, redis, settings, utcnow())  # the warm-up rows (none for a broadcast)
+    while sent(url) < warm_up:
+        time.sleep(0.05)
+    worker_cpu, emulator_cpu = cpu_seconds(pids), cpu_seconds([emulator])
     started = time.perf_counter()
-    dispatch_due(engine, redis, settings, utcnow())
-    while sent(url) < expected:
+    dispatch_due(engine, redis, settings, utcnow() + timedelta(days=1, seconds=1))
+    while sent(url) < warm_up + expected:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
+    worker_cpu, emulator_cpu = cpu_seconds(pids) - worker_cpu, cpu_seconds([emulator]) - emulator_cpu
     for process in processes:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
     engine.dispose()
-    return elapsed
+    return elapsed, worker_cpu, emulator_cpu
 
 
 def main() -> None:
@@ -142,6 +178,7 @@ def main() -> None:
     parser.add_argument("--multicast", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=None, help="pushes in flight per worker process")
     args = parser.parse_args()
     emulator, base_url = start_emulator()
     try:
@@ -154,34 +191,51 @@ def main() -> None:
                 "QUIET_HOURS": "",
                 "TICK_INTERVAL_SECONDS": "3600",
             }
+            if args.concurrency:
+                env["LINE_PUSH_CONCURRENCY"] = str(args.concurrency)
             settings = Settings(
                 database_url=url,
                 redis_url=REDIS_URL,
                 line_api_base_url=base_url,
                 line_channel_access_token=TOKEN,
                 quiet_hours="",
+                line_push_concurrency=args.concurrency or Settings().line_push_concurrency,
             )
-            populate(url, max(args.pushes, args.per_job))
-            batched, single = [], []
+            populate(url, max(args.pushes, args.per_job) + WARM_UP)
+            batched, single, worker_us, emulator_us = [], [], [], []
             for run in range(args.runs):
                 queue_pushes(url, args.pushes)
-                batched.append(args.pushes / send_all(url, settings, env, args.workers, args.pushes))
+                seconds, worker_cpu, emulator_cpu = send_all(
+                    url, settings, env, args.workers, args.pushes, emulator.pid
+                )
+                batched.append(args.pushes / seconds)
+                worker_us.append(worker_cpu / args.pushes * 1e6)
+                emulator_us.append(emulator_cpu / args.pushes * 1e6)
                 queue_pushes(url, args.per_job)
                 one = settings.model_copy(update={"send_batch_size": 1})
-                single.append(
-                    args.per_job
-                    / send_all(url, one, env | {"SEND_BATCH_SIZE": "1"}, args.workers, args.per_job)
+                seconds, _, _ = send_all(
+                    url, one, env | {"SEND_BATCH_SIZE": "1"}, args.workers, args.per_job, emulator.pid
                 )
+                single.append(args.per_job / seconds)
                 print(
-                    f"run {run + 1}: batched {batched[-1]:,.0f}/s, one job per recipient {single[-1]:,.0f}/s",
+                    f"run {run + 1}: batched {batched[-1]:,.0f}/s (worker CPU {worker_us[-1]:,.0f} µs a push,"
+                    f" emulator {emulator_us[-1]:,.0f} µs), one job per recipient {single[-1]:,.0f}/s",
                     flush=True,
                 )
-            print(f"\npersonalised pushes, {args.workers} worker process(es), median of {args.runs}:")
+            worker = statistics.median(worker_us)
+            print(
+                f"\npersonalised pushes, {args.workers} worker process(es), {os.cpu_count()} cores shared with the"
+            )
+            print(f"emulator, PostgreSQL and Redis; median of {args.runs}:")
             print(
                 f"  batched jobs (500 rows, {settings.line_push_concurrency} in flight): {statistics.median(batched):,.0f} pushes/s"
             )
             print(f"  one RQ job per recipient:                {statistics.median(single):,.0f} pushes/s")
             print(f"  ratio: {statistics.median(batched) / statistics.median(single):.1f}x")
+            print(f"  CPU a push: worker {worker:,.0f} µs, emulator {statistics.median(emulator_us):,.0f} µs")
+            print(
+                f"  → the workers' own CPU would carry {1e6 / worker:,.0f} pushes/s a core, with LINE elsewhere"
+            )
             if args.multicast:
                 populate(url, args.multicast)
                 with psycopg.connect(libpq_url(url)) as conn:
@@ -209,7 +263,7 @@ def main() -> None:
                     written = queue_broadcast(connection, broadcast, utcnow())
                 queued = time.perf_counter() - started
                 engine.dispose()
-                seconds = send_all(url, settings, env, args.workers, written)
+                seconds, _, _ = send_all(url, settings, env, args.workers, written, emulator.pid, warm_up=0)
                 print(
                     f"\nbroadcast to {written:,} friends: ledger written in {queued:.1f} s,"
                     f" sent by {written // 500:,} multicasts in {seconds:.1f} s; total {queued + seconds:.1f} s"

@@ -15,6 +15,7 @@ from models import EventStatus, WebhookEvent
 
 
 def register(app: Flask) -> None:
+    from bot.delivery_cli import delivery_group
     from bot.engine.cli import engine_group, scenarios_group, why_command
     from bot.imports.cli import import_command
 
@@ -24,6 +25,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(events_group)
     app.cli.add_command(import_command)
+    app.cli.add_command(delivery_group)
 
 
 def _runtime() -> Runtime:

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.content import Links, Template, email_parts, line_messages, sms_text
 from bot.engine.delivery import Reach
 from flows.dsl import Channel, Purpose
+from models import utcnow
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,15 @@ class LineSender:
 
     def send(self, items: list[Outgoing]) -> list[SendResult]:
         results: dict[int, SendResult] = {}
-        singles = [item for item in items if not item.row.batch_key]
+        for item in items:  # answers in a chat go by reply while the token is fresh; otherwise by push
+            if self._replyable(item):
+                messages = line_messages(
+                    item.template, item.fields, item.links, item.marketing, self.settings
+                )
+                answer = self.pusher.reply(item.row.reply_token, messages)
+                if answer.outcome is not Outcome.FAILED:
+                    results[item.row.id] = answer
+        singles = [item for item in items if not item.row.batch_key and item.row.id not in results]
         pushes = [
             (
                 item.address,
@@ -81,6 +90,12 @@ class LineSender:
             result = self.pusher.multicast([m.address for m in members], messages, group_retry_key(batch_key))
             results.update({m.row.id: result for m in members})
         return [results[item.row.id] for item in items]
+
+    def _replyable(self, item: Outgoing) -> bool:
+        # first attempts only: a retry goes by push, under the row's retry key. Replies cannot carry a retry
+        # key, so a crash between a reply and its record repeats that answer once, by push.
+        row = item.row
+        return bool(row.reply_token and row.reply_by and row.attempts == 1 and row.reply_by > utcnow())
 
 
 class SmsSender:

@@ -27,33 +27,24 @@ import logging
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api_events.auth import authenticate
 from bot.channels.sms import error_code
-from bot.channels.sms_billing import MAX_CHARACTERS, Carrier, cost, segments
-from bot.consent import opt_out
+from bot.channels.sms_billing import MAX_CHARACTERS, Carrier
 from bot.imports.values import phone
 from bot.runtime import Runtime
-from flows.dsl import Channel
-from models import CustomerChannels, Delivery, DeliveryStatus, utcnow
+from bot.sms_receipts import Receipt, apply_receipt, opt_out_number
+from models import utcnow
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("sms_callbacks", __name__)
 
-DELIVERIES = Delivery.__table__
-CHANNELS = CustomerChannels.__table__
-TOKYO = ZoneInfo("Asia/Tokyo")
 STOP_WORDS = frozenset({"停止", "ていし", "配信停止", "stop", "unsubscribe", "ストップ"})
-OPT_OUT_SOURCE = "sms:reply"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 TWILIO_FAILED = frozenset({"failed", "undelivered"})
 REPORTED_CARRIERS = {c.value: c for c in (Carrier.DOCOMO, Carrier.AU, Carrier.RAKUTEN, Carrier.SOFTBANK)}
@@ -61,15 +52,6 @@ REPORTED_CARRIERS = {c.value: c for c in (Carrier.DOCOMO, Carrier.AU, Carrier.RA
 
 class Malformed(ValueError):
     """The body is not what the provider's contract says; the message says what is wrong (no personal data)."""
-
-
-@dataclass(frozen=True)
-class Receipt:
-    provider_id: str
-    delivered: bool  # False: failed
-    carrier: Carrier = Carrier.UNKNOWN
-    characters: int | None = None
-    error: str | None = None
 
 
 # ── HTTP ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -250,79 +232,3 @@ def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]
         values[name].add(value)
     signed = url + "".join(name + value for name in sorted(values) for value in sorted(values[name]))
     return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
-
-
-# ── the ledger and consent ──────────────────────────────────────────────────────────────────────────────
-
-
-def apply_receipt(
-    connection: Connection, receipt: Receipt, now: datetime, negotiated: Decimal | None
-) -> bool:
-    """Mark the SMS ledger row delivered (billed) or failed; False when unknown or already so."""
-    row = connection.execute(
-        select(DELIVERIES.c.id, DELIVERIES.c.status, DELIVERIES.c.segments)
-        .where(DELIVERIES.c.channel == str(Channel.SMS), DELIVERIES.c.provider_id == receipt.provider_id)
-        .order_by(DELIVERIES.c.id)
-    ).first()
-    if row is None:
-        return False
-    this_row = DELIVERIES.c.id == row.id
-    final = [str(DeliveryStatus.DELIVERED), str(DeliveryStatus.FAILED)]
-    if receipt.delivered:  # also after a failure receipt: the message evidently arrived, and is billed
-        if row.status == DeliveryStatus.DELIVERED:
-            return False
-        billed = receipt_segments(receipt.carrier, receipt.characters, row.segments)
-        price = monthly_price(connection, billed, now, negotiated) if billed else None
-        values = {
-            "status": final[0],
-            "delivered_at": now,
-            "segments": billed,
-            "cost_yen": price,
-            "error": None,
-        }
-        statement = update(DELIVERIES).where(this_row, DELIVERIES.c.status != final[0])
-    else:
-        if row.status in final:
-            return False  # a delivered message stays delivered; a failure is recorded once
-        values = {"status": final[1], "error": receipt.error or "failed"}
-        statement = update(DELIVERIES).where(this_row, DELIVERIES.c.status.not_in(final))
-    return connection.execute(statement.values({**values, "updated_at": now})).rowcount > 0
-
-
-def receipt_segments(carrier: Carrier, count: int | None, estimate: int | None) -> int | None:
-    """Billable segments on the carrier that delivered: from the character count, else the send's estimate."""
-    if count is not None:
-        return segments("・" * count, carrier)  # sms_billing counts characters; any character counts one
-    if carrier is Carrier.SOFTBANK:
-        return 1  # SoftBank bills one segment for 1–660 characters
-    return estimate
-
-
-def monthly_price(
-    connection: Connection, billed: int, now: datetime, negotiated: Decimal | None
-) -> float | None:
-    """Yen (tax excluded) for `billed` segments at the tier of this Japan month's delivered volume."""
-    local = now.astimezone(TOKYO).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    following = local.replace(year=local.year + local.month // 12, month=local.month % 12 + 1)
-    volume = connection.execute(
-        select(func.coalesce(func.sum(DELIVERIES.c.segments), 0)).where(
-            DELIVERIES.c.channel == str(Channel.SMS),
-            DELIVERIES.c.status == str(DeliveryStatus.DELIVERED),
-            DELIVERIES.c.delivered_at >= local,
-            DELIVERIES.c.delivered_at < following,
-        )
-    ).scalar_one()
-    try:
-        return float(cost(billed, int(volume) + billed, negotiated).yen_excluding_tax)
-    except ValueError:  # above 100,000 a month and no negotiated price configured
-        return None
-
-
-def opt_out_number(connection: Connection, number: str, now: datetime) -> int:
-    """Withdraw SMS marketing permission for every customer with this E.164 number; how many changed."""
-    customers = connection.execute(
-        select(CHANNELS.c.customer_id).where(CHANNELS.c.sms_phone == number).order_by(CHANNELS.c.customer_id)
-    ).scalars()
-    return sum(
-        opt_out(connection, customer, Channel.SMS, OPT_OUT_SOURCE, now) for customer in list(customers)
-    )

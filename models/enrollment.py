@@ -104,6 +104,9 @@ class Delivery(SQLModel, table=True):
     # the public token of this message's links: /r/<token> (click), /o/<token>.gif (open), /u/<token> (opt-out)
     token: str | None = Field(default=None, sa_column=Column(String(24)))
     batch_key: str | None = Field(default=None, sa_column=Column(String(64)))  # same content: one multicast
+    # an answer in a chat: LINE's reply token of the customer's message, used (free of quota) until `reply_by`
+    reply_token: str | None = Field(default=None, sa_column=Column(String(64)))
+    reply_by: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     customer_id: int = Field(sa_column=customer_fk())
     step: str = Field(sa_column=Column(String(64), nullable=False))
     template: str = Field(sa_column=Column(String(128), nullable=False))

@@ -15,14 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Self
 
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    MessagingApi,
-    MulticastRequest,
-    PushMessageRequest,
-)
+from linebot.v3.messaging import ApiClient, ApiException, Configuration
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.channels.result import Outcome, SendResult
@@ -32,6 +25,10 @@ MONTHLY_LIMIT = "You have reached your monthly limit."
 
 
 MULTICAST_LIMIT = 500  # recipients per multicast request
+PUSH_PATH = "/v2/bot/message/push"
+REPLY_PATH = "/v2/bot/message/reply"
+MULTICAST_PATH = "/v2/bot/message/multicast"
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 def retry_key(delivery_id: int, created_at: datetime) -> str:
@@ -61,7 +58,6 @@ class LinePusher:
         configuration = Configuration(access_token=access_token, host=base_url)
         configuration.connection_pool_maxsize = concurrency
         self._client = ApiClient(configuration)
-        self._api = MessagingApi(self._client)
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(concurrency, "line-push") if concurrency > 1 else None
 
@@ -86,22 +82,30 @@ class LinePusher:
         """The same messages to up to 500 users in one request (LINE drops ids that cannot receive)."""
         if not 1 <= len(to) <= MULTICAST_LIMIT:
             raise ValueError(f"a multicast takes 1–{MULTICAST_LIMIT} recipients, not {len(to)}")
-        request = MulticastRequest.from_dict({"to": to, "messages": messages})
-        try:
-            response = self._api.multicast_with_http_info(
-                request, x_line_retry_key=key, _request_timeout=self._timeout
-            )
-        except ApiException as exc:
-            return _from_error(exc)
-        except (Urllib3Error, OSError) as exc:
-            return SendResult(Outcome.RETRY, reason=type(exc).__name__)
-        return SendResult(Outcome.SENT, provider_id=(response.headers or {}).get("x-line-request-id"))
+        return self._post(MULTICAST_PATH, {"to": to, "messages": messages}, key)
+
+    def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
+        """An answer to the customer's message: free of the monthly quota, but single-use, valid about a minute,
+        and without a retry key (LINE refuses one on replies). An invalid or used token is FAILED 400."""
+        return self._post(REPLY_PATH, {"replyToken": reply_token, "messages": messages}, None)
 
     def push(self, to: str, messages: list[dict[str, Any]], key: str) -> SendResult:
-        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        return self._post(PUSH_PATH, {"to": to, "messages": messages}, key)
+
+    def _post(self, path: str, body: dict[str, Any], key: str | None) -> SendResult:
+        # The SDK's own client (auth, host, pooled connections), without building its request and response
+        # models: those cost a third of a push's CPU, and the bodies are ours (checked against LINE's spec by
+        # the emulator in the tests).
         try:
-            response = self._api.push_message_with_http_info(
-                request, x_line_retry_key=key, _request_timeout=self._timeout
+            response = self._client.call_api(
+                path,
+                "POST",
+                header_params={**_HEADERS, "X-Line-Retry-Key": key} if key else _HEADERS,
+                body=body,
+                response_types_map={},
+                auth_settings=["Bearer"],
+                _return_http_data_only=False,
+                _request_timeout=self._timeout,
             )
         except ApiException as exc:
             return _from_error(exc)

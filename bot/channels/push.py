@@ -16,14 +16,13 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
 import urllib3
 
-from bot.channels.result import Outcome, SendResult
+from bot.channels.result import Outcome, SendResult, retry_after_seconds
 from bot.config import Settings
 
 OUTBOX_FILE = "push-outbox.jsonl"
@@ -106,22 +105,8 @@ def _from_error(status: int, body: dict[str, Any], retry_after: str | None) -> S
     if status in (401, 403):
         return SendResult(Outcome.STOP_CHANNEL, reason=reason)
     if status in _RETRY_STATUSES:
-        return SendResult(Outcome.RETRY, reason=reason, retry_after=_seconds(retry_after))
+        return SendResult(Outcome.RETRY, reason=reason, retry_after=retry_after_seconds(retry_after))
     return SendResult(Outcome.FAILED, reason=reason)
-
-
-def _seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _json(data: bytes) -> dict[str, Any]:

@@ -6,6 +6,8 @@ quota, an SMS account suspended); failed → final, with a reason that never hol
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 
@@ -22,3 +24,17 @@ class SendResult:
     provider_id: str | None = None  # the provider's id of the message (LINE request id, SMS id, Message-ID)
     reason: str | None = None  # the provider's status or error class; never the message text or the address
     retry_after: float | None = None  # seconds, when the provider said how long to wait
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header as seconds (it is a number of seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol, Self
 from urllib.parse import quote
@@ -29,7 +28,7 @@ from urllib.parse import quote
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from bot.channels.result import Outcome, SendResult
+from bot.channels.result import Outcome, SendResult, retry_after_seconds
 from bot.channels.sms_billing import MAX_CHARACTERS, characters
 from bot.config import Settings
 
@@ -240,17 +239,7 @@ def open_sms_provider(settings: Settings) -> SmsProvider:
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a Retry-After header (a number of seconds or an HTTP date), None when absent or unreadable."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
+    return retry_after_seconds(headers.get("Retry-After"))
 
 
 def _json(raw: bytes) -> dict[str, Any]:

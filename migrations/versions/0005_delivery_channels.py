@@ -35,6 +35,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("broadcast_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("token", sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column("batch_key", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("reply_token", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("reply_by", models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("segments", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(
@@ -66,6 +68,8 @@ def downgrade() -> None:
             "first_attempt_at",
             "claimed_until",
             "segments",
+            "reply_by",
+            "reply_token",
             "batch_key",
             "token",
             "broadcast_id",

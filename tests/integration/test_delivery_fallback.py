@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.broadcasts import queue_broadcast
 from bot.line_emulator import LineEmulator
@@ -83,7 +83,7 @@ def test_each_customer_gets_the_message_on_the_first_channel_that_may_carry_it(
     assert ledger(runtime, later)[0].error == "not_sent: no_consent"
     assert len(smtp.messages()) == 1
     with Session(runtime.engine) as session:
-        events = session.query(ConsentEvent).filter_by(customer_id=unlinked).all()
+        events = session.exec(select(ConsentEvent).where(ConsentEvent.customer_id == unlinked)).all()
     assert [(e.channel, e.granted, e.source) for e in events] == [("email", False, "link:email")]
 
 

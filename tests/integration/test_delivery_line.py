@@ -251,3 +251,40 @@ def test_a_multicast_whose_response_was_lost_is_not_sent_twice(sending, line, dr
     assert {row.status for row in ledger(sending)} == {DeliveryStatus.SENT}
     assert sorted(m.to for m in line.sent_messages()) == sorted(friends)
     assert [r.status for r in line.requests_to(MULTICAST)][-1] == 409
+
+
+def test_an_answer_goes_by_reply_while_its_token_is_fresh_and_by_push_otherwise(sending, line, drain):
+    """Fresh token → reply (no quota, no retry key); expired or already used → push with the row's retry key."""
+    fresh, stale, used = line_id(), line_id(), line_id()
+    soon, gone = utcnow() + timedelta(seconds=50), utcnow() - timedelta(seconds=1)
+    a = add_row(
+        sending, add_customer(sending, line=fresh), reply_token=line.issue_reply_token(fresh), reply_by=soon
+    )
+    b = add_row(
+        sending, add_customer(sending, line=stale), reply_token=line.issue_reply_token(stale), reply_by=gone
+    )
+    spent = line.issue_reply_token(used)
+    line.state.use_reply_token(spent)
+    c = add_row(sending, add_customer(sending, line=used), reply_token=spent, reply_by=soon)
+    send_due(sending, drain)
+    assert {row.status for row in ledger(sending, a, b, c)} == {DeliveryStatus.SENT}
+    replies = [r for r in line.requests_to("/v2/bot/message/reply") if r.status == 200]
+    assert [r.body["replyToken"] for r in replies] == [ledger(sending, a)[0].reply_token]
+    assert "x-line-retry-key" not in replies[0].headers
+    assert sorted(r.body["to"] for r in line.requests_to(PUSH)) == sorted([stale, used])
+    assert all(len(line.sent_messages(to=user)) == 1 for user in (fresh, stale, used))
+
+
+def test_operators_see_the_ledger_resume_a_channel_and_dispatch_from_the_cli(sending, line, app):
+    """`flask delivery status | resume | dispatch`: counts per channel and status, stopped channels."""
+    from bot.outbox import stop_channel
+
+    add_row(sending, add_customer(sending, line=line_id()))
+    stop_channel(sending.redis, "line", "You have reached your monthly limit.")
+    cli = app.test_cli_runner()
+    shown = cli.invoke(args=["delivery", "status"]).output
+    assert "line" in shown and "queued" in shown and "stopped: line" in shown
+    assert "0 deliveries" in cli.invoke(args=["delivery", "dispatch"]).output  # a stopped channel waits
+    assert cli.invoke(args=["delivery", "resume", "line"]).output.strip() == "line: resumed"
+    assert "1 deliveries" in cli.invoke(args=["delivery", "dispatch"]).output
+    assert cli.invoke(args=["delivery", "dispatch", "--at", "2026-07-01T10:00"]).exit_code != 0

@@ -274,7 +274,7 @@ def test_two_workers_never_exceed_the_hourly_limit(redis_url):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(granted) == 100 and all(granted)
+    assert sum(granted) == 100  # however the two interleave (one may take all before the other starts)
     assert limiters[0].take(1, now=1_000.0 + 3_599.9) == 0
     assert limiters[1].wait_seconds(now=1_500.0) == pytest.approx(3_100.0)
     assert limiters[0].take(500, now=1_000.0 + 3_600) == 100  # the whole hour has passed

@@ -1,0 +1,50 @@
+"""From a scenario to the customer's chat: #14's renewal reminder, enrolled by the engine from an imported F5
+file, is sent by the send job as a personalised LINE push with the customer's name and renewal date, and a
+配信停止 quick reply carrying its row's token, which the postback handler understands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.engine.runner import tick
+from bot.line_emulator import LineEmulator
+from bot.outbox import DISPATCH_CLAIM, _claim, claim_token
+from bot.sending import send_batch
+from flows.catalog import SCENARIOS
+from flows.dsl import Channel
+from flows.engine import TOKYO
+from models import DeliveryStatus
+from tests.conftest import ACCESS_TOKEN
+from tests.integration.delivery_helpers import ledger
+from tests.integration.test_scenario_runner import load as load_file
+from tests.integration.test_scenario_runner import person, write
+
+LINE_ID = "U" + "d" * 32
+
+
+def test_a_renewal_reminder_reaches_the_chat_personalised_and_tracked(runtime, tmp_path):
+    """山田様 and 7月31日 in the text, no merge field left unfilled, and a quick reply posting a=optout&t=<token>."""
+    runtime.settings = runtime.settings.model_copy(update={"public_base_url": "https://bot.example.jp"})
+    rows = [person("r1", line=LINE_ID, line_ok="真", renewal="2026/07/31")]
+    load_file(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    moment = datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO)
+    assert tick(runtime.engine, {"renewal_reminder": SCENARIOS["renewal_reminder"]}, moment).queued == 1
+    with LineEmulator(channel_access_token=ACCESS_TOKEN) as line:
+        settings = runtime.settings.model_copy(update={"line_api_base_url": line.base_url})
+        until = moment + DISPATCH_CLAIM
+        ids = [row[0] for row in _claim(runtime.engine, moment, until, set())]
+        send_batch(
+            runtime.engine, runtime.redis, settings, Channel.LINE, ids, claim_token(until), lambda: moment
+        )
+        [message] = [m.message for m in line.sent_messages(to=LINE_ID)]
+    [row] = ledger(runtime)
+    assert row.status == DeliveryStatus.SENT and row.template == "renewal_reminder.a"
+    assert "山田様" in message["text"] and "7月31日" in message["text"]
+    assert "%{" not in message["text"]
+    [stop] = message["quickReply"]["items"]
+    assert stop["action"] == {
+        "type": "postback",
+        "label": "配信停止",
+        "data": f"a=optout&t={row.token}",
+        "displayText": "配信停止",
+    }

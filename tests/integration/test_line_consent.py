@@ -1,0 +1,70 @@
+"""Blocking the LINE account withdraws LINE permission in the consent history; unblocking gives back what the
+block took away, and nothing the customer or the insurer withdrew otherwise."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.consent import opt_out
+from flows.dsl import Channel
+from models import ConsentEvent, CustomerChannels, utcnow
+from tests import factories
+from tests.integration.delivery_helpers import add_customer, line_id
+
+
+def history(runtime, customer_id: int) -> list[tuple[bool, str]]:
+    table = ConsentEvent.__table__
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(
+            select(table.c.granted, table.c.source)
+            .where(table.c.customer_id == customer_id)
+            .order_by(table.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def permitted(runtime, customer_id: int) -> bool | None:
+    table = CustomerChannels.__table__
+    with runtime.engine.connect() as connection:
+        return connection.execute(
+            select(table.c.line_permitted).where(table.c.customer_id == customer_id)
+        ).scalar_one()
+
+
+def test_block_then_unblock_is_recorded_and_restores_line_permission(runtime, post_webhook, drain):
+    """Unfollow: permission off, history 'line:unfollow'; follow again: permission back, 'line:follow'."""
+    uid = line_id()
+    customer = add_customer(runtime, line=uid)
+    post_webhook(factories.body(factories.unfollow(uid)))
+    drain()
+    assert permitted(runtime, customer) is False
+    assert history(runtime, customer) == [(False, "line:unfollow")]
+    post_webhook(factories.body(factories.follow(uid, unblocked=True)))
+    drain()
+    assert permitted(runtime, customer) is True
+    assert history(runtime, customer) == [(False, "line:unfollow"), (True, "line:follow")]
+
+
+def test_unblocking_does_not_give_back_a_permission_withdrawn_otherwise(runtime, post_webhook, drain):
+    """A customer who pressed 配信停止 and later blocked and unblocked stays opted out."""
+    uid = line_id()
+    customer = add_customer(runtime, line=uid)
+    with runtime.engine.begin() as connection:
+        opt_out(connection, customer, Channel.LINE, "line:postback", utcnow())
+    post_webhook(factories.body(factories.unfollow(uid)))
+    post_webhook(factories.body(factories.follow(uid, unblocked=True)))
+    drain()
+    assert permitted(runtime, customer) is False
+    assert history(runtime, customer) == [(False, "line:postback")]
+
+
+def test_a_late_redelivered_unfollow_changes_nothing(runtime, post_webhook, drain):
+    """An unfollow older than the follow already applied is not a withdrawal."""
+    uid = line_id()
+    customer = add_customer(runtime, line=uid)
+    old = factories.unfollow(uid)
+    post_webhook(factories.body(factories.follow(uid)))
+    drain()
+    post_webhook(factories.body(old))
+    drain()
+    assert permitted(runtime, customer) is True and history(runtime, customer) == []
