@@ -227,37 +227,33 @@ def _waiting(row: Any, until: datetime, reason: str, now: datetime, *, attempt: 
     }
 
 
+_WRITTEN = ("status", "due_at", "attempts", "provider_id", "error", "sent_at", "segments", "updated_at")
+
+
 def _write(connection: Connection, records: list[dict[str, Any]], lease: datetime) -> None:
-    """Every outcome of a chunk in one statement, only for rows this job still holds."""
-    if not records:
-        return
-    statement = (
-        update(DELIVERIES)
-        .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.claimed_until == bindparam("b_lease"))
-        .values(
-            status=bindparam("status"),
-            due_at=bindparam("due_at"),
-            attempts=bindparam("attempts"),
-            provider_id=bindparam("provider_id"),
-            error=bindparam("error"),
-            sent_at=bindparam("sent_at"),
-            segments=bindparam("segments"),
-            claimed_until=None,
-            updated_at=bindparam("updated_at"),
+    """Every outcome of a chunk, only for rows this job still holds: rows with the same outcome (a multicast
+    group) in one UPDATE by id, the others in one statement of many parameter sets."""
+    alike: dict[tuple, list[int]] = {}
+    for record in records:
+        alike.setdefault(tuple(record[k] for k in _WRITTEN), []).append(record["b_id"])
+    single: list[dict[str, Any]] = []
+    held = DELIVERIES.c.claimed_until == lease
+    for values, ids in alike.items():
+        if len(ids) == 1:
+            single.append(dict(zip(_WRITTEN, values, strict=True)) | {"b_id": ids[0], "b_lease": lease})
+            continue
+        connection.execute(
+            update(DELIVERIES)
+            .where(among(connection, DELIVERIES.c.id, ids), held)
+            .values(dict(zip(_WRITTEN, values, strict=True)) | {"claimed_until": None})
         )
-    )
-    keys = (
-        "b_id",
-        "status",
-        "due_at",
-        "attempts",
-        "provider_id",
-        "error",
-        "sent_at",
-        "segments",
-        "updated_at",
-    )
-    connection.execute(statement, [{k: r[k] for k in keys} | {"b_lease": lease} for r in records])
+    if single:
+        statement = (
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.claimed_until == bindparam("b_lease"))
+            .values({name: bindparam(name) for name in _WRITTEN} | {"claimed_until": None})
+        )
+        connection.execute(statement, single)
 
 
 def _release(engine: Engine, ids: list[int], lease: datetime) -> None:
