@@ -22,9 +22,10 @@ from bot.channels.line import MULTICAST_LIMIT
 from bot.engine.delivery import CHANNEL_COLUMNS
 from bot.i18n import text as locale_text
 from flows.dsl import Channel, Purpose
-from models import Broadcast, BroadcastStatus, Delivery
+from models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus
 
 DELIVERIES = Delivery.__table__
+BROADCASTS = Broadcast.__table__
 PERSONAL = re.compile(r"%\{(?!service_name\})")  # any merge field but the service's own name
 
 
@@ -98,11 +99,38 @@ def queue_broadcast(
     connection.execute(statement, params)
     written = _count(connection, broadcast.id) - before
     connection.execute(
-        update(Broadcast.__table__)
-        .where(Broadcast.__table__.c.id == broadcast.id)
+        update(BROADCASTS)
+        .where(BROADCASTS.c.id == broadcast.id)
         .values(status=BroadcastStatus.QUEUED, updated_at=now)
     )
     return written
+
+
+def cancel_broadcast(connection: Connection, broadcast_id: int, now: datetime) -> int:
+    """Stop a broadcast: every row not yet sent is failed as "cancelled" (a job sending right now skips the rest
+    of its rows at its next chunk); returns the rows stopped."""
+    connection.execute(
+        update(BROADCASTS)
+        .where(BROADCASTS.c.id == broadcast_id)
+        .values(status=BroadcastStatus.CANCELLED, updated_at=now)
+    )
+    return connection.execute(
+        update(DELIVERIES)
+        .where(
+            DELIVERIES.c.broadcast_id == broadcast_id,
+            DELIVERIES.c.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.HELD)),
+        )
+        .values(status=DeliveryStatus.FAILED, error="cancelled", claimed_until=None, updated_at=now)
+    ).rowcount
+
+
+def cancelled_broadcasts(connection: Connection, broadcast_ids: set[int]) -> set[int]:
+    if not broadcast_ids:
+        return set()
+    statement = select(BROADCASTS.c.id).where(
+        BROADCASTS.c.id.in_(sorted(broadcast_ids)), BROADCASTS.c.status == BroadcastStatus.CANCELLED
+    )
+    return set(connection.execute(statement).scalars())
 
 
 def _count(connection: Connection, broadcast_id: int | None) -> int:

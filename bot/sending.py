@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, update
 
+from bot.broadcasts import cancelled_broadcasts
 from bot.bulk import among
 from bot.channels.result import Outcome, SendResult
 from bot.channels.sms_billing import Carrier, SmsTooLong, segments
@@ -130,12 +131,15 @@ def _send_chunk(
     with engine.connect() as connection:
         reach = load_reach(connection, (row.customer_id for row in rows))
         fields = load_fields(connection, rows, locale)
+        cancelled = cancelled_broadcasts(connection, {row.broadcast_id for row in rows if row.broadcast_id})
     records: list[dict[str, Any]] = []
     ready: list[Outgoing] = []
     for row in rows:
         who = reach.get(row.customer_id, NOBODY)
         reason = refusal(channel, Purpose(row.purpose), who)
-        if row.first_attempt_at and now - row.first_attempt_at > RETRY_WINDOW:
+        if row.broadcast_id in cancelled:  # staff stopped the broadcast while this job ran
+            records.append(_failed(row, "cancelled", now))
+        elif row.first_attempt_at and now - row.first_attempt_at > RETRY_WINDOW:
             records.append(_failed(row, "retry window of 23 h passed", now))
         elif reason:
             records.append(_failed(row, f"not_sent: {reason}", now))

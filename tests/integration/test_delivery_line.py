@@ -4,6 +4,7 @@ quiet hours, the 23-hour retry window, and broadcasts by multicast in groups of 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -288,3 +289,40 @@ def test_operators_see_the_ledger_resume_a_channel_and_dispatch_from_the_cli(sen
     assert cli.invoke(args=["delivery", "resume", "line"]).output.strip() == "line: resumed"
     assert "1 deliveries" in cli.invoke(args=["delivery", "dispatch"]).output
     assert cli.invoke(args=["delivery", "dispatch", "--at", "2026-07-01T10:00"]).exit_code != 0
+
+
+def test_a_broadcast_cancelled_mid_way_stops_at_the_next_chunk(sending, line):
+    """250 personalised pushes in one job; cancelled after the first 100: those stay sent, the rest never go."""
+    from bot.broadcasts import cancel_broadcast
+
+    for _ in range(250):
+        add_customer(sending, line=line_id())
+    with Session(sending.engine) as session:
+        row = Broadcast(
+            name="c",
+            template="doc_request_followup.a",
+            purpose="transactional",
+            channels="first_reachable:line",
+        )
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        broadcast_id = row.id
+        with sending.engine.begin() as connection:
+            assert queue_broadcast(connection, row, utcnow()) == 250
+    assert {r.batch_key for r in ledger(sending)} == {None}  # names in the text: pushed one by one
+    moment = utcnow()
+    claim = dispatch_due_at(sending, moment)
+    ticks = iter(range(100))
+
+    def clock():  # the job asks the time once, then once per chunk: cancel before the second chunk
+        if next(ticks) == 2:
+            with sending.engine.begin() as connection:
+                assert cancel_broadcast(connection, broadcast_id, utcnow()) == 150
+        return utcnow()
+
+    ids = [r.id for r in ledger(sending)]
+    counts = send_batch(sending.engine, sending.redis, sending.settings, Channel.LINE, ids, claim, clock)
+    assert counts["sent"] == 100 and len(line.sent_messages()) == 100
+    statuses = Counter((r.status, r.error) for r in ledger(sending))
+    assert statuses == {(DeliveryStatus.SENT, None): 100, (DeliveryStatus.FAILED, "cancelled"): 150}
