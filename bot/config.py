@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.i18n import SUPPORTED, template_links
 from flows.catalog import find_scenario
 from flows.dsl import filter_conditions
 from flows.rules import DeliveryRules, parse_quiet_hours
@@ -125,6 +126,10 @@ class Settings(BaseSettings):
         bad = [name for name, url in value.items() if not url.startswith(("https://", "http://"))]
         if bad:
             raise ValueError(f"LINK_TARGETS: {', '.join(bad)} must be http(s) URLs")
+        used = {t: link for locale in SUPPORTED for t, link in template_links(locale).items()}
+        missing = sorted({f"{link} (used by {t})" for t, link in used.items() if link not in value})
+        if missing:  # a link the messages carry but nobody configured would send customers to a 404
+            raise ValueError(f"LINK_TARGETS has no URL for {', '.join(missing)}")
         return value
 
     @field_validator("quiet_hours")

@@ -31,6 +31,17 @@ def text(key: str, locale: str | None = None, **fields: object) -> str:
     return i18n.t(key, locale=chosen, **fields) if chosen else i18n.t(key, **fields)
 
 
+def template_links(locale: str) -> dict[str, str]:
+    """{`scenario.message`: link name} for the templates that carry a link (`messages.*.*.link`)."""
+    document = yaml.safe_load((LOCALES_DIR / f"{locale}.yml").read_text(encoding="utf-8"))
+    return {
+        f"{scenario}.{name}": parts["link"]
+        for scenario, templates in document[locale].get("messages", {}).items()
+        for name, parts in templates.items()
+        if isinstance(parts, dict) and parts.get("link")
+    }
+
+
 def template_keys(locale: str) -> set[str]:
     """The message templates a locale file defines: `scenario.message` for each `messages.*.*` with a text."""
     if locale not in SUPPORTED:

@@ -145,6 +145,8 @@ def _send_chunk(
             records.append(_failed(row, f"not_sent: {reason}", now))
         elif row.purpose == Purpose.MARKETING and in_quiet_hours(now, rules):
             records.append(_waiting(row, quiet_end(now, rules), "quiet_hours", now, attempt=False))
+        elif problem := _unrenderable(Template(row.template, locale), fields[row.id]):
+            records.append(_failed(row, problem, now))
         else:
             links = Links(settings.public_base_url, row.token)
             ready.append(
@@ -160,6 +162,16 @@ def _send_chunk(
         _write(connection, records, lease)
     counts.update(record["outcome"] for record in records)
     return stopped
+
+
+def _unrenderable(template: Template, fields: dict[str, Any]) -> str | None:
+    """Why this message cannot go out as written: no text in the locale files, or a merge field left empty
+    (a customer must never read "%{visit_date}")."""
+    try:
+        body = template.body(fields)
+    except KeyError:
+        return f"template {template.key}: no text"
+    return f"template {template.key}: a merge field has no value" if "%{" in body else None
 
 
 def _record(item: Outgoing, result: SendResult, settings: Settings, now: datetime, stopped: bool) -> dict:

@@ -326,3 +326,15 @@ def test_a_broadcast_cancelled_mid_way_stops_at_the_next_chunk(sending, line):
     assert counts["sent"] == 100 and len(line.sent_messages()) == 100
     statuses = Counter((r.status, r.error) for r in ledger(sending))
     assert statuses == {(DeliveryStatus.SENT, None): 100, (DeliveryStatus.FAILED, "cancelled"): 150}
+
+
+def test_a_message_that_cannot_be_written_fails_with_the_reason_and_the_rest_go(sending, line, drain):
+    """No text for the template, or a merge field without a value: failed, never sent; the batch goes on."""
+    unknown = add_row(sending, add_customer(sending, line=line_id()), template="nothing.here")
+    unfilled = add_row(sending, add_customer(sending, line=line_id()), template="renewal_reminder.a")
+    fine = add_row(sending, add_customer(sending, line=line_id()))
+    send_due(sending, drain)
+    rows = {row.id: row for row in ledger(sending, unknown, unfilled, fine)}
+    assert rows[unknown].error == "template nothing.here: no text"
+    assert rows[unfilled].error == "template renewal_reminder.a: a merge field has no value"
+    assert rows[fine].status == DeliveryStatus.SENT and len(line.sent_messages()) == 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from bot.config import LINE_API_DEFAULT, load_settings
 
 
@@ -56,3 +59,17 @@ def test_scenario_filters_are_checked_against_the_catalogue(monkeypatch):
     monkeypatch.setenv("SCENARIO_FILTERS", '{"42": {}}')
     with pytest.raises(pydantic.ValidationError, match="no scenario '42'"):
         Settings()
+
+
+def test_every_link_the_messages_carry_needs_a_url(monkeypatch):
+    """LINK_TARGETS without a name a template links to stops the start (customers would reach a 404)."""
+    monkeypatch.setenv("LINK_TARGETS", '{"other": "https://www.example.jp/other"}')
+    with pytest.raises(ValidationError, match="home \\(used by broadcast.general_notice\\)"):
+        load_settings()
+    monkeypatch.setenv("LINK_TARGETS", '{"home": "ftp://example.jp/"}')
+    with pytest.raises(ValidationError, match="must be http"):
+        load_settings()
+    monkeypatch.setenv(
+        "LINK_TARGETS", '{"home": "https://www.example.jp/", "renewal": "https://x.example/r"}'
+    )
+    assert load_settings().link_targets["renewal"] == "https://x.example/r"
