@@ -7,9 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import Session
 
+from bot.broadcasts import queue_broadcast
 from bot.outbox import dispatch_due, new_token
-from models import Customer, CustomerChannels, Delivery, DeliveryStatus, FriendStatus, LineUser, utcnow
+from models import (
+    Broadcast,
+    Customer,
+    CustomerChannels,
+    Delivery,
+    DeliveryStatus,
+    FriendStatus,
+    LineUser,
+    utcnow,
+)
 
 
 def line_id() -> str:
@@ -103,3 +114,23 @@ def send_due(runtime: Any, drain: Any, at: datetime | None = None) -> int:
     handed = dispatch_due(runtime.engine, runtime.redis, runtime.settings, at or utcnow())
     drain()
     return handed
+
+
+def new_broadcast(
+    runtime: Any,
+    *,
+    template: str = "broadcast.general_notice",
+    channels: str = "first_reachable:line,sms,email",
+    purpose: str = "marketing",
+) -> Broadcast:
+    """A confirmed broadcast's row (what the admin chat will create), not yet queued."""
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        broadcast = Broadcast(name="campaign", template=template, purpose=purpose, channels=channels)
+        session.add(broadcast)
+        session.commit()
+        return broadcast
+
+
+def queue(runtime: Any, broadcast: Broadcast) -> int:
+    with runtime.engine.begin() as connection:
+        return queue_broadcast(connection, broadcast, utcnow())

@@ -9,11 +9,18 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from bot.broadcasts import queue_broadcast
 from bot.line_emulator import LineEmulator
-from models import Broadcast, ConsentEvent, DeliveryStatus, FriendStatus, utcnow
+from models import ConsentEvent, DeliveryStatus, FriendStatus
 from tests.conftest import ACCESS_TOKEN
-from tests.integration.delivery_helpers import add_customer, add_row, ledger, line_id, send_due
+from tests.integration.delivery_helpers import (
+    add_customer,
+    add_row,
+    ledger,
+    line_id,
+    new_broadcast,
+    queue,
+    send_due,
+)
 from tests.integration.test_email_channel import Recorder, parts, start
 from tests.sms_gateway import SmsGatewayStub
 
@@ -38,16 +45,6 @@ def parts_running(runtime):
     smtp.stop()
 
 
-def broadcast(runtime, channels: str = "first_reachable:line,sms,email") -> int:
-    with Session(runtime.engine) as session:
-        row = Broadcast(name="c", template="broadcast.general_notice", purpose="marketing", channels=channels)
-        session.add(row)
-        session.commit()
-        session.refresh(row)
-        with runtime.engine.begin() as connection:
-            return queue_broadcast(connection, row, utcnow())
-
-
 def test_each_customer_gets_the_message_on_the_first_channel_that_may_carry_it(
     runtime, parts_running, drain, client
 ):
@@ -60,7 +57,7 @@ def test_each_customer_gets_the_message_on_the_first_channel_that_may_carry_it(
     )
     unlinked = add_customer(runtime, email="hanako@example.com", email_ok=True)
     add_customer(runtime, email="taro@example.com", email_ok=False, phone="+819055556666", sms_ok=False)
-    assert broadcast(runtime) == 3
+    assert queue(runtime, new_broadcast(runtime)) == 3
     send_due(runtime, drain)
     rows = {row.customer_id: row for row in ledger(runtime)}
     assert {row.status for row in rows.values()} == {DeliveryStatus.SENT}

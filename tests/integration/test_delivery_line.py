@@ -8,18 +8,24 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
 
-from bot.broadcasts import queue_broadcast
 from bot.channels.line import LinePusher, retry_key
 from bot.consent import opt_out
 from bot.line_emulator import LineEmulator
 from bot.outbox import dispatch_due, resume_channel, stopped_channels
 from bot.sending import send_batch
 from flows.dsl import Channel
-from models import Broadcast, DeliveryStatus, FriendStatus, utcnow
+from models import DeliveryStatus, FriendStatus, utcnow
 from tests.conftest import ACCESS_TOKEN
-from tests.integration.delivery_helpers import add_customer, add_row, ledger, line_id, send_due
+from tests.integration.delivery_helpers import (
+    add_customer,
+    add_row,
+    ledger,
+    line_id,
+    new_broadcast,
+    queue,
+    send_due,
+)
 
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
@@ -203,19 +209,9 @@ def test_a_broadcast_goes_by_multicast_in_groups_of_500_and_down_the_ladder(send
     )
     unlinked = add_customer(sending, email="a@example.com", email_ok=True)
     add_customer(sending, email="b@example.com", email_ok=False)  # no consent anywhere: no row
-    with Session(sending.engine) as session:
-        broadcast = Broadcast(
-            name="campaign",
-            template="broadcast.general_notice",
-            purpose="marketing",
-            channels="first_reachable:line,sms,email",
-        )
-        session.add(broadcast)
-        session.commit()
-        session.refresh(broadcast)
-        with sending.engine.begin() as connection:
-            assert queue_broadcast(connection, broadcast, utcnow()) == 1205
-            assert queue_broadcast(connection, broadcast, utcnow()) == 0  # queued twice: nothing new
+    broadcast = new_broadcast(sending)
+    assert queue(sending, broadcast) == 1205
+    assert queue(sending, broadcast) == 0  # queued twice: nothing new
     by_customer = {row.customer_id: row for row in ledger(sending)}
     assert by_customer[blocked].channel == "sms" and by_customer[unlinked].channel == "email"
     line_rows = [row for row in ledger(sending) if row.channel == "line"]
@@ -232,18 +228,7 @@ def test_a_multicast_whose_response_was_lost_is_not_sent_twice(sending, line, dr
     friends = [line_id() for _ in range(3)]
     for user in friends:
         add_customer(sending, line=user)
-    with Session(sending.engine) as session:
-        broadcast = Broadcast(
-            name="c",
-            template="broadcast.general_notice",
-            purpose="marketing",
-            channels="first_reachable:line",
-        )
-        session.add(broadcast)
-        session.commit()
-        session.refresh(broadcast)
-        with sending.engine.begin() as connection:
-            queue_broadcast(connection, broadcast, utcnow())
+    queue(sending, new_broadcast(sending, channels="first_reachable:line"))
     line.inject(MULTICAST, "timeout", delay=2.0, accepted=True)
     send_due(sending, drain)
     rows = ledger(sending)
@@ -297,19 +282,11 @@ def test_a_broadcast_cancelled_mid_way_stops_at_the_next_chunk(sending, line):
 
     for _ in range(250):
         add_customer(sending, line=line_id())
-    with Session(sending.engine) as session:
-        row = Broadcast(
-            name="c",
-            template="doc_request_followup.a",
-            purpose="transactional",
-            channels="first_reachable:line",
-        )
-        session.add(row)
-        session.commit()
-        session.refresh(row)
-        broadcast_id = row.id
-        with sending.engine.begin() as connection:
-            assert queue_broadcast(connection, row, utcnow()) == 250
+    broadcast = new_broadcast(
+        sending, template="doc_request_followup.a", channels="first_reachable:line", purpose="transactional"
+    )
+    assert queue(sending, broadcast) == 250
+    broadcast_id = broadcast.id
     assert {r.batch_key for r in ledger(sending)} == {None}  # names in the text: pushed one by one
     moment = utcnow()
     claim = dispatch_due_at(sending, moment)
