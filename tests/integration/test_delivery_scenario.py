@@ -48,3 +48,47 @@ def test_a_renewal_reminder_reaches_the_chat_personalised_and_tracked(runtime, t
         "data": f"a=optout&t={row.token}",
         "displayText": "配信停止",
     }
+
+
+def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, client):
+    """#1's A goes out by email; the customer whose mail client loads the pixel gets B next day, the other A'."""
+    import email
+    import email.policy
+    import mailbox
+    import re
+    from datetime import timedelta
+
+    from tests.integration.test_scenario_runner import customer_ids
+
+    runtime.settings = runtime.settings.model_copy(
+        update={"public_base_url": "https://bot.example.jp", "smtp_url": "", "quiet_hours": ""}
+    )
+    people = [person(code, email=f"{code}@example.com", email_ok="真") for code in ("opens", "ignores")]
+    load_file(runtime, "F5", write(tmp_path / "f5.csv", people))
+    requests = [
+        {
+            "document_request_id": f"DR-{code}",
+            "email_main": f"{code}@example.com",
+            "requested_on": "2026/06/10",
+        }
+        for code in ("opens", "ignores")
+    ]
+    load_file(runtime, "F1", write(tmp_path / "f1.csv", requests))
+    only = {"doc_request_followup": SCENARIOS["doc_request_followup"]}
+    moment = datetime(2026, 6, 11, 19, 0, tzinfo=TOKYO)
+    assert tick(runtime.engine, only, moment).queued == 2
+    until = moment + DISPATCH_CLAIM
+    ids = [row[0] for row in _claim(runtime.engine, moment, until, set())]
+    send_batch(runtime.engine, runtime.redis, runtime.settings, Channel.EMAIL, ids, claim_token(until))
+    box = mailbox.Maildir(tmp_path / "mail", factory=None, create=False)
+    parsed = [
+        email.message_from_bytes(box.get_bytes(key), policy=email.policy.default) for key in box.iterkeys()
+    ]
+    mails = {m["To"]: m for m in parsed}
+    html = mails["opens@example.com"].get_body(("html",)).get_content()
+    pixel = re.search(r'src="https://bot\.example\.jp(/o/[^"]+\.gif)"', html).group(1)
+    assert client.get(pixel).status_code == 200  # the customer's mail client shows the email
+    tick(runtime.engine, only, moment + timedelta(days=1))
+    who = customer_ids(runtime)
+    sent_next = {(row.customer_id, row.step) for row in ledger(runtime) if row.step != "send_a"}
+    assert sent_next == {(who["opens"], "send_b"), (who["ignores"], "send_a2")}
