@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, update
 
 from bot.broadcasts import cancelled_broadcasts
 from bot.bulk import among
@@ -214,17 +214,8 @@ def _sms_segments(item: Outgoing) -> int | None:
 
 
 def _base(row: Any, now: datetime) -> dict[str, Any]:
-    return {
-        "b_id": row.id,
-        "status": row.status,
-        "due_at": row.due_at,
-        "attempts": row.attempts,
-        "provider_id": row.provider_id,
-        "error": row.error,
-        "sent_at": row.sent_at,
-        "segments": row.segments,
-        "updated_at": now,
-    }
+    """A record names the row and the columns its outcome changes, nothing else."""
+    return {"b_id": row.id, "updated_at": now}
 
 
 def _failed(row: Any, reason: str, now: datetime) -> dict[str, Any]:
@@ -234,42 +225,41 @@ def _failed(row: Any, reason: str, now: datetime) -> dict[str, Any]:
 def _waiting(row: Any, until: datetime, reason: str, now: datetime, *, attempt: bool) -> dict[str, Any]:
     """Back in the queue until `until`; an attempt not made (quiet hours, channel stopped) is not counted."""
     held = reason == "quiet_hours"
-    return _base(row, now) | {
-        "outcome": "held" if held else "waiting",
-        "status": DeliveryStatus.HELD if held else row.status,
-        "due_at": until,
-        "attempts": row.attempts if attempt else row.attempts - 1,
-        "error": reason[:500],
-    }
+    return (
+        _base(row, now)
+        | {
+            "outcome": "held" if held else "waiting",
+            "status": DeliveryStatus.HELD if held else row.status,  # held stays held until it is sent
+            "due_at": until,
+            "attempts": row.attempts if attempt else row.attempts - 1,
+            "error": reason[:500],
+        }
+    )
 
 
-_WRITTEN = ("status", "due_at", "attempts", "provider_id", "error", "sent_at", "segments", "updated_at")
+_NOT_COLUMNS = ("b_id", "outcome", "provider_id")
 
 
 def _write(connection: Connection, records: list[dict[str, Any]], lease: datetime) -> None:
-    """Every outcome of a chunk, only for rows this job still holds: rows with the same outcome (a multicast
-    group) in one UPDATE by id, the others in one statement of many parameter sets."""
-    alike: dict[tuple, list[int]] = {}
+    """Every outcome of a chunk, only for rows this job still holds: one UPDATE per kind of outcome (all sent,
+    say), each row's provider id by a CASE on its id, instead of a statement a row."""
+    alike: dict[tuple, list[dict[str, Any]]] = {}
     for record in records:
-        alike.setdefault(tuple(record[k] for k in _WRITTEN), []).append(record["b_id"])
-    single: list[dict[str, Any]] = []
-    held = DELIVERIES.c.claimed_until == lease
-    for values, ids in alike.items():
-        if len(ids) == 1:
-            single.append(dict(zip(_WRITTEN, values, strict=True)) | {"b_id": ids[0], "b_lease": lease})
-            continue
+        changes = tuple(sorted((k, v) for k, v in record.items() if k not in _NOT_COLUMNS))
+        alike.setdefault(changes, []).append(record)
+    for changes, members in alike.items():
+        values: dict[str, Any] = dict(changes) | {"claimed_until": None}
+        providers = {m["b_id"]: m["provider_id"] for m in members if "provider_id" in m}
+        if len(set(providers.values())) > 1:
+            values["provider_id"] = case(providers, value=DELIVERIES.c.id)
+        elif providers:
+            values["provider_id"] = next(iter(providers.values()))
+        ids = [m["b_id"] for m in members]
         connection.execute(
             update(DELIVERIES)
-            .where(among(connection, DELIVERIES.c.id, ids), held)
-            .values(dict(zip(_WRITTEN, values, strict=True)) | {"claimed_until": None})
+            .where(among(connection, DELIVERIES.c.id, ids), DELIVERIES.c.claimed_until == lease)
+            .values(values)
         )
-    if single:
-        statement = (
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.claimed_until == bindparam("b_lease"))
-            .values({name: bindparam(name) for name in _WRITTEN} | {"claimed_until": None})
-        )
-        connection.execute(statement, single)
 
 
 def _release(engine: Engine, ids: list[int], lease: datetime) -> None:
