@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.channels.email import EmailMessage, open_mailer
 from bot.channels.line import LinePusher, group_retry_key, retry_key
+from bot.channels.push import PushNotification, open_push_sender
 from bot.channels.result import Outcome, SendResult
+from bot.channels.sms import SmsMessage, open_sms_provider
 from bot.config import Settings
 from bot.content import Links, Template, email_parts, line_messages, sms_text
 from bot.engine.delivery import Reach
@@ -100,16 +103,12 @@ class LineSender:
 
 class SmsSender:
     def __init__(self, settings: Settings) -> None:
-        from bot.channels.sms import open_sms_provider  # only a worker that sends SMS loads its provider
-
         self.provider = open_sms_provider(settings)
 
     def close(self) -> None:
         self.provider.close()
 
     def send(self, items: list[Outgoing]) -> list[SendResult]:
-        from bot.channels.sms import SmsMessage
-
         return [
             self.provider.send(
                 SmsMessage(
@@ -124,16 +123,12 @@ class SmsSender:
 
 class EmailSender:
     def __init__(self, settings: Settings) -> None:
-        from bot.channels.email import open_mailer
-
         self.mailer = open_mailer(settings)
 
     def close(self) -> None:
         self.mailer.close()
 
     def send(self, items: list[Outgoing]) -> list[SendResult]:
-        from bot.channels.email import EmailMessage
-
         out = []
         for item in items:
             subject, plain, markup = email_parts(item.template, item.fields, item.links)
@@ -154,16 +149,12 @@ class EmailSender:
 
 class PushSender:
     def __init__(self, settings: Settings) -> None:
-        from bot.channels.push import open_push_sender
-
         self.sender = open_push_sender(settings)
 
     def close(self) -> None:
         self.sender.close()
 
     def send(self, items: list[Outgoing]) -> list[SendResult]:
-        from bot.channels.push import PushNotification
-
         out = []
         for item in items:
             subject, plain, _ = email_parts(item.template, item.fields, Links(item.links.base, None))

@@ -25,6 +25,7 @@ from bot.broadcasts import cancelled_broadcasts
 from bot.bulk import among
 from bot.channels.result import Outcome, SendResult
 from bot.channels.sms_billing import Carrier, SmsTooLong, segments
+from bot.channels.sms_rate import HourlyRateLimit
 from bot.config import Settings
 from bot.content import Links, Template, load_fields, sms_text
 from bot.engine.delivery import NOBODY, load_reach, refusal
@@ -278,8 +279,6 @@ def _within_sms_rate(
     engine: Engine, redis: Any, settings: Settings, ids: list[int], claim: str, now: datetime, counts: Counter
 ) -> list[int]:
     """The ids the shared hourly SMS rate lets go now; the rest wait, unclaimed, until it allows them."""
-    from bot.channels.sms_rate import HourlyRateLimit
-
     limit = HourlyRateLimit(redis, settings.sms_rate_per_hour)
     allowed = limit.take(len(ids))
     later = ids[allowed:]
