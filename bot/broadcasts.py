@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, select, text, update
 from bot.channels.line import MULTICAST_LIMIT
 from bot.engine.delivery import CHANNEL_COLUMNS
 from bot.i18n import text as locale_text
+from bot.outbox import WAITING
 from flows.dsl import Channel, Purpose
 from models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus
 
@@ -118,7 +119,7 @@ def cancel_broadcast(connection: Connection, broadcast_id: int, now: datetime) -
         update(DELIVERIES)
         .where(
             DELIVERIES.c.broadcast_id == broadcast_id,
-            DELIVERIES.c.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.HELD)),
+            DELIVERIES.c.status.in_(WAITING),
         )
         .values(status=DeliveryStatus.FAILED, error="cancelled", claimed_until=None, updated_at=now)
     ).rowcount

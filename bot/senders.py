@@ -20,7 +20,6 @@ from bot.channels.result import Outcome, SendResult
 from bot.channels.sms import SmsMessage, open_sms_provider
 from bot.config import Settings
 from bot.content import Links, Template, email_parts, line_messages, sms_text
-from bot.engine.delivery import Reach
 from flows.dsl import Channel, Purpose
 from models import utcnow
 
@@ -42,10 +41,6 @@ class Outgoing:
 
 class Sender(Protocol):
     def send(self, items: list[Outgoing]) -> list[SendResult]: ...
-
-
-def address_of(channel: Channel, reach: Reach) -> str | None:
-    return reach.addresses.get(channel)
 
 
 class LineSender:
@@ -178,7 +173,3 @@ def open_sender(channel: Channel, settings: Settings) -> Iterator[Sender]:
         yield sender
     finally:
         sender.close()
-
-
-def unsendable(reason: str) -> SendResult:
-    return SendResult(Outcome.FAILED, reason=reason)
