@@ -8,15 +8,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.i18n import SUPPORTED, template_links
-from flows.catalog import find_scenario
-from flows.dsl import filter_conditions
+from bot.scenario_config import read_config
+from flows.catalog import SCENARIOS, find_scenario
+from flows.dsl import Scenario, filter_conditions
 from flows.rules import DeliveryRules, parse_quiet_hours
 
 LINE_API_DEFAULT = "https://api.line.me"
+# The pages scenario messages link to, by name (`link:` in locales/messages/); an insurer sets its own.
+DEFAULT_LINK_TARGETS = {
+    "home": "https://www.example.jp/",
+    "products": "https://www.example.jp/products",
+    "campaign": "https://www.example.jp/campaign",
+    "reservation": "https://www.example.jp/reservation",
+    "renewal": "https://www.example.jp/mypage/renewal",
+    "plan_up": "https://www.example.jp/mypage/renewal/plan",
+    "cross_sell": "https://www.example.jp/products/bundle",
+    "accessories": "https://www.example.jp/shop",
+    "members": "https://www.example.jp/members",
+    "benefits": "https://www.example.jp/mypage/benefits",
+    "referral": "https://www.example.jp/referral",
+    "email_register": "https://www.example.jp/mypage/email",
+    "line_link": "https://www.example.jp/line/link",
+    "line_friend": "https://line.me/R/ti/p/@example",
+    "app": "https://www.example.jp/app",
+    "voices": "https://www.example.jp/voices",
+    "faq": "https://www.example.jp/faq",
+    "coverage": "https://www.example.jp/mypage/coverage",
+}
 
 
 def normalise_database_url(url: str) -> str:
@@ -84,9 +106,13 @@ class Settings(BaseSettings):
     fcm_api_base_url: str = "https://fcm.googleapis.com"
     fcm_access_token: str = ""
     # Where /r/<token>/<name> links lead: {"home": "https://www.example.jp/", "renewal": "https://…/renew"}.
-    link_targets: dict[str, str] = {"home": "https://www.example.jp/"}
-    # The operator's optional filters (○) per scenario, as JSON: {"visit_reminder": {"reservation.store_code": "S01"}}
+    link_targets: dict[str, str] = DEFAULT_LINK_TARGETS
+    # The operator's scenario settings (timings, optional filters): a YAML file, see bot/scenario_config.py.
+    scenario_settings_file: Path | None = None
+    # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};
+    # after loading, this holds the file's filters too.
     scenario_filters: dict[str, dict[str, str | int | bool]] = {}
+    _scenarios: dict[str, Scenario] = PrivateAttr(default_factory=lambda: dict(SCENARIOS))
 
     @field_validator("ingest_api_tokens", mode="before")
     @classmethod
@@ -150,6 +176,25 @@ class Settings(BaseSettings):
         for key, filters in value.items():
             filter_conditions(find_scenario(key), filters)
         return {find_scenario(key).id: filters for key, filters in value.items()}
+
+    @model_validator(mode="after")
+    def _load_scenario_settings(self) -> Settings:
+        if self.scenario_settings_file is None:
+            return self
+        config = read_config(self.scenario_settings_file)
+        clash = sorted(set(config.filters) & set(self.scenario_filters))
+        if clash:
+            raise ValueError(
+                f"filters of {', '.join(clash)} set both in SCENARIO_FILTERS and the settings file"
+            )
+        self._scenarios = config.catalog()
+        self.scenario_filters = {**self.scenario_filters, **config.filters}  # type: ignore[dict-item]
+        return self
+
+    @property
+    def scenarios(self) -> dict[str, Scenario]:
+        """Every scenario, with the operator's timings applied."""
+        return self._scenarios
 
     def delivery_rules(self) -> DeliveryRules:
         start, end = parse_quiet_hours(self.quiet_hours)

@@ -10,7 +10,7 @@ link, so that LINE can take it by multicast.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -21,13 +21,14 @@ from sqlalchemy import Connection, select
 from bot.bulk import among, chunks, select_map
 from bot.config import Settings
 from bot.engine.facts import ANCHORS, ENTITIES, anchor_code
-from bot.i18n import text
-from flows.catalog import SCENARIOS
-from models import Customer, Enrollment, Store
+from bot.i18n import template_buttons, text
+from flows.dsl import Scenario
+from models import Campaign, Customer, Enrollment, Store
 
 CUSTOMERS = Customer.__table__
 ENROLLMENTS = Enrollment.__table__
 STORES = Store.__table__
+CAMPAIGNS = Campaign.__table__
 LINE_TEXT_LIMIT = 5000
 
 
@@ -45,8 +46,9 @@ class Template:
     def subject(self, fields: dict[str, Any]) -> str:
         return self.part("subject", **fields) or text("common.service_name", self.locale)
 
-    def body(self, fields: dict[str, Any]) -> str:
-        body = self.part("text", **fields)
+    def body(self, fields: dict[str, Any], sms: bool = False) -> str:
+        """The text; an SMS takes the template's shorter `sms` text when it has one."""
+        body = (self.part("sms", **fields) if sms else None) or self.part("text", **fields)
         if body is None:
             raise KeyError(f"template {self.key} has no text in {self.locale}")
         return body
@@ -54,6 +56,38 @@ class Template:
     @property
     def link(self) -> str | None:
         return self.part("link")
+
+    @property
+    def buttons(self) -> tuple[str, ...]:
+        """The actions the LINE version offers (book, reschedule, coupon …), in order."""
+        return template_buttons(self.locale).get(self.key, ())
+
+
+# what each button does on LINE: a postback the dialogs answer, or LINE's date-time picker (予約・日程変更)
+ACTIONS = {
+    "book": "datetimepicker",
+    "reschedule": "datetimepicker",
+    "cancel_reservation": "postback",
+    "request_documents": "postback",
+    "request_quote": "postback",
+    "offer": "postback",
+    "coupon": "postback",
+    "refer": "postback",
+    "link_account": "postback",
+    "register_email": "postback",
+    "contact": "postback",
+}
+
+
+def button(name: str, token: str | None, locale: str) -> dict[str, Any]:
+    """One quick-reply item: its label from `delivery.actions.<name>`, its data naming the message tapped."""
+    label = text(f"delivery.actions.{name}", locale)
+    data = f"a={name}" + (f"&t={token}" if token else "")
+    if ACTIONS[name] == "datetimepicker":
+        action = {"type": "datetimepicker", "label": label, "data": data, "mode": "datetime"}
+    else:
+        action = {"type": "postback", "label": label, "data": data, "displayText": label}
+    return {"type": "action", "action": action}
 
 
 @lru_cache(maxsize=4096)
@@ -72,13 +106,15 @@ def format_date(value: date | None, locale: str) -> str:
     return f"{value.month}月{value.day}日" if locale == "ja" else f"{value:%B} {value.day}"
 
 
-def load_fields(connection: Connection, rows: Iterable[Any], locale: str) -> dict[int, dict[str, Any]]:
+def load_fields(
+    connection: Connection, rows: Iterable[Any], locale: str, scenarios: Mapping[str, Scenario]
+) -> dict[int, dict[str, Any]]:
     """{ledger id: merge fields} for a batch: the customer's name, and the anchor record's dates and store."""
     rows = list(rows)
     people = select_map(
         connection, CUSTOMERS, "id", {r.customer_id for r in rows}, "family_name", "given_name"
     )
-    anchors = _anchors(connection, [r.enrollment_id for r in rows if r.enrollment_id])
+    anchors = _anchors(connection, [r.enrollment_id for r in rows if r.enrollment_id], scenarios)
     service_name = text("common.service_name", locale)
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
@@ -89,7 +125,9 @@ def load_fields(connection: Connection, rows: Iterable[Any], locale: str) -> dic
             "given_name": getattr(person, "given_name", None) or "",
         }
         for name, value in anchors.get(row.enrollment_id, {}).items():
-            fields[name] = format_date(value, locale) if isinstance(value, date) else (value or "")
+            fields[name] = (
+                format_date(value, locale) if isinstance(value, date) else ("" if value is None else value)
+            )
         out[row.id] = fields
     return out
 
@@ -99,22 +137,32 @@ _ANCHOR_FIELDS = {
     "document_request": {"requested_on": "request_date"},
     "quote": {"quoted_on": "quote_date"},
     "reservation": {"visit_on": "visit_date", "store_code": "store_code", "consultation": "consultation"},
-    "contract": {"next_renewal_on": "renewal_date"},
+    "contract": {"next_renewal_on": "renewal_date", "first_start_on": "contract_start_date"},
+    "benefit": {"granted_on": "grant_date", "campaign_code": "campaign_code"},
+    "line_member": {"registered_on": "registration_date"},
 }
 
 
-def _anchors(connection: Connection, enrollment_ids: list[int]) -> dict[int, dict[str, Any]]:
+def _anchors(
+    connection: Connection, enrollment_ids: list[int], scenarios: Mapping[str, Scenario]
+) -> dict[int, dict[str, Any]]:
+    """Per enrollment: its anchor record's merge fields, and the scenario's settings (campaign_days …)."""
     if not enrollment_ids:
         return {}
     enrollments = []
-    statement = select(ENROLLMENTS.c.id, ENROLLMENTS.c.scenario_id, ENROLLMENTS.c.anchor_key)
+    statement = select(
+        ENROLLMENTS.c.id, ENROLLMENTS.c.scenario_id, ENROLLMENTS.c.customer_id, ENROLLMENTS.c.anchor_key
+    )
     for chunk in chunks(connection, list(set(enrollment_ids))):
         enrollments += connection.execute(statement.where(among(connection, ENROLLMENTS.c.id, chunk))).all()
     out: dict[int, dict[str, Any]] = {e.id: {} for e in enrollments}
     by_anchor: dict[Any, list[Any]] = {}
     for e in enrollments:
-        scenario = SCENARIOS.get(e.scenario_id)
-        if scenario is not None and scenario.anchor in ANCHORS:
+        scenario = scenarios.get(e.scenario_id)
+        if scenario is None:
+            continue
+        out[e.id].update(scenario.params)
+        if scenario.anchor in ANCHORS:
             by_anchor.setdefault(scenario.anchor, []).append(e)
     for anchor, members in by_anchor.items():
         source = ANCHORS[anchor]
@@ -122,22 +170,33 @@ def _anchors(connection: Connection, enrollment_ids: list[int]) -> dict[int, dic
         if not columns:
             continue
         table = ENTITIES[source.entity]
-        if source.entity == "contract":  # a contract year is named by its renewal date
+        if source.per_customer:  # the customer's row; the anchor's own date is the one it was named by
+            found = select_map(connection, table, "customer_id", {e.customer_id for e in members}, *columns)
             for e in members:
-                out[e.id]["renewal_date"] = date.fromisoformat(anchor_code(e.anchor_key))
+                record = found.get(e.customer_id)
+                fields = {field: getattr(record, column, None) for column, field in columns.items()}
+                if source.key in columns:
+                    fields[columns[source.key]] = date.fromisoformat(anchor_code(e.anchor_key))
+                out[e.id].update(fields)
             continue
-        found = select_map(
-            connection, table, source.key, (anchor_code(e.anchor_key) for e in members), *columns
-        )
+        key_type = table.c[source.key].type.python_type
+        codes = {e.id: key_type(anchor_code(e.anchor_key)) for e in members}
+        found = select_map(connection, table, source.key, set(codes.values()), *columns)
         for e in members:
-            record = found.get(anchor_code(e.anchor_key))
+            record = found.get(codes[e.id])
             out[e.id].update({field: getattr(record, column, None) for column, field in columns.items()})
-    stores = {f["store_code"] for f in out.values() if f.get("store_code")}
-    names = select_map(connection, STORES, "code", stores, "name") if stores else {}
-    for fields in out.values():
-        if "store_code" in fields:
-            fields["store_name"] = getattr(names.get(fields.pop("store_code")), "name", None) or ""
+    _names(connection, out, "store_code", STORES, "store_name")
+    _names(connection, out, "campaign_code", CAMPAIGNS, "campaign_name")
     return out
+
+
+def _names(connection: Connection, out: dict[int, dict[str, Any]], code: str, table: Any, field: str) -> None:
+    """Replace a code by the catalogue's name for it (店舗ID → 店舗名, キャンペーンID → キャンペーン名)."""
+    codes = {f[code] for f in out.values() if f.get(code)}
+    names = select_map(connection, table, "code", codes, "name") if codes else {}
+    for fields in out.values():
+        if code in fields:
+            fields[field] = getattr(names.get(fields.pop(code)), "name", None) or ""
 
 
 @dataclass(frozen=True)
@@ -162,29 +221,31 @@ class Links:
 def line_messages(
     template: Template, fields: dict[str, Any], links: Links, marketing: bool, settings: Settings
 ) -> list[dict[str, Any]]:
-    """One text message; the link (tracked, or the target itself when shared) and a 配信停止 quick reply."""
+    """One text message; the link (tracked, or the target itself when shared); the template's buttons as quick
+    replies that continue the dialog, and for marketing a 配信停止 quick reply last."""
     body = template.body(fields)
     name = template.link
     if name:
         body += "\n" + (links.click(name) if links.token else settings.link_targets.get(name, ""))
     message: dict[str, Any] = {"type": "text", "text": body[:LINE_TEXT_LIMIT]}
+    items = [button(action, links.token, template.locale) for action in template.buttons]
     if marketing:
         stop = text("delivery.stop_label", template.locale)
         data = "a=optout" + (f"&t={links.token}" if links.token else "")
-        message["quickReply"] = {
-            "items": [
-                {
-                    "type": "action",
-                    "action": {"type": "postback", "label": stop, "data": data, "displayText": stop},
-                }
-            ]
-        }
+        items.append(
+            {
+                "type": "action",
+                "action": {"type": "postback", "label": stop, "data": data, "displayText": stop},
+            }
+        )
+    if items:
+        message["quickReply"] = {"items": items}
     return [message]
 
 
 def sms_text(template: Template, fields: dict[str, Any], links: Links, marketing: bool) -> str:
     """The SMS: the text, its short link, and for marketing the opt-out link (the provider checks 660)."""
-    parts = [template.body(fields)]
+    parts = [template.body(fields, sms=True)]
     if template.link and links.token:
         parts.append(links.click(template.link))
     if marketing and links.opt_out:

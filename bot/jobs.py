@@ -22,7 +22,6 @@ from bot.events import parse_event
 from bot.outbox import dispatch_due
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.runtime import current
-from flows.catalog import SCENARIOS
 from models import EventStatus, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -121,7 +120,11 @@ def tick(at: str | None = None) -> dict[str, object]:
     requeued = requeue_stalled_events(now)
     settings = current().settings
     report = engine_tick(
-        current().engine, SCENARIOS, now, filters=settings.scenario_filters, rules=settings.delivery_rules()
+        current().engine,
+        settings.scenarios,
+        now,
+        filters=settings.scenario_filters,
+        rules=settings.delivery_rules(),
     )
     scenarios = report.as_dict()
     dispatched = dispatch_due(current().engine, current().redis, settings, now)

@@ -131,7 +131,7 @@ def _send_chunk(
     locale = settings.default_locale
     with engine.connect() as connection:
         reach = load_reach(connection, (row.customer_id for row in rows))
-        fields = load_fields(connection, rows, locale)
+        fields = load_fields(connection, rows, locale, settings.scenarios)
         cancelled = cancelled_broadcasts(connection, {row.broadcast_id for row in rows if row.broadcast_id})
     records: list[dict[str, Any]] = []
     ready: list[Outgoing] = []
@@ -169,10 +169,10 @@ def _unrenderable(template: Template, fields: dict[str, Any]) -> str | None:
     """Why this message cannot go out as written: no text in the locale files, or a merge field left empty
     (a customer must never read "%{visit_date}")."""
     try:
-        body = template.body(fields)
+        bodies = template.body(fields) + template.body(fields, sms=True)
     except KeyError:
         return f"template {template.key}: no text"
-    return f"template {template.key}: a merge field has no value" if "%{" in body else None
+    return f"template {template.key}: a merge field has no value" if "%{" in bodies else None
 
 
 def _record(item: Outgoing, result: SendResult, settings: Settings, now: datetime, stopped: bool) -> dict:

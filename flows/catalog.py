@@ -1,20 +1,44 @@
-"""Every scenario the service runs, by id and by the deck's number."""
+"""Every scenario the service runs, by id and by the deck's number, built from the operator's settings.
+
+`SCENARIOS` holds the deck's defaults. `build_catalog` applies an operator's settings file (timings, optional
+filters; see bot/scenario_config.py) and checks that every scenario still makes sense.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import ModuleType
+
 from flows import doc_request_followup, renewal_reminder, visit_reminder
 from flows.dsl import Scenario, ScenarioError
+from flows.params import merge
 
-SCENARIOS: dict[str, Scenario] = {
-    module.SCENARIO.id: module.SCENARIO for module in (doc_request_followup, visit_reminder, renewal_reminder)
-}
+MODULES: tuple[ModuleType, ...] = (doc_request_followup, visit_reminder, renewal_reminder)
+
+SCENARIOS: dict[str, Scenario] = {module.SCENARIO.id: module.SCENARIO for module in MODULES}
 
 
-def find_scenario(key: str | int) -> Scenario:
+def build_catalog(timings: Mapping[str, Mapping[str, object]]) -> dict[str, Scenario]:
+    """The scenarios with the operator's timings ({scenario id: {setting: value}}) applied."""
+    unknown = sorted(set(timings) - set(SCENARIOS))
+    if unknown:
+        raise ScenarioError(f"no scenario {', '.join(unknown)}")
+    built = {}
+    for module in MODULES:
+        scenario_id = module.SCENARIO.id
+        overrides = timings.get(scenario_id)
+        built[scenario_id] = (
+            module.build(merge(scenario_id, module.DEFAULTS, overrides)) if overrides else module.SCENARIO
+        )
+    return dict(sorted(built.items(), key=lambda item: item[1].number))
+
+
+def find_scenario(key: str | int, scenarios: Mapping[str, Scenario] | None = None) -> Scenario:
     """By id (`visit_reminder`) or number (5 or "5")."""
+    chosen = SCENARIOS if scenarios is None else scenarios
     text = str(key).strip().lstrip("#")
-    for scenario in SCENARIOS.values():
+    for scenario in chosen.values():
         if text in (scenario.id, str(scenario.number)):
             return scenario
-    known = ", ".join(f"#{s.number} {s.id}" for s in sorted(SCENARIOS.values(), key=lambda s: s.number))
+    known = ", ".join(f"#{s.number} {s.id}" for s in sorted(chosen.values(), key=lambda s: s.number))
     raise ScenarioError(f"no scenario {key!r}; known: {known}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 # ── conditions (セグメント条件) ─────────────────────────────────────────────────────────────────────────────
@@ -69,7 +70,7 @@ def contains(fact: str, text: str) -> Condition:
 # ── triggers (トリガー) ──────────────────────────────────────────────────────────────────────────────────
 
 
-def _check_clock(at: str) -> None:
+def check_clock(at: str) -> None:
     hour, _, minute = at.partition(":")
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60 and len(minute) == 2):
         raise ScenarioError(f"not a time of day: {at!r} (use HH:MM, Japan time)")
@@ -85,7 +86,7 @@ class RelativeTo:
     at: str
 
     def __post_init__(self) -> None:
-        _check_clock(self.at)
+        check_clock(self.at)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class MonthlyOn:
     at: str
 
     def __post_init__(self) -> None:
-        _check_clock(self.at)
+        check_clock(self.at)
         if not 1 <= self.day <= 28:
             raise ScenarioError(f"monthly day {self.day}: use 1–28 so that every month has it")
 
@@ -110,20 +111,26 @@ class NthWeekdays:
     at: str
 
     def __post_init__(self) -> None:
-        _check_clock(self.at)
+        check_clock(self.at)
         if not self.weeks or any(not 1 <= week <= 5 for week in self.weeks) or not 0 <= self.weekday <= 6:
             raise ScenarioError(f"nth weekdays {self.weeks}/{self.weekday}: weeks 1–5, weekday 0–6")
 
 
 @dataclass(frozen=True)
 class OnDate:
-    """A fixed day, such as a campaign's start (友だち紹介キャンペーン開始日 10:00); ISO date."""
+    """A fixed day, such as a campaign's start (友だち紹介キャンペーン開始日 10:00); ISO date, or None while the
+    operator has not set one (the scenario then never fires)."""
 
-    day: str
+    day: str | None
     at: str
 
     def __post_init__(self) -> None:
-        _check_clock(self.at)
+        check_clock(self.at)
+        if self.day is not None:
+            try:
+                date.fromisoformat(self.day)
+            except ValueError:
+                raise ScenarioError(f"not a date: {self.day!r} (use YYYY-MM-DD)") from None
 
 
 @dataclass(frozen=True)
@@ -252,10 +259,11 @@ class Anchor(StrEnum):
     DOCUMENT_REQUEST = "document_request"
     QUOTE = "quote"
     RESERVATION = "reservation"
-    PAGE_VIEW = "page_view"
+    PAGE_VIEW = "page_view"  # one per customer and day of viewing, however many pages were viewed
     CONTRACT_YEAR = "contract_year"  # one per customer and renewal date
-    BENEFIT = "benefit"
-    LINE_MEMBER = "line_member"
+    CONTRACT_START = "contract_start"  # one per customer and first contract start date
+    BENEFIT = "benefit"  # one per campaign benefit granted
+    LINE_MEMBER = "line_member"  # one per customer and LINE member registration date
     OCCURRENCE = "occurrence"  # calendar triggers: once per customer per trigger day
 
 

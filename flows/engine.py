@@ -275,4 +275,4 @@ def fires_at(trigger: Trigger, day: date) -> datetime | None:
     if isinstance(trigger, NthWeekdays):
         week = (day.day - 1) // 7 + 1
         return moment if day.weekday() == trigger.weekday and week in trigger.weeks else None
-    return moment if day == date.fromisoformat(trigger.day) else None
+    return moment if trigger.day is not None and day == date.fromisoformat(trigger.day) else None

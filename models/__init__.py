@@ -12,6 +12,7 @@ from models.enrollment import (
     DeliveryStatus,
     Enrollment,
     EnrollmentStatus,
+    ScenarioControl,
     TraceEntry,
     TriggerRun,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Purpose",
     "Quote",
     "Reservation",
+    "ScenarioControl",
     "Staff",
     "Store",
     "TraceEntry",

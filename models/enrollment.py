@@ -74,6 +74,7 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     HELD = "held"  # waiting for an allowed time (quiet hours, frequency cap)
+    PAUSED = "paused"  # its scenario is paused: sent when staff resume it
 
 
 class Delivery(SQLModel, table=True):
@@ -149,3 +150,16 @@ class DataChange(SQLModel, table=True):
 
     scope: str = Field(sa_column=Column(String(32), primary_key=True))
     changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ScenarioControl(SQLModel, table=True):
+    """Staff's switch for a scenario: paused (no one enters, nothing is sent) or running (no row, or not paused)."""
+
+    __tablename__ = "scenario_controls"
+
+    scenario_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    paused: bool = False
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    changed_by: str | None = Field(
+        default=None, sa_column=Column(String(64))
+    )  # who, for the audit (not a name)

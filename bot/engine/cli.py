@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
 
+from bot.engine.controls import paused_scenarios, set_paused
 from bot.engine.explain import entry_check, find_customer, trace_lines
-from bot.engine.runner import tick
+from bot.engine.runner import ENROLLMENTS, tick
 from bot.engine.simulation import simulate
 from bot.i18n import text
-from flows.catalog import SCENARIOS, find_scenario
-from flows.dsl import ScenarioError
-from models import utcnow
+from bot.scenario_config import current_settings
+from flows.catalog import find_scenario
+from flows.diagram import describe_trigger, mermaid
+from flows.dsl import OnDate, Scenario, ScenarioError
+from models import EnrollmentStatus, utcnow
 
 
 def _moment(at: str | None) -> datetime:
@@ -45,7 +50,7 @@ def tick_command(at: str | None) -> None:
     settings = runtime.settings
     report = tick(
         runtime.engine,
-        SCENARIOS,
+        settings.scenarios,
         _moment(at),
         filters=settings.scenario_filters,
         rules=settings.delivery_rules(),
@@ -63,7 +68,7 @@ def why_command(customer: str, scenario: str | None, lang: str, at: str | None) 
     """The explain trace of CUSTOMER (顧客ID or id), for one SCENARIO (id or number) or all."""
     engine = current_app.extensions["runtime"].engine
     try:
-        chosen = find_scenario(scenario) if scenario else None
+        chosen = find_scenario(scenario, _catalog()) if scenario else None
     except ScenarioError as exc:
         raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
     with engine.connect() as connection:
@@ -87,11 +92,74 @@ def scenarios_group() -> None:
     """The scenarios the service runs."""
 
 
+def _catalog() -> dict[str, Scenario]:
+    return current_app.extensions["runtime"].settings.scenarios
+
+
+def _chosen(key: str) -> Scenario:
+    try:
+        return find_scenario(key, _catalog())
+    except ScenarioError as exc:
+        raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
+
+
+def _state(scenario: Scenario, paused: set[str]) -> str:
+    if scenario.id in paused:
+        return "paused"
+    if isinstance(scenario.trigger, OnDate) and scenario.trigger.day is None:
+        return "no start date"
+    return "running"
+
+
 @scenarios_group.command("list")
 def list_command() -> None:
-    """Every scenario with its trigger."""
-    for scenario in sorted(SCENARIOS.values(), key=lambda s: s.number):
-        click.echo(f"#{scenario.number:<3} {scenario.id:<24} {scenario.title}  [{scenario.trigger}]")
+    """Every scenario: its state (running, paused, no start date), trigger and enrollments in progress."""
+    engine = current_app.extensions["runtime"].engine
+    with engine.connect() as connection:
+        paused = paused_scenarios(connection)
+        active = dict(
+            connection.execute(
+                select(ENROLLMENTS.c.scenario_id, func.count())
+                .where(ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE)
+                .group_by(ENROLLMENTS.c.scenario_id)
+            ).all()
+        )
+    for scenario in _catalog().values():
+        click.echo(
+            f"#{scenario.number:<3} {scenario.id:<28} {_state(scenario, paused):<14}"
+            f" {active.get(scenario.id, 0):>7} in progress  {describe_trigger(scenario.trigger)}  {scenario.title}"
+        )
+
+
+@scenarios_group.command("pause")
+@click.argument("scenario")
+@click.option("--by", help="Who paused it (a staff id, for the record).")
+def pause_command(scenario: str, by: str | None) -> None:
+    """Pause SCENARIO: nobody enters, nothing is sent; queued messages wait."""
+    _switch(_chosen(scenario), True, by)
+
+
+@scenarios_group.command("resume")
+@click.argument("scenario")
+@click.option("--by", help="Who resumed it (a staff id, for the record).")
+def resume_command(scenario: str, by: str | None) -> None:
+    """Resume SCENARIO where it stopped."""
+    _switch(_chosen(scenario), False, by)
+
+
+def _switch(scenario: Scenario, paused: bool, by: str | None) -> None:
+    with current_app.extensions["runtime"].engine.begin() as connection:
+        moved = set_paused(connection, scenario.id, paused, by)
+    verb = "paused" if paused else "resumed"
+    what = "parked" if paused else "put back in the queue"
+    click.echo(f"#{scenario.number} {scenario.id} {verb}; {moved} queued messages {what}")
+
+
+@scenarios_group.command("settings")
+def settings_command() -> None:
+    """Every scenario's timings and filters now, as YAML for SCENARIO_SETTINGS_FILE."""
+    settings = current_app.extensions["runtime"].settings
+    click.echo(current_settings(settings.scenarios, settings.scenario_filters), nl=False)
 
 
 @scenarios_group.command("simulate")
@@ -102,7 +170,7 @@ def list_command() -> None:
 def simulate_command(scenario: str, first: str, last: str, every: int) -> None:
     """Run SCENARIO over the current data on simulated days, print its timeline, and keep nothing."""
     try:
-        chosen = find_scenario(scenario)
+        chosen = find_scenario(scenario, _catalog())
         start, end = date.fromisoformat(first), date.fromisoformat(last)
     except (ScenarioError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from None
@@ -119,14 +187,21 @@ def simulate_command(scenario: str, first: str, last: str, every: int) -> None:
 
 @scenarios_group.command("show")
 @click.argument("scenario")
-def show_command(scenario: str) -> None:
-    """The steps of SCENARIO (id or number)."""
-    try:
-        chosen = find_scenario(scenario)
-    except ScenarioError as exc:
-        raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
+@click.option(
+    "--mermaid", "diagram", type=click.Path(dir_okay=False), help="Also write a Mermaid diagram here."
+)
+def show_command(scenario: str, diagram: str | None) -> None:
+    """The trigger, segment, settings and steps of SCENARIO (id or number)."""
+    chosen = _chosen(scenario)
     click.echo(f"#{chosen.number} {chosen.title} ({chosen.id})")
-    click.echo(f"  trigger: {chosen.trigger}")
+    click.echo(f"  trigger: {describe_trigger(chosen.trigger)}")
     click.echo(f"  segment: {', '.join(f'{c.fact} {c.op} {c.value}' for c in chosen.segment) or '-'}")
+    if chosen.exit_when:
+        click.echo(f"  leaves when: {', '.join(f'{c.fact} {c.op}' for c in chosen.exit_when)}")
+    click.echo(f"  optional filters: {', '.join(chosen.filters) or '-'}")
+    click.echo(f"  settings: {', '.join(f'{k}={v}' for k, v in chosen.params.items())}")
     for node in chosen.steps:
         click.echo(f"  {node}")
+    if diagram:
+        Path(diagram).write_text(mermaid(chosen), encoding="utf-8")
+        click.echo(f"diagram: {diagram}")

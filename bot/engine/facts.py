@@ -17,11 +17,15 @@ from bot.bulk import among, chunks, select_map
 from flows.dsl import Anchor
 from flows.engine import engaged_fact
 from models import (
+    CampaignBenefit,
     ContractSummary,
     Customer,
+    CustomerActivity,
     CustomerChannels,
     Delivery,
     DocumentRequest,
+    LineMembership,
+    PageView,
     Quote,
     Reservation,
 )
@@ -29,29 +33,42 @@ from models import (
 CUSTOMERS: Table = Customer.__table__
 CONTRACTS: Table = ContractSummary.__table__
 CHANNELS: Table = CustomerChannels.__table__
+ACTIVITY: Table = CustomerActivity.__table__
 ENTITIES: dict[str, Table] = {
     "customer": CUSTOMERS,
     "contract": CONTRACTS,
     "channel": CHANNELS,
+    "activity": ACTIVITY,
     "document_request": DocumentRequest.__table__,
     "quote": Quote.__table__,
     "reservation": Reservation.__table__,
+    "page_view": PageView.__table__,
+    "benefit": CampaignBenefit.__table__,
+    "line_member": LineMembership.__table__,
 }
 
 
 @dataclass(frozen=True)
 class AnchorSource:
-    """Where the records of one anchor kind live, and the key that names one of them in `anchor_key`."""
+    """Where the records of one anchor kind live, and the key that names one of them in `anchor_key`.
+
+    A per-customer anchor is named by a date of the customer's row (a renewal date, a registration date, a
+    day of viewing): its facts are the customer's, and its key is that date."""
 
     entity: str
     key: str  # column whose value, after "<anchor>:", is the enrollment's anchor key
+    per_customer: bool = False
 
 
 ANCHORS: dict[Anchor, AnchorSource] = {
     Anchor.DOCUMENT_REQUEST: AnchorSource("document_request", "request_code"),
     Anchor.QUOTE: AnchorSource("quote", "quote_code"),
     Anchor.RESERVATION: AnchorSource("reservation", "reservation_code"),
-    Anchor.CONTRACT_YEAR: AnchorSource("contract", "next_renewal_on"),
+    Anchor.BENEFIT: AnchorSource("benefit", "id"),
+    Anchor.CONTRACT_YEAR: AnchorSource("contract", "next_renewal_on", per_customer=True),
+    Anchor.CONTRACT_START: AnchorSource("contract", "first_start_on", per_customer=True),
+    Anchor.PAGE_VIEW: AnchorSource("page_view", "viewed_at", per_customer=True),
+    Anchor.LINE_MEMBER: AnchorSource("line_member", "registered_on", per_customer=True),
 }
 
 
@@ -97,18 +114,18 @@ def load_facts(
     customer_ids = {s.customer_id for s in subjects}
     for entity, columns in wanted.items():
         anchored = next(
-            (a for a, src in ANCHORS.items() if src.entity == entity and a is not Anchor.CONTRACT_YEAR), None
+            (a for a, src in ANCHORS.items() if src.entity == entity and not src.per_customer), None
         )
         if anchored is not None:
             key = ANCHORS[anchored].key
             mine = [
                 s for s in subjects if s.anchor is anchored
             ]  # a reservation fact of a reservation's enrollment
-            rows = select_map(
-                connection, ENTITIES[entity], key, (anchor_code(s.anchor_key) for s in mine), *columns
-            )
+            codes = (_typed(ENTITIES[entity].c[key], anchor_code(s.anchor_key)) for s in mine)
+            rows = select_map(connection, ENTITIES[entity], key, codes, *columns)
             for s in subjects:
-                row = rows.get(anchor_code(s.anchor_key)) if s.anchor is anchored else None
+                code = _typed(ENTITIES[entity].c[key], anchor_code(s.anchor_key))
+                row = rows.get(code) if s.anchor is anchored else None
                 out[s.enrollment_id].update({f"{entity}.{c}": getattr(row, c, None) for c in columns})
             continue
         key = "id" if entity == "customer" else "customer_id"
@@ -118,6 +135,11 @@ def load_facts(
             out[s.enrollment_id].update({f"{entity}.{c}": getattr(row, c, None) for c in columns})
     _engagement(connection, subjects, out)
     return out
+
+
+def _typed(column: Column, code: str) -> object:
+    """An anchor code as the key column's type (a benefit is named by its integer id)."""
+    return int(code) if column.type.python_type is int and code.isdigit() else code
 
 
 def _engagement(connection: Connection, subjects: list[Subject], out: dict[int, dict[str, Any]]) -> None:

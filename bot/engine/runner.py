@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from bot.bulk import insert_many, insert_new
-from bot.engine.delivery import NOBODY, History, choose_channels, load_history, load_reach
+from bot.engine.controls import paused_scenarios
+from bot.engine.delivery import NOBODY, History, choose_channels, load_history, load_reach, refusal
 from bot.engine.facts import Subject, load_facts
-from bot.engine.triggers import enrol_due
+from bot.engine.triggers import enrol_due, scenario_channels
 from bot.outbox import new_token
-from flows.dsl import IfSegment, Purpose, Scenario
+from flows.dsl import IfSegment, Outcome, Purpose, Scenario
 from flows.engine import Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step
 from flows.rules import DeliveryRules, judge
 from models import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry, utcnow
@@ -54,6 +55,11 @@ def tick(
 ) -> TickReport:
     """One tick at `now`: triggers first (each scenario in its own transaction), then every due enrollment."""
     report = TickReport()
+    with engine.connect() as connection:
+        paused = paused_scenarios(connection)
+    scenarios = {key: scenario for key, scenario in scenarios.items() if key not in paused}
+    if not scenarios:
+        return report
     for scenario in scenarios.values():
         with engine.begin() as connection:
             report.entered[scenario.id] = enrol_due(
@@ -118,6 +124,13 @@ def advance_due(
     return len(rows), writes.queued
 
 
+def _opted_out(scenario: Scenario, result: Result, reach: Any) -> bool:
+    """A marketing message fell due and no channel of the scenario may carry marketing to the customer."""
+    if result.state.held_out or not any(s.purpose is Purpose.MARKETING for s in result.sends):
+        return False
+    return all(refusal(c, Purpose.MARKETING, reach) for c in scenario_channels(scenario))
+
+
 def _subject(row: Any, scenarios: Mapping[str, Scenario]) -> Subject:
     return Subject(row.id, row.customer_id, scenarios[row.scenario_id].anchor, row.anchor_key)
 
@@ -151,6 +164,15 @@ class _Writes:
 
     def add(self, row: Any, scenario: Scenario, result: Result, reach: Any, now: datetime) -> None:
         base = {"enrollment_id": row.id, "customer_id": row.customer_id, "scenario_id": scenario.id}
+        if _opted_out(scenario, result, reach):
+            # every send re-checks permission (the deck's N-unsub): a customer who withdrew it on all of the
+            # scenario's channels leaves now, even in a flow without a segment branch (#13)
+            state = replace(
+                result.state, step=None, status=Status.DONE, outcome=Outcome.OPTED_OUT, wake_at=None
+            )
+            exited = Decision("exited", details=(("outcome", Outcome.OPTED_OUT),))
+            kept = tuple(e for e in result.effects if not (isinstance(e, Decision) and e.code == "exited"))
+            result = Result(state, (*kept, Decision("opted_out"), exited))
         for effect in result.effects:
             if isinstance(effect, Decision):
                 details = {key: _plain(value) for key, value in effect.details} or None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.engine.delivery import CHANNEL_COLUMNS
-from bot.engine.facts import ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
+from bot.engine.facts import ACTIVITY, ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
 from flows.dsl import (
     Anchor,
     Channel,
@@ -49,7 +49,7 @@ from flows.dsl import (
     Send,
     filter_conditions,
 )
-from flows.engine import fires_at, japan_day
+from flows.engine import TOKYO, fires_at, japan_day
 from models import DataChange, Enrollment, EnrollmentStatus, TriggerRun, utcnow
 
 ENROLLMENTS = Enrollment.__table__
@@ -188,6 +188,7 @@ def _enrol(connection: Connection, scenario: Scenario, day: date, moment: dateti
     if base is not CONTRACTS:
         joined = joined.outerjoin(CONTRACTS, CONTRACTS.c.customer_id == CUSTOMERS.c.id)
     joined = joined.outerjoin(CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id)
+    joined = joined.outerjoin(ACTIVITY, ACTIVITY.c.customer_id == CUSTOMERS.c.id)
     _check_entities(scenario, base, conditions)
     stamp = utcnow()
     chosen = (
@@ -207,6 +208,8 @@ def _enrol(connection: Connection, scenario: Scenario, day: date, moment: dateti
             *when, *(sql_condition(c, day) for c in conditions), _reachable(scenario), _may_enter(scenario)
         )
     )
+    if ANCHORS.get(scenario.anchor, None) and ANCHORS[scenario.anchor].per_customer:
+        chosen = chosen.distinct()  # several rows of one customer that day (page views) enter once
     names = [
         "scenario_id",
         "customer_id",
@@ -240,9 +243,16 @@ def _source(scenario: Scenario, day: date):  # type: ignore[no-untyped-def]
                 f"scenario {scenario.id}: trigger date {trigger.date_fact} is not of its {scenario.anchor}"
             )
         table = ENTITIES[entity]
-        key = cast(table.c[source.key], String)
-        when = column_of(trigger.date_fact) == day - timedelta(days=trigger.days)
-        return table, literal(f"{scenario.anchor}:", String) + key, [when]
+        anchor_day = day - timedelta(days=trigger.days)
+        column = column_of(trigger.date_fact)
+        if column.type.python_type is datetime:  # a moment (page views): its day in Japan
+            start = datetime.combine(anchor_day, time(0), TOKYO)
+            when = [column >= start, column < start + timedelta(days=1)]
+        else:
+            when = [column == anchor_day]
+        if source.per_customer:  # named by the day itself: one enrollment per customer and day
+            return table, literal(f"{scenario.anchor}:{anchor_day.isoformat()}", String), when
+        return table, literal(f"{scenario.anchor}:", String) + cast(table.c[source.key], String), when
     if scenario.anchor is not Anchor.OCCURRENCE:
         raise ScenarioError(
             f"scenario {scenario.id}: a calendar trigger enrols once per day (anchor occurrence)"
@@ -251,7 +261,7 @@ def _source(scenario: Scenario, day: date):  # type: ignore[no-untyped-def]
 
 
 def _check_entities(scenario: Scenario, base, conditions: tuple) -> None:  # type: ignore[no-untyped-def]
-    shared = {CUSTOMERS.name, CONTRACTS.name, CHANNELS.name, base.name}
+    shared = {CUSTOMERS.name, CONTRACTS.name, CHANNELS.name, ACTIVITY.name, base.name}
     for condition in conditions:
         if column_of(condition.fact).table.name not in shared:
             raise ScenarioError(

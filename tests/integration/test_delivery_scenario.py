@@ -23,7 +23,8 @@ LINE_ID = "U" + "d" * 32
 
 
 def test_a_renewal_reminder_reaches_the_chat_personalised_and_tracked(runtime, tmp_path):
-    """山田様 and 7月31日 in the text, no merge field left unfilled, and a quick reply posting a=optout&t=<token>."""
+    """山田様 and 7月31日 in the text, no merge field left unfilled, the tracked link, the template's button and
+    a last quick reply posting a=optout&t=<token>."""
     runtime.settings = runtime.settings.model_copy(update={"public_base_url": "https://bot.example.jp"})
     rows = [person("r1", line=LINE_ID, line_ok="真", renewal="2026/07/31")]
     load_file(runtime, "F5", write(tmp_path / "f5.csv", rows))
@@ -41,7 +42,14 @@ def test_a_renewal_reminder_reaches_the_chat_personalised_and_tracked(runtime, t
     assert row.status == DeliveryStatus.SENT and row.template == "renewal_reminder.a"
     assert "山田様" in message["text"] and "7月31日" in message["text"]
     assert "%{" not in message["text"]
-    [stop] = message["quickReply"]["items"]
+    assert f"https://bot.example.jp/r/{row.token}/renewal" in message["text"]
+    contact, stop = message["quickReply"]["items"]
+    assert contact["action"] == {
+        "type": "postback",
+        "label": "問い合わせる",
+        "data": f"a=contact&t={row.token}",
+        "displayText": "問い合わせる",
+    }
     assert stop["action"] == {
         "type": "postback",
         "label": "配信停止",

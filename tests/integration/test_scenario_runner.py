@@ -239,7 +239,7 @@ def test_document_request_followup_over_imported_requests(runtime, tmp_path):
 
 def test_renewal_reminder_with_holdout_and_unsubscribe(runtime, tmp_path):
     """#14: A 30 days before renewal at 19:00, A' 3 days later if unopened; held-out entrants get nothing; an
-    unsubscribe after A stops A'."""
+    unsubscribe after A stops A' and ends the enrollment as opted out."""
     renewal = "2026/07/31"
     rows = [person(f"c{n}", email=f"c{n}@example.com", email_ok="真", renewal=renewal) for n in range(40)]
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))
@@ -278,6 +278,7 @@ def test_renewal_reminder_with_holdout_and_unsubscribe(runtime, tmp_path):
         "email": "no_consent",
         "push": "no_address",
     }
+    assert outcomes(runtime)[someone] == "opted_out"
 
 
 @pytest.mark.parametrize("repeat", [1, 3])

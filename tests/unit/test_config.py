@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from bot.config import LINE_API_DEFAULT, load_settings
+from bot.config import DEFAULT_LINK_TARGETS, LINE_API_DEFAULT, load_settings
 
 
 def test_heroku_postgres_url_is_accepted(monkeypatch):
@@ -69,7 +70,5 @@ def test_every_link_the_messages_carry_needs_a_url(monkeypatch):
     monkeypatch.setenv("LINK_TARGETS", '{"home": "ftp://example.jp/"}')
     with pytest.raises(ValidationError, match="must be http"):
         load_settings()
-    monkeypatch.setenv(
-        "LINK_TARGETS", '{"home": "https://www.example.jp/", "renewal": "https://x.example/r"}'
-    )
+    monkeypatch.setenv("LINK_TARGETS", json.dumps(DEFAULT_LINK_TARGETS | {"renewal": "https://x.example/r"}))
     assert load_settings().link_targets["renewal"] == "https://x.example/r"

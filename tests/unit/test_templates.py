@@ -1,0 +1,115 @@
+"""Every message template, rendered in Japanese and English with sample data, fits its channel: LINE messages
+pass LINE's own request schema (messaging-api.yml and its documented limits), SMS fit 660 characters, emails
+have a subject, and the two languages offer the same parts, links and buttons."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.sms_billing import MAX_CHARACTERS
+from bot.config import DEFAULT_LINK_TARGETS, load_settings
+from bot.content import ACTIONS, Links, Template, email_parts, line_messages, sms_text
+from bot.i18n import SUPPORTED, configure_i18n, message_document, template_keys
+from bot.line_emulator.validation import validate_body
+from bot.outbox import new_token
+from flows.catalog import SCENARIOS
+from flows.dsl import Channel, Send
+
+# long but real values: the worst a customer record or the catalogue plausibly holds
+SAMPLE = {
+    "service_name": None,  # the locale's own
+    "family_name": "勅使河原",
+    "given_name": "左衛門三郎",
+    "request_date": None,
+    "quote_date": None,
+    "visit_date": None,
+    "contract_start_date": None,
+    "renewal_date": None,
+    "grant_date": None,
+    "registration_date": None,
+    "store_name": "東京駅八重洲口グランルーフ前店",
+    "consultation": "子どもの進学に備えた学資保険と、親の介護に備えた保障の見直しについて相談したい",
+    "campaign_name": "新規ご契約キャンペーン2026秋",
+}
+DATE_FIELDS = [name for name, value in SAMPLE.items() if value is None and name != "service_name"]
+BASE = "https://support.example.jp"
+
+
+def fields(locale: str, template: str) -> dict[str, object]:
+    from datetime import date
+
+    from bot.content import format_date
+    from bot.i18n import text
+
+    scenario = SCENARIOS.get(template.split(".")[0])
+    values = {name: value for name, value in SAMPLE.items() if value is not None}
+    values |= {name: format_date(date(2026, 12, 28), locale) for name in DATE_FIELDS}
+    values["service_name"] = text("common.service_name", locale)
+    return values | (dict(scenario.params) if scenario else {})
+
+
+TEMPLATES = sorted(template_keys("ja") | template_keys("en"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _texts():
+    configure_i18n()
+
+
+def test_every_scenario_message_has_texts_in_both_languages():
+    """Each template a scenario sends exists in Japanese and English, with the same parts, link and buttons."""
+    used = {s.template for scenario in SCENARIOS.values() for s in scenario.steps if isinstance(s, Send)}
+    assert used <= template_keys("ja") and used <= template_keys("en")
+    ja, en = (message_document(locale)["messages"] for locale in SUPPORTED)
+    assert ja.keys() == en.keys()
+    for scenario, templates in ja.items():
+        assert templates.keys() == en[scenario].keys(), scenario
+        for name, parts in templates.items():
+            other = en[scenario][name]
+            assert parts.keys() == other.keys(), f"{scenario}.{name}"
+            assert parts.get("link") == other.get("link") and parts.get("buttons") == other.get("buttons")
+            assert set(parts.get("buttons") or ()) <= ACTIONS.keys(), f"{scenario}.{name}: unknown button"
+            assert parts.get("link") in (None, *DEFAULT_LINK_TARGETS), f"{scenario}.{name}: unknown link"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("key", TEMPLATES)
+def test_line_version_passes_lines_request_schema(key, locale):
+    """The LINE message, with a tracked link, buttons and 配信停止, is a push LINE would accept."""
+    settings = load_settings()
+    template = Template(key, locale)
+    messages = line_messages(template, fields(locale, key), Links(BASE, new_token()), True, settings)
+    body = {"to": "U" + "0" * 32, "messages": messages}
+    assert validate_body("PushMessageRequest", body) == []
+    assert "%{" not in messages[0]["text"]
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("key", TEMPLATES)
+def test_sms_version_fits_660_characters(key, locale):
+    """The SMS with its short link and opt-out link fits one message (660 characters)."""
+    message = sms_text(Template(key, locale), fields(locale, key), Links(BASE, new_token()), True)
+    assert 0 < len(message) <= MAX_CHARACTERS and "%{" not in message
+
+
+def _email_templates() -> list[str]:
+    return sorted(
+        {
+            s.template
+            for scenario in SCENARIOS.values()
+            for s in scenario.steps
+            if isinstance(s, Send) and Channel.EMAIL in s.channels.channels
+        }
+    )
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("key", _email_templates())
+def test_email_version_has_its_own_subject_text_and_html(key, locale):
+    """Every template a scenario may send by email has a subject of its own, a text body and an HTML body."""
+    template = Template(key, locale)
+    subject, plain, markup = email_parts(template, fields(locale, key), Links(BASE, new_token()))
+    assert template.part("subject") is not None and subject and "%{" not in subject
+    assert plain and markup.startswith("<p>") and "%{" not in plain
+    if template.link:
+        assert f"{BASE}/r/" in plain and f'href="{BASE}/r/' in markup
