@@ -121,7 +121,8 @@ def load_fields(
         person = people.get(row.customer_id)
         fields = {
             "service_name": service_name,
-            "family_name": getattr(person, "family_name", None) or "",
+            # a prospect known only by an address has no name: "お客様" / "Dear customer", never "様、"
+            "family_name": getattr(person, "family_name", None) or text("common.no_name", locale),
             "given_name": getattr(person, "given_name", None) or "",
         }
         for name, value in anchors.get(row.enrollment_id, {}).items():

@@ -16,8 +16,8 @@ from flows.engine import TOKYO
 from models import DeliveryStatus
 from tests.conftest import ACCESS_TOKEN
 from tests.integration.delivery_helpers import ledger
-from tests.integration.test_scenario_runner import load as load_file
-from tests.integration.test_scenario_runner import person, write
+from tests.integration.scenario_helpers import load as load_file
+from tests.integration.scenario_helpers import person, write
 
 LINE_ID = "U" + "d" * 32
 
@@ -66,7 +66,7 @@ def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, c
     import re
     from datetime import timedelta
 
-    from tests.integration.test_scenario_runner import customer_ids
+    from tests.integration.scenario_helpers import customer_ids
 
     runtime.settings = runtime.settings.model_copy(
         update={"public_base_url": "https://bot.example.jp", "smtp_url": "", "quiet_hours": ""}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.test_scenario_runner import load, person, write
+from tests.integration.scenario_helpers import load, person, write
 
 
 def _reservation(tmp_path, email="a@example.com"):

@@ -3,98 +3,27 @@ which day and hour, who exits and when; ticks repeated or late send nothing twic
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.engine.runner import tick
-from bot.imports.files import find_spec
-from bot.imports.runner import import_file
 from flows.catalog import SCENARIOS
 from flows.engine import TOKYO
 from models import Delivery, Enrollment, Reservation, TraceEntry
+from tests.integration.scenario_helpers import (
+    customer_ids,
+    engage,
+    ledger,
+    load,
+    outcomes,
+    person,
+    run_days,
+    write,
+)
 
 LINE_ID = "U" + "c" * 32
-
-
-def write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def load(runtime, kind: str, path: Path) -> None:
-    report = import_file(runtime.engine, find_spec(kind), path)
-    assert report.committed and report.rejected == 0, report.lines()
-
-
-def person(code: str, **channels: str) -> dict[str, str]:
-    return {
-        "customer_id": code,
-        "email_main": channels.get("email", ""),
-        "email_permitted": channels.get("email_ok", "偽"),
-        "sms_phone": channels.get("sms", ""),
-        "sms_permitted": channels.get("sms_ok", "偽"),
-        "line_user_id": channels.get("line", ""),
-        "line_permitted": channels.get("line_ok", "偽"),
-        "family_name": "山田",
-        "given_name": code,
-        "contracted": channels.get("contracted", "偽"),
-        "next_renewal_on": channels.get("renewal", ""),
-    }
-
-
-def run_days(runtime, start: datetime, days: int, scenarios) -> list[tuple]:
-    """Tick every 30 minutes over `days` days; each moment is ticked twice (a repeated or concurrent tick)."""
-    moment = start
-    while moment < start + timedelta(days=days):
-        tick(runtime.engine, scenarios, moment)
-        tick(runtime.engine, scenarios, moment)
-        moment += timedelta(minutes=30)
-    return ledger(runtime)
-
-
-def ledger(runtime) -> list[tuple]:
-    """[(customer code, JST day, HH:MM, step, channel)] of every queued delivery."""
-    with runtime.engine.connect() as connection:
-        rows = connection.execute(
-            select(Delivery.customer_id, Delivery.due_at, Delivery.step, Delivery.channel).order_by(
-                Delivery.due_at, Delivery.customer_id, Delivery.id
-            )
-        ).all()
-        codes = dict(connection.execute(select(Enrollment.customer_id, Enrollment.customer_id)).all())
-    out = []
-    for customer_id, due_at, step_id, channel in rows:
-        local = due_at.astimezone(TOKYO)
-        out.append((codes[customer_id], local.strftime("%m-%d"), local.strftime("%H:%M"), step_id, channel))
-    return out
-
-
-def customer_ids(runtime) -> dict[str, int]:
-    from models import Customer
-
-    with runtime.engine.connect() as connection:
-        return dict(connection.execute(select(Customer.given_name, Customer.id)).all())
-
-
-def engage(runtime, customer_id: int, step_id: str, signal: str = "opened_at") -> None:
-    """What the tracking endpoints will record (email pixel, short link, LINE postback)."""
-    with runtime.engine.begin() as connection:
-        connection.execute(
-            update(Delivery)
-            .where(Delivery.customer_id == customer_id, Delivery.step == step_id)
-            .values({signal: datetime.now(TOKYO)})
-        )
-
-
-def outcomes(runtime) -> dict[int, str | None]:
-    with runtime.engine.connect() as connection:
-        return dict(connection.execute(select(Enrollment.customer_id, Enrollment.outcome)).all())
 
 
 def test_visit_reminder_follows_the_decks_timeline(runtime, tmp_path):

@@ -13,7 +13,7 @@ from flows.catalog import SCENARIOS
 from flows.dsl import Anchor, OnEvent, Reentry, Scenario, Send
 from flows.engine import TOKYO
 from models import Customer, Enrollment
-from tests.integration.test_scenario_runner import load, person, write
+from tests.integration.scenario_helpers import load, person, write
 
 
 def _two_requests(runtime, tmp_path):
