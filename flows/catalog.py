@@ -9,11 +9,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from flows import doc_request_followup, renewal_reminder, visit_reminder
+from flows import (
+    benefit_reminder,
+    churn_prevention,
+    doc_request_followup,
+    line_link_promotion,
+    renewal_reminder,
+    site_browser_followup,
+    visit_reminder,
+)
 from flows.dsl import Scenario, ScenarioError
 from flows.params import merge
 
-MODULES: tuple[ModuleType, ...] = (doc_request_followup, visit_reminder, renewal_reminder)
+MODULES: tuple[ModuleType, ...] = (
+    doc_request_followup,
+    visit_reminder,
+    site_browser_followup,
+    churn_prevention,
+    renewal_reminder,
+    benefit_reminder,
+    line_link_promotion,
+)
 
 SCENARIOS: dict[str, Scenario] = {module.SCENARIO.id: module.SCENARIO for module in MODULES}
 

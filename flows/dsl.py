@@ -285,6 +285,7 @@ class Scenario:
     steps: tuple[Step, ...]
     filters: tuple[str, ...] = ()  # optional conditions (○) an operator may set, by fact name
     exit_when: tuple[Condition, ...] = ()  # checked at every wake-up: the goal reached ends the flow
+    exit_outcome: Outcome = Outcome.CONVERTED  # how `exit_when` ends it (#10: the contract ended = cancelled)
     priority: int = 100  # lower wins when two scenarios would send to one customer on one day
     holdout: float = 0.0  # share of entrants held out (enrolled, never sent)
     reentry: Reentry = Reentry.PER_ANCHOR

@@ -201,7 +201,8 @@ def step(scenario: Scenario, state: State | None, given: Input, now: datetime, f
         return Result(state, (Decision("stale_wake", details=(("token", given.token),)),))
     woken = replace(state, wake_at=None)
     if scenario.exit_when and all_hold(scenario.exit_when, facts, japan_day(now)):
-        return _finish(woken, Outcome.CONVERTED, [Decision("goal_reached", woken.step)])
+        code = "goal_reached" if scenario.exit_outcome is Outcome.CONVERTED else "left"
+        return _finish(woken, scenario.exit_outcome, [Decision(code, woken.step)])
     return _run(scenario, woken, now, facts, [])
 
 
