@@ -41,9 +41,15 @@ class TickReport:
     entered: dict[str, int] = field(default_factory=dict)
     advanced: int = 0
     queued: int = 0
+    paused: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"entered": dict(self.entered), "advanced": self.advanced, "queued": self.queued}
+        return {
+            "entered": dict(self.entered),
+            "advanced": self.advanced,
+            "queued": self.queued,
+            "paused": list(self.paused),
+        }
 
 
 def tick(
@@ -57,6 +63,7 @@ def tick(
     report = TickReport()
     with engine.connect() as connection:
         paused = paused_scenarios(connection)
+    report.paused = sorted(paused & set(scenarios))
     scenarios = {key: scenario for key, scenario in scenarios.items() if key not in paused}
     if not scenarios:
         return report
