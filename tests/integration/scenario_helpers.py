@@ -144,3 +144,18 @@ def set_values(runtime, table, where, **values) -> None:
     """Change live data mid-flow (a contract signed, a benefit used, a permission withdrawn)."""
     with runtime.engine.begin() as connection:
         connection.execute(update(table).where(where).values(**values))
+
+
+def exit_times(runtime) -> dict[str, tuple[str | None, str | None]]:
+    """{customer's given name: (outcome, JST "MM-DD HH:MM" of the tick that ended it)}; (None, None) while the
+    enrollment still runs."""
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(
+            select(Customer.given_name, Enrollment.outcome, Enrollment.updated_at).join(
+                Customer, Customer.id == Enrollment.customer_id
+            )
+        ).all()
+    return {
+        name: (outcome, updated.astimezone(TOKYO).strftime("%m-%d %H:%M") if outcome else None)
+        for name, outcome, updated in rows
+    }

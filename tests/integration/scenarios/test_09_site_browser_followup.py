@@ -13,7 +13,7 @@ from tests.integration.scenario_helpers import (
     assert_no_message_twice,
     customer_ids,
     engage,
-    exits,
+    exit_times,
     load,
     run,
     set_values,
@@ -66,11 +66,11 @@ def test_site_browsers_get_a_then_b_or_a2_and_a_contract_ends_it(runtime, tmp_pa
         ("opens", "06-03", "10:00", "send_b", "email"),
         ("late", "06-04", "10:00", "send_a2", "email"),
     ]
-    assert exits(runtime) == {
-        "opens": "finished",
-        "ignores": "finished",
-        "signs": "converted",
-        "late": "finished",
+    assert exit_times(runtime) == {
+        "opens": ("finished", "06-03 10:00"),
+        "ignores": ("finished", "06-03 10:00"),
+        "signs": ("converted", "06-03 10:00"),  # at the wake-up after the contract, before A'
+        "late": ("finished", "06-04 10:00"),
     }
     assert_no_message_twice(runtime)
 

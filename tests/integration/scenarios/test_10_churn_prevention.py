@@ -13,7 +13,7 @@ from tests.integration.scenario_helpers import (
     assert_no_message_twice,
     customer_ids,
     engage,
-    exits,
+    exit_times,
     load,
     run,
     set_values,
@@ -64,7 +64,11 @@ def test_b_goes_only_to_those_still_under_contract(runtime, tmp_path):
         ("stays", "06-03", "10:00", "send_b", "line"),
         ("ignores", "06-04", "10:00", "send_b", "line"),
     ]
-    assert exits(runtime) == {"stays": "finished", "ignores": "finished", "leaves": "cancelled"}
+    assert exit_times(runtime) == {
+        "stays": ("finished", "06-03 10:00"),
+        "ignores": ("finished", "06-04 10:00"),
+        "leaves": ("cancelled", "06-03 10:00"),
+    }
     assert_no_message_twice(runtime)
 
 

@@ -14,7 +14,7 @@ from tests.integration.scenario_helpers import (
     assert_no_message_twice,
     customer_ids,
     engage,
-    exits,
+    exit_times,
     load,
     run,
     set_values,
@@ -62,7 +62,11 @@ def test_unused_benefits_are_reminded_and_using_one_ends_the_flow(runtime, tmp_p
         ("ignores", "06-13", "19:00", "send_b", "sms"),
         ("opens", "06-13", "19:00", "send_b", "sms"),
     ]
-    assert exits(runtime) == {"opens": "finished", "ignores": "finished", "uses": "converted"}
+    assert exit_times(runtime) == {
+        "opens": ("finished", "06-13 19:00"),
+        "ignores": ("finished", "06-13 19:00"),
+        "uses": ("converted", "06-13 19:00"),
+    }
     assert_no_message_twice(runtime)
 
 

@@ -16,7 +16,7 @@ from tests.integration.scenario_helpers import (
     assert_no_message_twice,
     customer_ids,
     engage,
-    exits,
+    exit_times,
     load,
     person,
     run,
@@ -79,11 +79,11 @@ def test_unlinked_members_get_the_coupon_offer_and_the_expiry_reminder(runtime, 
         ("mail", "06-06", "10:00", "send_b", "email"),
         ("opens", "06-06", "10:00", "send_b", "line"),
     ]
-    assert exits(runtime) == {
-        "opens": "finished",
-        "ignores": "finished",
-        "links": "converted",
-        "mail": "finished",
+    assert exit_times(runtime) == {
+        "opens": ("finished", "06-06 10:00"),
+        "ignores": ("finished", "06-06 10:00"),
+        "links": ("converted", "06-06 10:00"),
+        "mail": ("finished", "06-06 10:00"),
     }
     assert_no_message_twice(runtime)
 
