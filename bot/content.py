@@ -137,7 +137,12 @@ def load_fields(
 _ANCHOR_FIELDS = {
     "document_request": {"requested_on": "request_date"},
     "quote": {"quoted_on": "quote_date"},
-    "reservation": {"visit_on": "visit_date", "store_code": "store_code", "consultation": "consultation"},
+    "reservation": {
+        "visit_on": "visit_date",
+        "visited_on": "visited_date",
+        "store_code": "store_code",
+        "consultation": "consultation",
+    },
     "contract": {"next_renewal_on": "renewal_date", "first_start_on": "contract_start_date"},
     "benefit": {"granted_on": "grant_date", "campaign_code": "campaign_code"},
     "line_member": {"registered_on": "registration_date"},

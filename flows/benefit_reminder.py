@@ -29,6 +29,7 @@ def build(p: Params) -> Scenario:
         id=ID,
         number=17,
         title="キャンペーン特典利用促進シナリオ",
+        priority=45,
         trigger=RelativeTo("benefit.granted_on", p.days("trigger_days"), p.text("trigger_at")),
         anchor=Anchor.BENEFIT,
         segment=(is_true("benefit.granted"), is_false("benefit.used")),

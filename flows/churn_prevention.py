@@ -29,6 +29,7 @@ def build(p: Params) -> Scenario:
         id=ID,
         number=10,
         title="解約手続きページ閲覧者への解約防止シナリオ",
+        priority=15,
         trigger=RelativeTo("page_view.viewed_at", p.days("trigger_days"), p.text("trigger_at")),
         anchor=Anchor.PAGE_VIEW,
         segment=(

@@ -28,6 +28,7 @@ def build(p: Params) -> Scenario:
         id=ID,
         number=1,
         title="資料請求者への契約促進シナリオ",
+        priority=30,
         trigger=RelativeTo("document_request.requested_on", p.days("trigger_days"), p.text("trigger_at")),
         anchor=Anchor.DOCUMENT_REQUEST,
         segment=(is_false("document_request.contracted"),),

@@ -38,6 +38,7 @@ def build(p: Params) -> Scenario:
         id=ID,
         number=21,
         title="LINE連携促進シナリオ",
+        priority=50,
         trigger=RelativeTo("line_member.registered_on", p.days("trigger_days"), p.text("trigger_at")),
         anchor=Anchor.LINE_MEMBER,
         segment=(is_false("line_member.linked"),),

@@ -41,6 +41,7 @@ def build(p: Params) -> Scenario:
         id=ID,
         number=9,
         title="サイト閲覧者への契約促進シナリオ",
+        priority=35,
         trigger=RelativeTo("page_view.viewed_at", p.days("trigger_days"), p.text("trigger_at")),
         anchor=Anchor.PAGE_VIEW,
         segment=(is_false("contract.contracted"),),

@@ -45,6 +45,7 @@ def build(p: Params) -> Scenario:
         id=ID,
         number=5,
         title="来店予約後の来店リマインドシナリオ",
+        priority=5,
         trigger=RelativeTo("reservation.visit_on", -before, p.text("trigger_at")),
         anchor=Anchor.RESERVATION,
         segment=(

@@ -29,7 +29,7 @@ def test_a_paused_scenario_sends_nothing_and_resumes_where_it_stopped(app, runti
         person("during", email="d@example.com", email_ok="真", renewal="2026/08/02"),
     ]
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))
-    scenarios = runtime.settings.scenarios
+    scenarios = {"renewal_reminder": runtime.settings.scenarios["renewal_reminder"]}
     assert tick(runtime.engine, scenarios, A_DUE).queued == 1
     cli = app.test_cli_runner()
     paused = cli.invoke(args=["scenarios", "pause", "14", "--by", "staff-7"])

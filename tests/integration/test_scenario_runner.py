@@ -228,7 +228,8 @@ def test_a_tick_repeated_for_the_same_moment_adds_nothing(runtime, tmp_path, rep
 
 
 def test_the_workers_periodic_tick_runs_the_engine(runtime, tmp_path):
-    """The RQ tick job (what the worker enqueues every minute) enrols and queues like `flask engine tick`."""
+    """The RQ tick job (what the worker enqueues every minute) runs every scenario like `flask engine tick`: #14
+    and #16 share the renewal trigger, and the daily cap holds #16's message to the next day."""
     from bot.jobs import tick as periodic_tick
 
     load(
@@ -237,7 +238,12 @@ def test_the_workers_periodic_tick_runs_the_engine(runtime, tmp_path):
         write(tmp_path / "f5.csv", [person("w", email="w@example.com", email_ok="真", renewal="2026/07/31")]),
     )
     report = periodic_tick(datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO).isoformat())
-    assert report["scenarios"]["entered"]["renewal_reminder"] == 1 and report["scenarios"]["queued"] == 1
+    entered = report["scenarios"]["entered"]
+    assert entered["renewal_reminder"] == 1 and entered["plan_up_at_renewal"] == 1
+    assert sum(entered.values()) == 2 and report["scenarios"]["queued"] == 2
+    with runtime.engine.connect() as connection:
+        rows = dict(connection.execute(select(Delivery.template, Delivery.status)).all())
+    assert rows == {"renewal_reminder.a": "queued", "plan_up_at_renewal.a": "held"}
 
 
 def test_two_workers_ticking_at_once_enrol_and_queue_once(runtime, tmp_path):

@@ -3,6 +3,7 @@ later to non-openers; B at A+5d to everyone who has still not used it; using it 
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -28,7 +29,7 @@ def benefit(
 ) -> dict[str, str]:
     return {
         "customer_campaign_id": f"{code}-{campaign}",
-        "sms_phone": f"090{abs(hash(code)) % 10**8:08d}",
+        "sms_phone": f"090{zlib.crc32(code.encode()) % 10**4 + 1000:04d}{len(code):04d}",
         "sms_permitted": "真",
         "customer_id": code,
         "campaign_id": campaign,
