@@ -63,11 +63,23 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', "#quot;") + '"'
 
 
+def _heading(scenario: Scenario) -> str:
+    """Title, trigger, entry segment and what ends the flow at any wake-up (`exit_when`)."""
+    lines = [f"#{scenario.number} {scenario.title}", describe_trigger(scenario.trigger)]
+    if scenario.segment:
+        lines.append("対象: " + " and ".join(_condition(c) for c in scenario.segment))
+    if scenario.exit_when:
+        lines.append(
+            f"終了条件 ({scenario.exit_outcome}): " + " and ".join(_condition(c) for c in scenario.exit_when)
+        )
+    return "<br/>".join(lines)
+
+
 def mermaid(scenario: Scenario) -> str:
     """The flowchart: trigger, every step with its label, and every edge (branches labelled はい/いいえ)."""
     lines = [
         "flowchart TD",
-        f"  trigger([{_quoted(f'#{scenario.number} {scenario.title}<br/>{describe_trigger(scenario.trigger)}')}])",
+        f"  trigger([{_quoted(_heading(scenario))}])",
     ]
     lines.append(f"  trigger --> {scenario.steps[0].id}")
     for node in scenario.steps:

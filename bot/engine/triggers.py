@@ -285,9 +285,16 @@ def _may_enter(scenario: Scenario) -> ColumnElement[bool]:
     )
 
 
+def entry_channels(scenario: Scenario) -> set[Channel]:
+    """The channels of the scenario's first message: an entrant must be reachable on one of them, or the flow
+    would start with nothing sent and take them for a non-opener (#6 sends A by email only)."""
+    first = next((step for step in scenario.steps if isinstance(step, Send)), None)
+    return set(first.channels.channels) if first else scenario_channels(scenario)
+
+
 def _reachable(scenario: Scenario) -> ColumnElement[bool]:
-    """配信許可フラグ = 真: permitted and addressable on at least one of the scenario's channels."""
-    used = scenario_channels(scenario)
+    """配信許可フラグ = 真: permitted and addressable on at least one of the first message's channels."""
+    used = entry_channels(scenario)
     return or_(
         *(
             and_(CHANNELS.c[permitted].is_(true()), CHANNELS.c[address].is_not(None))

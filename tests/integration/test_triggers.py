@@ -116,3 +116,42 @@ def test_a_firing_is_evaluated_again_only_after_data_was_written(runtime, tmp_pa
             ("doc_request_followup", datetime(2026, 6, 11).date()),
         ]
     )
+
+
+def test_entrants_must_be_reachable_on_the_first_messages_channels(runtime, tmp_path):
+    """#6 sends A by email only: a customer reachable only by SMS does not enter, even without the scenario's
+    own email condition, since the flow would start with nothing sent."""
+    from flows.dsl import Channel
+
+    rows = [
+        person("mail", email="m@example.com", email_ok="真"),
+        person("phone", sms="090-1234-5678", sms_ok="真"),
+    ]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    cancellations = [
+        {
+            "reservation_id": f"R-{code}",
+            "email_main": email,
+            "sms_phone": phone,
+            "cancelled": "真",
+            "cancelled_on": "2026/06/10",
+            "rebooked": "偽",
+        }
+        for code, email, phone in (("mail", "m@example.com", ""), ("phone", "", "090-1234-5678"))
+    ]
+    load(runtime, "F3", write(tmp_path / "f3.csv", cancellations))
+    base = SCENARIOS["rebooking_after_cancel"]
+    without_email_condition = replace(base, segment=base.segment[:2])
+    assert all(c.fact != "channel.email_permitted" for c in without_email_condition.segment)
+    tick(runtime.engine, {base.id: without_email_condition}, datetime(2026, 6, 11, 19, 0, tzinfo=TOKYO))
+    with runtime.engine.connect() as connection:
+        entered = (
+            connection.execute(
+                select(Customer.given_name).join(Enrollment, Enrollment.customer_id == Customer.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert entered == ["mail"] and Channel.SMS in {
+        c for s in base.steps if isinstance(s, Send) for c in s.channels.channels
+    }

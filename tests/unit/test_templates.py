@@ -72,6 +72,12 @@ def test_every_scenario_message_has_texts_in_both_languages():
             assert parts.get("link") in (None, *DEFAULT_LINK_TARGETS), f"{scenario}.{name}: unknown link"
 
 
+def test_every_scenario_has_its_message_files_and_every_file_a_scenario():
+    """locales/messages/ holds one pair of files per scenario of the catalogue, and nothing else."""
+    for locale in SUPPORTED:
+        assert set(message_document(locale)["messages"]) - {"broadcast"} == set(SCENARIOS)
+
+
 @pytest.mark.parametrize("locale", SUPPORTED)
 @pytest.mark.parametrize("key", TEMPLATES)
 def test_line_version_passes_lines_request_schema(key, locale):
