@@ -11,7 +11,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_the_readme_table_matches_the_catalogue():
     """One row per scenario, starting `| N | `id` |` and ending with its priority."""
-    rows = [line for line in README.read_text("utf-8").splitlines() if line.startswith("| ") and "` |" in line]
+    rows = [
+        line for line in README.read_text("utf-8").splitlines() if line.startswith("| ") and "` |" in line
+    ]
     table = {}
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
