@@ -75,6 +75,8 @@ def evaluate_day(engine) -> tuple[float, dict[str, int]]:
     started = time.perf_counter()
     for scenario in SCENARIOS.values():
         moment = fires_at(scenario.trigger, DAY)
+        if moment is None:  # a calendar trigger that does not fire that day (1st/3rd Friday, no start date)
+            continue
         with engine.begin() as connection:
             entered[scenario.id] = enrol_due(connection, scenario, moment)
     return time.perf_counter() - started, entered
