@@ -129,6 +129,11 @@ def load_fields(
             fields[name] = (
                 format_date(value, locale) if isinstance(value, date) else ("" if value is None else value)
             )
+        if "consultation" in fields:  # free text the booking form may leave empty: a sentence, or nothing
+            topic = fields["consultation"]
+            fields["consultation_note"] = (
+                text("common.consultation_note", locale, topic=topic) if topic else ""
+            )
         out[row.id] = fields
     return out
 

@@ -3,8 +3,7 @@ the accessory products (付属商品: health goods, medical goods) sold alongsid
 later to those who did not open it.
 
 Deck flow (P3, flows/shapes.py): A on the 1st and 3rd Friday 10:00 → open check at A+3d → A' to non-openers.
-Settings: `trigger_at`, `wait_days`. The weeks (1st, 3rd) and the weekday (Friday) are fixed here: a setting is a
-number of days, a time or a date, and "the 1st and 3rd" is none of these.
+Settings: `trigger_weeks` ([1, 3]), `trigger_weekday` (4 = Friday), `trigger_at`, `wait_days`.
 
 Choices where the deck is silent: F5 has no purchase data, so there is no goal check and nobody leaves as
 converted; the flow ends after A'. A customer is entered again two weeks later only if the previous run has
@@ -19,9 +18,7 @@ from flows.segments import f5_without
 from flows.shapes import resend_once
 
 ID = "accessory_promotion"
-FRIDAY = 4
-WEEKS = (1, 3)
-DEFAULTS = Params(trigger_at="10:00", wait_days=3)
+DEFAULTS = Params(trigger_weeks=(1, 3), trigger_weekday=4, trigger_at="10:00", wait_days=3)
 
 
 def build(p: Params) -> Scenario:
@@ -31,7 +28,7 @@ def build(p: Params) -> Scenario:
         number=15,
         title="付属商品購入促進シナリオ",
         priority=80,
-        trigger=NthWeekdays(WEEKS, FRIDAY, p.text("trigger_at")),
+        trigger=NthWeekdays(p.weeks("trigger_weeks"), p.days("trigger_weekday"), p.text("trigger_at")),
         anchor=Anchor.OCCURRENCE,
         reentry=Reentry.ONE_AT_A_TIME,
         segment=(is_true("contract.contracted"),),

@@ -4,7 +4,7 @@ merits of the app; re-send to those who did not open it; remind three days befor
 
 Deck flow (PC, flows/shapes.py): A at 10:00 → open check at A+1d → A' to non-openers → both paths meet at
 A+(coupon_days − remind_days_before_expiry) = A+4d → using the app: leave as converted; not: B.
-Settings: `trigger_at`, `resend_days`, `coupon_days`, `remind_days_before_expiry`.
+Settings: `trigger_weeks` ([1, 3]), `trigger_weekday` (4 = Friday), `trigger_at`, `resend_days`, `coupon_days`, `remind_days_before_expiry`.
 
 Choices where the deck is silent:
 - Channels: LINE, then SMS, then email (the first one permitted and addressed). The deck allows all four, but a
@@ -36,9 +36,15 @@ from flows.shapes import resend_then_remind
 
 ID = "app_promotion"
 APP_USER = is_true("activity.app_user")
-FRIDAY = 4
 WITHOUT_PUSH = ChannelPolicy(Pick.FIRST_REACHABLE, (Channel.LINE, Channel.SMS, Channel.EMAIL))
-DEFAULTS = Params(trigger_at="10:00", resend_days=1, coupon_days=7, remind_days_before_expiry=3)
+DEFAULTS = Params(
+    trigger_weeks=(1, 3),
+    trigger_weekday=4,
+    trigger_at="10:00",
+    resend_days=1,
+    coupon_days=7,
+    remind_days_before_expiry=3,
+)
 
 
 def build(p: Params) -> Scenario:
@@ -54,7 +60,7 @@ def build(p: Params) -> Scenario:
         number=23,
         title="アプリ利用促進シナリオ",
         priority=65,
-        trigger=NthWeekdays((1, 3), FRIDAY, p.text("trigger_at")),
+        trigger=NthWeekdays(p.weeks("trigger_weeks"), p.days("trigger_weekday"), p.text("trigger_at")),
         anchor=Anchor.OCCURRENCE,
         reentry=Reentry.ONE_AT_A_TIME,
         segment=(is_false("activity.app_user"),),

@@ -4,7 +4,7 @@ LINE; re-send to those who did not open it; remind three days before the coupon 
 
 Deck flow (PC, flows/shapes.py): A at 10:00 → open check at A+1d → A' to non-openers → both paths meet at
 A+(coupon_days − remind_days_before_expiry) = A+4d → registered as a friend: leave as converted; not: B.
-Settings: `trigger_at`, `resend_days`, `coupon_days`, `remind_days_before_expiry`.
+Settings: `trigger_weeks` ([1, 3]), `trigger_weekday` (4 = Friday), `trigger_at`, `resend_days`, `coupon_days`, `remind_days_before_expiry`.
 
 Choices where the deck is silent:
 - Channels: SMS, then email, then push (the first one permitted and addressed). The deck allows all four, but
@@ -34,9 +34,15 @@ from flows.shapes import resend_then_remind
 
 ID = "line_friend_promotion"
 FRIEND = is_true("activity.line_friend")
-FRIDAY = 4
 NOT_ON_LINE = ChannelPolicy(Pick.FIRST_REACHABLE, (Channel.SMS, Channel.EMAIL, Channel.PUSH))
-DEFAULTS = Params(trigger_at="10:00", resend_days=1, coupon_days=7, remind_days_before_expiry=3)
+DEFAULTS = Params(
+    trigger_weeks=(1, 3),
+    trigger_weekday=4,
+    trigger_at="10:00",
+    resend_days=1,
+    coupon_days=7,
+    remind_days_before_expiry=3,
+)
 
 
 def build(p: Params) -> Scenario:
@@ -52,7 +58,7 @@ def build(p: Params) -> Scenario:
         number=22,
         title="LINE利用促進シナリオ",
         priority=60,
-        trigger=NthWeekdays((1, 3), FRIDAY, p.text("trigger_at")),
+        trigger=NthWeekdays(p.weeks("trigger_weeks"), p.days("trigger_weekday"), p.text("trigger_at")),
         anchor=Anchor.OCCURRENCE,
         reentry=Reentry.ONE_AT_A_TIME,
         segment=(is_false("activity.line_friend"),),

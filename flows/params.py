@@ -24,6 +24,9 @@ class Params(dict[str, object]):
     def text(self, name: str) -> str:
         return str(self[name])
 
+    def weeks(self, name: str) -> tuple[int, ...]:
+        return tuple(self[name])  # type: ignore[arg-type]
+
     def optional_text(self, name: str) -> str | None:
         value = self[name]
         return None if value is None else str(value)
@@ -46,9 +49,15 @@ def _checked(scenario_id: str, name: str, default: object, value: object) -> obj
     where = f"scenario {scenario_id}: {name}"
     if isinstance(default, bool) or isinstance(value, bool):
         raise ScenarioError(f"{where}: {value!r} is not a setting of this kind")
+    if isinstance(default, tuple):  # weeks of the month (第1・第3): a list of 1–5
+        if not isinstance(value, list | tuple) or not value or not all(_week(item) for item in value):
+            raise ScenarioError(f"{where}: {value!r} is not a list of weeks of the month (1–5), e.g. [1, 3]")
+        return tuple(sorted(set(value)))
     if isinstance(default, int):
         if not isinstance(value, int) or value < 0:
             raise ScenarioError(f"{where}: {value!r} is not a whole number of days (0 or more)")
+        if name.endswith("_weekday") and value > 6:
+            raise ScenarioError(f"{where}: {value!r} is not a weekday (0 Monday … 6 Sunday)")
         return value
     if name.endswith("_at"):
         if not isinstance(value, str):
@@ -68,6 +77,10 @@ def _checked(scenario_id: str, name: str, default: object, value: object) -> obj
     if not isinstance(value, str) or not value.strip():
         raise ScenarioError(f"{where}: {value!r} must be a non-empty text")
     return value.strip()
+
+
+def _week(item: object) -> bool:
+    return isinstance(item, int) and not isinstance(item, bool) and 1 <= item <= 5
 
 
 def require(condition: bool, scenario_id: str, message: str) -> None:

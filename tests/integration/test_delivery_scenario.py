@@ -100,3 +100,39 @@ def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, c
     who = customer_ids(runtime)
     sent_next = {(row.customer_id, row.step) for row in ledger(runtime) if row.step != "send_a"}
     assert sent_next == {(who["opens"], "send_b"), (who["ignores"], "send_a2")}
+
+
+def test_merge_fields_come_from_the_reservation_and_an_empty_topic_leaves_no_gap(runtime, tmp_path):
+    """#5's B quotes the visit date, the store's name and the consultation topic (相談内容) when the booking
+    has one; without one the sentence is left out rather than printed empty."""
+    from sqlalchemy import select
+
+    from bot.content import Template, load_fields
+    from models import Delivery
+
+    people = [person(code, email=f"{code}@example.com", email_ok="真") for code in ("topic", "blank")]
+    load_file(runtime, "F5", write(tmp_path / "f5.csv", people))
+    rows = [
+        {
+            "reservation_id": f"R-{code}",
+            "email_main": f"{code}@example.com",
+            "visit_on": "2026/06/20",
+            "store_id": "S01",
+            "store_name": "新宿西口店",
+            "consultation": topic,
+        }
+        for code, topic in (("topic", "学資保険の見直し"), ("blank", ""))
+    ]
+    load_file(runtime, "F3", write(tmp_path / "f3.csv", rows))
+    scenarios = {"visit_reminder": SCENARIOS["visit_reminder"]}
+    tick(runtime.engine, scenarios, datetime(2026, 6, 13, 10, 0, tzinfo=TOKYO))
+    with runtime.engine.connect() as connection:
+        ledger_rows = connection.execute(select(Delivery).order_by(Delivery.id)).all()
+        fields = load_fields(connection, ledger_rows, "ja", SCENARIOS)
+    texts = sorted(Template("visit_reminder.b", "ja").body(fields[row.id]) for row in ledger_rows)
+    confirm = "山田様、ご予約内容（6月20日、新宿西口店）をご確認ください。"
+    change = "日程の変更やキャンセルはこちらから承ります。"
+    assert texts == [
+        confirm + "ご相談内容：学資保険の見直し。" + change,
+        "山田様、ご予約内容（6月20日、新宿西口店）をご確認ください。日程の変更やキャンセルはこちらから承ります。",
+    ]

@@ -88,3 +88,13 @@ def test_a_date_trigger_without_a_date_never_fires():
     assert fires_at(OnDate("2026-06-01", "10:00"), date(2026, 6, 1)) is not None
     with pytest.raises(ScenarioError, match="not a date"):
         OnDate("2026-13-01", "10:00")
+
+
+def test_the_weeks_and_weekday_of_a_calendar_trigger_are_settings():
+    """#15 on the 2nd and 4th Monday instead of the 1st and 3rd Friday; a week 6 or weekday 7 is refused."""
+    config = parse_config({15: {"timings": {"trigger_weeks": [4, 2], "trigger_weekday": 0}}})
+    assert describe_trigger(config.catalog()["accessory_promotion"].trigger) == "第2・第4月曜日 10:00"
+    with pytest.raises(ScenarioError, match="not a list of weeks"):
+        parse_config({15: {"timings": {"trigger_weeks": [1, 6]}}})
+    with pytest.raises(ScenarioError, match="not a weekday"):
+        parse_config({15: {"timings": {"trigger_weekday": 7}}})

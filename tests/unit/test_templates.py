@@ -45,6 +45,7 @@ def fields(locale: str, template: str) -> dict[str, object]:
     values = {name: value for name, value in SAMPLE.items() if value is not None}
     values |= {name: format_date(date(2026, 12, 28), locale) for name in DATE_FIELDS}
     values["service_name"] = text("common.service_name", locale)
+    values["consultation_note"] = text("common.consultation_note", locale, topic=SAMPLE["consultation"])
     return values | (dict(scenario.params) if scenario else {})
 
 
