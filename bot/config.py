@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     fcm_access_token: str = ""
     # Where /r/<token>/<name> links lead: {"home": "https://www.example.jp/", "renewal": "https://…/renew"}.
     link_targets: dict[str, str] = DEFAULT_LINK_TARGETS
+    # A chat dialog (email capture, a service-desk request …) left idle this long is over.
+    dialog_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # The operator's scenario settings (timings, optional filters): a YAML file, see bot/scenario_config.py.
     scenario_settings_file: Path | None = None
     # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};

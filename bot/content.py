@@ -63,26 +63,56 @@ class Template:
         return template_buttons(self.locale).get(self.key, ())
 
 
-# what each button does on LINE: a postback the dialogs answer, or LINE's date-time picker (予約・日程変更)
-ACTIONS = {
-    "book": "datetimepicker",
-    "reschedule": "datetimepicker",
-    "cancel_reservation": "postback",
-    "request_documents": "postback",
-    "request_quote": "postback",
-    "offer": "postback",
-    "coupon": "postback",
-    "refer": "postback",
-    "link_account": "postback",
-    "register_email": "postback",
-    "contact": "postback",
-}
+# what each button does on LINE: LINE's date-time picker (予約・日程変更), a page whose address the answer carries
+# (`<name>_url` among its merge fields), or a postback the chat answers (`a=<name>`, with `v=<name>_value`)
+DATETIME = ("book", "reschedule")
+URI = ("login",)
+POSTBACK = (
+    "cancel_reservation",
+    "request_documents",
+    "request_quote",
+    "offer",
+    "coupon",
+    "refer",
+    "link_account",
+    "unlink_account",
+    "register_email",
+    "contact",
+    "menu",
+    "service_menu",
+    "handoff",
+    "confirm",
+    "change",
+    "cancel_dialog",
+    "address_change",
+    "accident_report",
+    "policy_reissue",
+    "deduction_reissue",
+    "complaint",
+    "faq",
+    "use_coupon",
+    "my_coupons",
+    "my_requests",
+)
+ACTIONS = (
+    {name: "datetimepicker" for name in DATETIME}
+    | {name: "uri" for name in URI}
+    | dict.fromkeys(POSTBACK, "postback")
+)
 
 
-def button(name: str, token: str | None, locale: str) -> dict[str, Any]:
+def button(name: str, token: str | None, locale: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """One quick-reply item: its label from `delivery.actions.<name>`, its data naming the message tapped."""
+    fields = fields or {}
     label = text(f"delivery.actions.{name}", locale)
+    if ACTIONS[name] == "uri":
+        return {
+            "type": "action",
+            "action": {"type": "uri", "label": label, "uri": str(fields[f"{name}_url"])},
+        }
     data = f"a={name}" + (f"&t={token}" if token else "")
+    if fields.get(f"{name}_value") is not None:
+        data += f"&v={fields[f'{name}_value']}"
     if ACTIONS[name] == "datetimepicker":
         action = {"type": "datetimepicker", "label": label, "data": data, "mode": "datetime"}
     else:
@@ -129,6 +159,7 @@ def load_fields(
             fields[name] = (
                 format_date(value, locale) if isinstance(value, date) else ("" if value is None else value)
             )
+        fields.update(getattr(row, "fields", None) or {})  # a chat answer's own values
         if "consultation" in fields:  # free text the booking form may leave empty: a sentence, or nothing
             topic = fields["consultation"]
             fields["consultation_note"] = (
@@ -239,7 +270,7 @@ def line_messages(
     if name:
         body += "\n" + (links.click(name) if links.token else settings.link_targets.get(name, ""))
     message: dict[str, Any] = {"type": "text", "text": body[:LINE_TEXT_LIMIT]}
-    items = [button(action, links.token, template.locale) for action in template.buttons]
+    items = [button(action, links.token, template.locale, fields) for action in template.buttons]
     if marketing:
         stop = text("delivery.stop_label", template.locale)
         data = "a=optout" + (f"&t={links.token}" if links.token else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session
@@ -19,6 +19,7 @@ class Ctx:
     settings: Settings
     event_row_id: int
     occurred_at: datetime | None
+    answers: list[int] = field(default_factory=list)  # ledger rows of chat answers, sent right after commit
 
     @property
     def effective_time(self) -> datetime:

@@ -88,6 +88,10 @@ def _process(event_row_id: int) -> str:
         row.processed_at = now
         row.last_error = None
     log.info("event row=%s type=%s processed", event_row_id, row.event_type)
+    if (
+        ctx.answers
+    ):  # a customer is waiting in the chat: hand the answers to the send workers now, not at the tick
+        dispatch_due(runtime.engine, runtime.redis, runtime.settings, utcnow())
     return "processed"
 
 

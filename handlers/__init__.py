@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.router import Router
 from handlers import account_link, beacon, follow, group_chat, message, postback
 from handlers.default import acknowledge_unhandled
+from handlers.dialogs import MODULES as DIALOG_MODULES  # registers the chat's dialogs
 
 GROUPS = (follow.group, message.group, postback.group, account_link.group, group_chat.group, beacon.group)
 
@@ -12,3 +13,6 @@ GROUPS = (follow.group, message.group, postback.group, account_link.group, group
 def build_router() -> Router:
     """The router the worker dispatches stored events through."""
     return Router(GROUPS, default=acknowledge_unhandled)
+
+
+__all__ = ["DIALOG_MODULES", "GROUPS", "build_router"]

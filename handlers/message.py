@@ -1,19 +1,40 @@
-"""Chat messages from users: text, stickers, media, edits and unsends."""
+"""Chat messages from users: text goes to the dialogs; stickers and media get the menu; edits and unsends are
+noted only."""
 
 from __future__ import annotations
 
-from linebot.v3.webhooks import MessageEditedEvent, MessageEvent, UnsendEvent
+from linebot.v3.webhooks import MessageEditedEvent, MessageEvent, TextMessageContent, UnsendEvent
 
+from bot.chat import Turn, answer, ensure_customer
 from bot.context import Ctx
 from bot.router import HandlerGroup
+from handlers.conversation import converse
 from handlers.interaction import note_interaction
 
 group = HandlerGroup("message")
 
 
-@group.on(MessageEvent, MessageEditedEvent)
-def receive_message(event: MessageEvent | MessageEditedEvent, ctx: Ctx) -> None:
-    """A message (or an edit) opens LINE's 7-day window for pushes; dialogs answer it in a later release."""
+@group.on(MessageEvent)
+def receive_message(event: MessageEvent, ctx: Ctx) -> None:
+    """A text is read by the dialogs; anything else (a sticker, a photo) gets the menu. Group chats are not
+    answered here (staff commands are the admin chat's)."""
+    note_interaction(event, ctx)
+    user_id = getattr(event.source, "user_id", None)
+    if not user_id or getattr(event.source, "type", "user") != "user":
+        return
+    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time)
+    content = event.message
+    text = content.text if isinstance(content, TextMessageContent) else None
+    turn = Turn(user_id, customer_id, event.reply_token, text=text)
+    if text is None:
+        answer(ctx, turn, "chat.menu")
+        return
+    converse(turn, ctx)
+
+
+@group.on(MessageEditedEvent)
+def receive_edit(event: MessageEditedEvent, ctx: Ctx) -> None:
+    """An edited message opens LINE's window for pushes like a new one; the dialogs read only new messages."""
     note_interaction(event, ctx)
 
 

@@ -13,10 +13,12 @@ from urllib.parse import parse_qs
 from linebot.v3.webhooks import PostbackEvent
 from sqlalchemy import select
 
+from bot.chat import Turn, answer, ensure_customer
 from bot.consent import opt_out
 from bot.context import Ctx
 from bot.router import HandlerGroup
 from flows.dsl import Channel
+from handlers.conversation import converse
 from handlers.interaction import note_interaction
 from handlers.tracking import DELIVERIES, mark_engaged, valid_token
 from models import CustomerChannels
@@ -41,9 +43,31 @@ def receive_postback(event: PostbackEvent, ctx: Ctx) -> None:
     token = fields.get("t")
     if token and valid_token(token):
         _record_tap(ctx, customer_ids, token)
-    if fields.get("a") == OPT_OUT:
+    action = fields.get("a")
+    if action == OPT_OUT:
         _opt_out(ctx, customer_ids)
-    # Replying to the customer (e.g. confirming 配信停止) is a later issue: the reply token is left unused.
+    if getattr(event.source, "type", "user") != "user":
+        return
+    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time)
+    turn = Turn(
+        user_id,
+        customer_id,
+        getattr(event, "reply_token", None),
+        action=action,
+        value=fields.get("v"),
+        token=token if token and valid_token(token) else None,
+        params=_params(event),
+    )
+    if action == OPT_OUT:
+        answer(ctx, turn, "chat.opted_out")
+    elif action:
+        converse(turn, ctx)
+
+
+def _params(event: PostbackEvent) -> dict[str, str]:
+    """LINE's postback params: the date-time picker's choice (`datetime`, `date` or `time`)."""
+    params = getattr(event.postback, "params", None) or {}
+    return {str(k): str(v) for k, v in dict(params).items() if v is not None}
 
 
 def parse_data(data: object) -> dict[str, str]:

@@ -4,6 +4,17 @@ from models.api_request import ApiRequest
 from models.base import UTCDateTime, utcnow
 from models.broadcast import Broadcast, BroadcastStatus
 from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
+from models.chat import (
+    Coupon,
+    CouponCampaign,
+    CouponStatus,
+    Dialog,
+    LinkNonce,
+    Referral,
+    ReferralCode,
+    RequestStatus,
+    ServiceRequest,
+)
 from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
 from models.enrollment import (
@@ -29,12 +40,16 @@ __all__ = [
     "Channel",
     "ConsentEvent",
     "ContractSummary",
+    "Coupon",
+    "CouponCampaign",
+    "CouponStatus",
     "Customer",
     "CustomerActivity",
     "CustomerChannels",
     "DataChange",
     "Delivery",
     "DeliveryStatus",
+    "Dialog",
     "Document",
     "DocumentRequest",
     "Enrollment",
@@ -44,14 +59,19 @@ __all__ = [
     "Gender",
     "LineMembership",
     "LineUser",
+    "LinkNonce",
     "PageView",
     "Product",
     "ProductKind",
     "ProductType",
     "Purpose",
     "Quote",
+    "Referral",
+    "ReferralCode",
+    "RequestStatus",
     "Reservation",
     "ScenarioControl",
+    "ServiceRequest",
     "Staff",
     "Store",
     "TraceEntry",

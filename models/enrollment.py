@@ -108,6 +108,8 @@ class Delivery(SQLModel, table=True):
     # an answer in a chat: LINE's reply token of the customer's message, used (free of quota) until `reply_by`
     reply_token: str | None = Field(default=None, sa_column=Column(String(64)))
     reply_by: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # an answer in a chat: the merge values of that moment (the address to confirm, a reference number)
+    fields: dict | None = Field(default=None, sa_column=Column(JSON))
     customer_id: int = Field(sa_column=customer_fk())
     step: str = Field(sa_column=Column(String(64), nullable=False))
     template: str = Field(sa_column=Column(String(128), nullable=False))

@@ -26,6 +26,7 @@ from bot.db import make_engine, session_scope
 from bot.redis_conn import connect, embedded_redis_url
 from bot.runtime import Runtime
 
+NO_LINE = "http://127.0.0.1:9"  # the discard port: a send fails at once, nothing leaves the machine
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
@@ -91,6 +92,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         redis_url=redis_url,
         data_dir=tmp_path,
         event_retry_intervals=[0, 0],
+        line_api_base_url=NO_LINE,  # never the real LINE: tests that send start an emulator
     )
 
 

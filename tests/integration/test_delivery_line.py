@@ -283,7 +283,7 @@ def test_a_broadcast_cancelled_mid_way_stops_at_the_next_chunk(sending, line):
     for _ in range(250):
         add_customer(sending, line=line_id())
     broadcast = new_broadcast(
-        sending, template="doc_request_followup.a", channels="first_reachable:line", purpose="transactional"
+        sending, template="churn_prevention.a", channels="first_reachable:line", purpose="transactional"
     )
     assert queue(sending, broadcast) == 250
     broadcast_id = broadcast.id

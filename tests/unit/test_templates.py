@@ -30,6 +30,8 @@ SAMPLE = {
     "store_name": "東京駅八重洲口グランルーフ前店",
     "consultation": "子どもの進学に備えた学資保険と、親の介護に備えた保障の見直しについて相談したい",
     "campaign_name": "新規ご契約キャンペーン2026秋",
+    "email": "teshigawara.saemonsaburo.family@example-insurance-customer.co.jp",
+    "left": 2,
 }
 DATE_FIELDS = [name for name, value in SAMPLE.items() if value is None and name != "service_name"]
 BASE = "https://support.example.jp"
@@ -76,7 +78,7 @@ def test_every_scenario_message_has_texts_in_both_languages():
 def test_every_scenario_has_its_message_files_and_every_file_a_scenario():
     """locales/messages/ holds one pair of files per scenario of the catalogue, and nothing else."""
     for locale in SUPPORTED:
-        assert set(message_document(locale)["messages"]) - {"broadcast"} == set(SCENARIOS)
+        assert set(message_document(locale)["messages"]) - {"broadcast", "chat"} == set(SCENARIOS)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
