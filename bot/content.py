@@ -93,6 +93,8 @@ POSTBACK = (
     "use_coupon",
     "my_coupons",
     "my_requests",
+    "skip",
+    "enter_code",
 )
 ACTIONS = (
     {name: "datetimepicker" for name in DATETIME}
