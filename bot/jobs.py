@@ -19,7 +19,7 @@ from bot.context import Ctx
 from bot.db import session_scope
 from bot.engine.runner import tick as engine_tick
 from bot.events import parse_event
-from bot.outbox import dispatch_due
+from bot.outbox import dispatch_answers, dispatch_due
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.runtime import current
 from models import EventStatus, WebhookEvent, utcnow
@@ -88,10 +88,8 @@ def _process(event_row_id: int) -> str:
         row.processed_at = now
         row.last_error = None
     log.info("event row=%s type=%s processed", event_row_id, row.event_type)
-    if (
-        ctx.answers
-    ):  # a customer is waiting in the chat: hand the answers to the send workers now, not at the tick
-        dispatch_due(runtime.engine, runtime.redis, runtime.settings, utcnow())
+    if ctx.answers:  # a customer is waiting in the chat: send the answers now, not at the next tick
+        dispatch_answers(runtime.engine, runtime.redis, runtime.settings, ctx.answers, utcnow())
     return "processed"
 
 

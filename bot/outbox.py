@@ -23,6 +23,7 @@ from rq import Queue
 from sqlalchemy import Engine, or_, select, update
 
 from bot.config import Settings
+from bot.queues import ANSWERS as ANSWERS_QUEUE
 from bot.queues import DELIVERIES as DELIVERIES_QUEUE
 from models import Delivery, DeliveryStatus
 
@@ -67,6 +68,38 @@ def dispatch_due(engine: Engine, redis: Redis, settings: Settings, now: datetime
             if handed:
                 log.info("dispatched %s deliveries", handed)
             return handed
+
+
+def dispatch_answers(engine: Engine, redis: Redis, settings: Settings, ids: list[int], now: datetime) -> int:
+    """Hand chat answers to the send workers at once, on their own queue ahead of bulk sends (a broadcast in
+    progress must not make a waiting customer's reply token expire). Rows already claimed are left alone."""
+    until = now + DISPATCH_CLAIM
+    with engine.begin() as connection:
+        claimed = connection.execute(
+            update(DELIVERIES)
+            .where(
+                DELIVERIES.c.id.in_(ids),
+                DELIVERIES.c.status.in_(WAITING),
+                or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
+            )
+            .values(claimed_until=until)
+            .returning(DELIVERIES.c.id, DELIVERIES.c.channel)
+        ).all()
+    queue = Queue(ANSWERS_QUEUE, connection=redis)
+    by_channel: dict[str, list[int]] = {}
+    for row_id, channel in claimed:
+        by_channel.setdefault(channel, []).append(row_id)
+    for channel, row_ids in by_channel.items():
+        queue.enqueue(
+            "bot.sending.send_deliveries",
+            channel,
+            sorted(row_ids),
+            claim_token(until),
+            job_timeout=settings.send_claim_seconds,
+            result_ttl=600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    return len(claimed)
 
 
 def _claim(

@@ -10,10 +10,11 @@ from rq import Queue, Retry
 
 from bot.config import Settings
 
-EVENTS = "events"  # inbound LINE events: short jobs, processed first
+ANSWERS = "answers"  # chat answers: a customer is waiting and LINE's reply token lasts about a minute
+EVENTS = "events"  # inbound LINE events: short jobs
 DELIVERIES = "deliveries"  # send jobs: a batch of ledger rows each
 MAINTENANCE = "maintenance"  # the periodic tick
-WORKER_QUEUES = (EVENTS, DELIVERIES, MAINTENANCE)
+WORKER_QUEUES = (ANSWERS, EVENTS, DELIVERIES, MAINTENANCE)  # a worker takes them in this order
 
 
 def event_job_id(event_row_id: int) -> str:

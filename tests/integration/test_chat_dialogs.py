@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import ConsentEvent, CustomerActivity, CustomerChannels, Delivery, Dialog, utcnow
+from tests import factories
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 
 
@@ -88,3 +89,29 @@ def test_an_idle_dialog_times_out(runtime, post_webhook, drain):
         assert "理解できませんでした" in chat.say("hanako@example.jp")[0]["text"]
     with runtime.engine.connect() as connection:
         assert connection.execute(select(CustomerChannels.email_main)).scalar() is None
+
+
+def test_a_chat_answer_goes_ahead_of_a_broadcast_in_progress(runtime, post_webhook):
+    """With a broadcast's send jobs waiting, a customer's message is answered after two jobs (the event, then
+    the answer on its own queue), by reply, while the broadcast still waits."""
+    from rq import Queue, SimpleWorker
+
+    from bot.outbox import dispatch_due
+    from bot.queues import DELIVERIES, WORKER_QUEUES
+    from tests.integration.delivery_helpers import add_customer, new_broadcast, queue
+
+    with emulated_line(runtime) as line:
+        for _ in range(3):
+            add_customer(runtime, email=f"{factories.ulid()}@example.com", email_ok=True)
+        queue(runtime, new_broadcast(runtime, channels="first_reachable:email"))
+        runtime.settings = runtime.settings.model_copy(update={"send_batch_size": 1})
+        assert dispatch_due(runtime.engine, runtime.redis, runtime.settings, utcnow()) == 3
+        backlog = Queue(DELIVERIES, connection=runtime.redis)
+        assert backlog.count == 3
+        chat = Chat(runtime, line, post_webhook, drain=lambda: None)
+        chat.say("メニュー")
+        worker = SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis)
+        worker.work(burst=True, with_scheduler=False, max_jobs=2)
+        [menu] = chat.answers()
+        assert "ご用件をお選びください" in menu["text"] and backlog.count == 3
+        assert [r.path for r in line.requests_to("/v2/bot/message")] == ["/v2/bot/message/reply"]
