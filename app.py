@@ -9,7 +9,7 @@ from bot.config import Settings, load_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
-from handlers import ingest_api, sms_callbacks, tracking
+from handlers import coupon_api, ingest_api, link_page, sms_callbacks, tracking
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -26,6 +26,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(ingest_api.blueprint)
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(sms_callbacks.blueprint)
+    app.register_blueprint(link_page.blueprint)
+    app.register_blueprint(coupon_api.blueprint)
     cli.register(app)
     return app
 

@@ -15,9 +15,11 @@ from models import EventStatus, WebhookEvent
 
 
 def register(app: Flask) -> None:
+    from bot.coupon_cli import coupons_group
     from bot.delivery_cli import delivery_group
     from bot.engine.cli import engine_group, scenarios_group, why_command
     from bot.imports.cli import import_command
+    from bot.staff import requests_group
 
     app.cli.add_command(engine_group)
     app.cli.add_command(scenarios_group)
@@ -26,6 +28,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(events_group)
     app.cli.add_command(import_command)
     app.cli.add_command(delivery_group)
+    app.cli.add_command(coupons_group)
+    app.cli.add_command(requests_group)
 
 
 def _runtime() -> Runtime:

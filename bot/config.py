@@ -5,6 +5,7 @@ Nothing here runs at import time; the composition roots (`app.py`, `worker.py`) 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,8 @@ from flows.dsl import Scenario, filter_conditions
 from flows.rules import DeliveryRules, parse_quiet_hours
 
 LINE_API_DEFAULT = "https://api.line.me"
+LINE_CHAT_ID = re.compile(r"^[UCR][0-9a-f]{32}$")  # a LINE user, group or room
+PHONE = re.compile(r"^\+?[0-9][0-9-]{8,15}$")
 # The pages scenario messages link to, by name (`link:` in locales/messages/); an insurer sets its own.
 DEFAULT_LINK_TARGETS = {
     "home": "https://www.example.jp/",
@@ -109,6 +112,21 @@ class Settings(BaseSettings):
     link_targets: dict[str, str] = DEFAULT_LINK_TARGETS
     # A chat dialog (email capture, a service-desk request …) left idle this long is over.
     dialog_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Store visits booked in the chat (来店予約・日程変更): how many days ahead, the stores' opening hours (Japan
+    # time, "HH:MM-HH:MM"), and the store of a booking whose message names none ("" = staff assign one).
+    booking_horizon_days: int = Field(default=60, ge=1, le=365)
+    store_hours: str = "10:00-18:00"
+    default_store_code: str = ""
+    # Service desk (各種お手続き): LINE users or groups of staff told of each request and hand-off (comma-separated
+    # U…/C…/R… ids); none = notices are recorded, not sent. The 24-hour accident line named to customers.
+    staff_line_targets: Annotated[list[str], NoDecode] = []
+    accident_phone: str = "0120-000-000"
+    # ID連携: where the login page sends the customer to finish the link (LINE's account-link endpoint).
+    line_account_link_url: str = "https://access.line.me/dialog/bot/accountLink"
+    # Benefits (特典): which coupon campaign each reason grants (JSON); a campaign not created yet grants nothing.
+    benefit_campaigns: dict[str, str] = {"email_registered": "WELCOME_EMAIL", "line_linked": "WELCOME_LINK"}
+    # Coupons: the expiry reminder goes this many days before a coupon expires (the deck: 3).
+    coupon_reminder_days_before: int = Field(default=3, ge=1, le=30)
     # The operator's scenario settings (timings, optional filters): a YAML file, see bot/scenario_config.py.
     scenario_settings_file: Path | None = None
     # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};
@@ -127,6 +145,43 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         return normalise_database_url(value.strip())
+
+    @field_validator("staff_line_targets", mode="before")
+    @classmethod
+    def _parse_staff_targets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("staff_line_targets")
+    @classmethod
+    def _check_staff_targets(cls, value: list[str]) -> list[str]:
+        bad = [target for target in value if not LINE_CHAT_ID.match(target)]
+        if bad:  # a typo would leave staff unaware of requests
+            raise ValueError(f"STAFF_LINE_TARGETS: {len(bad)} ids are not LINE user, group or room ids")
+        return list(dict.fromkeys(value))
+
+    @field_validator("accident_phone")
+    @classmethod
+    def _check_accident_phone(cls, value: str) -> str:
+        if not PHONE.match(value.strip()):
+            raise ValueError("ACCIDENT_PHONE must be a phone number such as 0120-000-000")
+        return value.strip()
+
+    @field_validator("line_account_link_url")
+    @classmethod
+    def _check_account_link_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("LINE_ACCOUNT_LINK_URL must be an http(s) URL")
+        return value
+
+    @field_validator("benefit_campaigns")
+    @classmethod
+    def _check_benefit_campaigns(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(reason for reason, code in value.items() if not code.strip() or len(code) > 64)
+        if bad:
+            raise ValueError(f"BENEFIT_CAMPAIGNS: campaign codes of {', '.join(bad)} must be 1–64 characters")
+        return {reason: code.strip() for reason, code in value.items()}
 
     @field_validator("line_api_base_url", "public_base_url")
     @classmethod
@@ -164,6 +219,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_quiet_hours(cls, value: str) -> str:
         parse_quiet_hours(value)  # raises with the expected form
+        return value
+
+    @field_validator("store_hours")
+    @classmethod
+    def _check_store_hours(cls, value: str) -> str:
+        opens, closes = parse_quiet_hours(value)  # raises with the expected form
+        if not opens < closes:
+            raise ValueError(f"STORE_HOURS {value!r}: opening must come before closing, e.g. 10:00-18:00")
         return value
 
     @model_validator(mode="after")

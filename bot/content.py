@@ -265,8 +265,9 @@ class Links:
 def line_messages(
     template: Template, fields: dict[str, Any], links: Links, marketing: bool, settings: Settings
 ) -> list[dict[str, Any]]:
-    """One text message; the link (tracked, or the target itself when shared); the template's buttons as quick
-    replies that continue the dialog, and for marketing a 配信停止 quick reply last."""
+    """One text message; the link (tracked, or the target itself when shared); a coupon after it when the
+    template has `flex: coupon`; the template's buttons as quick replies that continue the dialog (on the last
+    message: LINE shows only that one's), and for marketing a 配信停止 quick reply last."""
     body = template.body(fields)
     name = template.link
     if name:
@@ -282,9 +283,56 @@ def line_messages(
                 "action": {"type": "postback", "label": stop, "data": data, "displayText": stop},
             }
         )
+    messages = [message, *_coupon(template, fields, links)]
     if items:
-        message["quickReply"] = {"items": items}
-    return [message]
+        messages[-1]["quickReply"] = {"items": items}
+    return messages
+
+
+def _coupon(template: Template, fields: dict[str, Any], links: Links) -> list[dict[str, Any]]:
+    """LINE's own coupon when the campaign has one (`line_coupon_id`), else a bubble with the title, benefit,
+    code, expiry and a "use" button that carries the code (`use_coupon_value`)."""
+    if template.part("flex") != "coupon":
+        return []
+    if fields.get("line_coupon_id"):
+        return [{"type": "coupon", "couponId": str(fields["line_coupon_id"])}]
+    locale = template.locale
+
+    def label(name: str) -> dict[str, Any]:
+        return {
+            "type": "text",
+            "text": text(f"messages.chat_coupon.bubble.{name}", locale),
+            "size": "xs",
+            "color": "#888888",
+        }
+
+    def value(name: str, **style: Any) -> dict[str, Any]:
+        return {"type": "text", "text": str(fields[name]), "wrap": True, **style}
+
+    body = [
+        value("coupon_benefit"),
+        label("code"),
+        value("coupon_code", size="xxl", weight="bold"),
+        label("expires"),
+        value("coupon_expires", weight="bold"),
+    ]
+    use = {
+        "type": "button",
+        "style": "primary",
+        "action": button("use_coupon", links.token, locale, fields)["action"],
+    }
+    bubble = {
+        "type": "bubble",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [label("label"), value("coupon_title", size="lg", weight="bold")],
+        },
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+        "footer": {"type": "box", "layout": "vertical", "contents": [use]},
+    }
+    alt = text("messages.chat_coupon.bubble.alt", locale, **fields)
+    return [{"type": "flex", "altText": alt[:400], "contents": bubble}]
 
 
 def sms_text(template: Template, fields: dict[str, Any], links: Links, marketing: bool) -> str:

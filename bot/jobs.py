@@ -16,11 +16,13 @@ from sqlalchemy import select, update
 
 from bot.api_events import idempotency
 from bot.context import Ctx
+from bot.coupons import remind_expiring
 from bot.db import session_scope
 from bot.engine.runner import tick as engine_tick
 from bot.events import parse_event
 from bot.outbox import dispatch_answers, dispatch_due
 from bot.queues import enqueue_event, event_job_id, take_pending_events
+from bot.referrals import credit_referrals
 from bot.runtime import current
 from models import EventStatus, WebhookEvent, utcnow
 
@@ -129,11 +131,16 @@ def tick(at: str | None = None) -> dict[str, object]:
         rules=settings.delivery_rules(),
     )
     scenarios = report.as_dict()
+    reminders = remind_expiring(current().engine, settings, now)  # coupons expiring soon (#21–#23)
+    with current().engine.begin() as connection:  # friends referred (#19) who have since contracted
+        credited = credit_referrals(connection, now)
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
     return {
         "events_requeued": requeued,
         "idempotency_keys_forgotten": forgotten,
         "scenarios": scenarios,
+        "coupon_reminders_queued": reminders,
+        "referrals_credited": credited,
         "deliveries_dispatched": dispatched,
     }
 

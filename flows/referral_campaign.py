@@ -10,7 +10,9 @@ does not run until the operator sets the campaign's first day), `trigger_at`, `r
 Choices where the deck is ambiguous: its goal and journey speak to policyholders (契約しているユーザー) but its
 segment requires only the permission (deck §9.11). Referrals come from policyholders, so the segment requires
 `contract.contracted` (契約フラグ = 真). The anchor is the trigger day (occurrence): a second campaign, on another
-start date, is a run of its own once the first has ended (`Reentry.ONE_AT_A_TIME`).
+start date, is a run of its own once the first has ended (`Reentry.ONE_AT_A_TIME`). The messages carry a
+「友だちに紹介する」 button: a friend who registers with the customer's referral code also ends the run as
+converted (handlers/dialogs/campaign.py, bot/referrals.py).
 """
 
 from __future__ import annotations

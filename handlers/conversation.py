@@ -122,4 +122,4 @@ def converse(turn: Turn, ctx: Ctx) -> None:
 
 
 # taps that answer the open dialog rather than start something
-DIALOG_ACTIONS = frozenset({"confirm", "change", "cancel_dialog"})
+DIALOG_ACTIONS = frozenset({"confirm", "change", "cancel_dialog", "skip"})

@@ -29,6 +29,7 @@ from models.enrollment import (
 )
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
+from models.staff import NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "LineMembership",
     "LineUser",
     "LinkNonce",
+    "NoticeStatus",
     "PageView",
     "Product",
     "ProductKind",
@@ -73,6 +75,7 @@ __all__ = [
     "ScenarioControl",
     "ServiceRequest",
     "Staff",
+    "StaffNotice",
     "Store",
     "TraceEntry",
     "TriggerRun",

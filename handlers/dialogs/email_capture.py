@@ -15,6 +15,7 @@ from bot.context import Ctx
 from bot.dialog_state import DialogState
 from flows.dsl import Channel, Purpose
 from handlers.conversation import begin, chat, end, move
+from handlers.dialogs.coupons import grant_benefit
 from models import ConsentEvent, CustomerActivity, CustomerChannels
 
 NAME = "email_capture"
@@ -88,6 +89,7 @@ def store(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     _mark_acquired(ctx, turn.customer_id)
     end(turn, ctx)
     answer(ctx, turn, "chat.email_done", email=email)
+    grant_benefit(turn, ctx, "email_registered")  # the registration benefit (a coupon), once
 
 
 def _mark_acquired(ctx: Ctx, customer_id: int) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.chat import Turn, answer
 from bot.context import Ctx
+from bot.staff import notify_staff
 from handlers.conversation import chat, end
+
+HANDOFF_REPEAT = timedelta(minutes=30)  # staff are told once, however often the customer taps in that time
 
 
 def greet(turn: Turn, ctx: Ctx, returning: bool) -> None:
@@ -26,3 +31,4 @@ def hand_off(turn: Turn, ctx: Ctx) -> None:
     """The customer asks for a person: staff are told in the admin chat (service desk), the customer when."""
     end(turn, ctx)
     answer(ctx, turn, "chat.handoff")
+    notify_staff(ctx, "handoff", turn.customer_id, "chat_desk.staff_handoff", repeat_after=HANDOFF_REPEAT)

@@ -32,6 +32,33 @@ SAMPLE = {
     "campaign_name": "新規ご契約キャンペーン2026秋",
     "email": "teshigawara.saemonsaburo.family@example-insurance-customer.co.jp",
     "left": 2,
+    # ID連携 and coupons (chat_link, chat_coupon)
+    "login_url": "https://support.example.jp/link?linkToken=NMZTNuVrPTqlr2IF8Bnymkb7rXfYv5EY",
+    "coupon_title": "LINE連携限定 ギフト券プレゼント",
+    "coupon_benefit": "提携店舗で使えるギフト券1,000円分（ご契約者さま1名につき1回限り）",
+    "coupon_code": "7KQ2M-X9HPD",
+    "coupon_expires": "12月28日",
+    "use_coupon_value": "7KQ2MX9HPD",
+    "redeemed_at": "2026/12/28 10:30",
+    # the service desk and FAQ (chat_desk, chat_faq); a summary as long as the 660-character SMS check allows
+    # (chat answers never go by SMS; on LINE, texts are cut at 5,000 characters)
+    "reference": "R261228-7KQM",
+    "request_kind": "控除証明書の再発行",
+    "request_status": "対応中",
+    "accident_phone": "0120-000-000",
+    "customer_ref": "顧客ID C-000123456789（内部ID 1234567）",
+    "limit": 1000,
+    # store visits, document and quote requests, referrals (chat_campaign)
+    "reservation_code": "LINE-7KQ2MX9H",
+    "request_code": "LINE-X9HPD7KQ",
+    "product_name": "地震補償付き火災保険（家財・地震保険セット）",
+    "choices": "\n".join(f"{n}. がん保険プレミアム（先進医療特約付き）" for n in range(1, 13)),
+    "store_hours": "10:00〜18:00",
+    "horizon_days": 60,
+    "referral_code": "K7QX2P",
+    "details": "事故日：2026年12月28日\n時刻：15:30\n場所：千代田区千代田1丁目の交差点付近\n状況："
+    + "信号待ちで停車中に後ろから追突された。" * 12
+    + "\nけが人：あり\n相手方：あり\n警察への届出：あり\n連絡先電話番号：09012345678",
 }
 DATE_FIELDS = [name for name, value in SAMPLE.items() if value is None and name != "service_name"]
 BASE = "https://support.example.jp"

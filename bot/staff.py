@@ -1,0 +1,304 @@
+"""The service desk's staff side (担当者): notices of requests and hand-offs pushed to the staff's LINE, and the
+`flask requests` commands with which staff move a request along (受付済み → 対応中 → 完了), the customer told
+in the chat each time.
+
+A notice is a row per staff target (STAFF_LINE_TARGETS), written in the same transaction as the request that
+prompted it and sent right after that commits, by an RQ job that pushes each row under a retry key derived from
+the row: a job run twice never notifies staff twice. With no target configured, notices are recorded only.
+Notices name the customer by their ids, never by name: staff look the customer up where access is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from sqlalchemy import Connection, Engine, event, insert, select, update
+from sqlmodel import Session
+
+from bot.channels.line import LinePusher
+from bot.channels.result import Outcome
+from bot.config import Settings
+from bot.content import Links, Template, line_messages
+from bot.context import Ctx
+from bot.i18n import text
+from bot.outbox import dispatch_answers, new_token
+from bot.queues import ANSWERS
+from bot.runtime import current
+from flows.dsl import Channel, Purpose
+from flows.engine import TOKYO
+from models import (
+    Customer,
+    Delivery,
+    DeliveryStatus,
+    NoticeStatus,
+    RequestStatus,
+    ServiceRequest,
+    StaffNotice,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+NOTICES = StaffNotice.__table__
+REQUESTS = ServiceRequest.__table__
+STAFF_LOCALE = "ja"  # the insurer's staff read Japanese, whatever language the customers are answered in
+_KEYS = uuid.UUID("0b6f2a8e-53d4-4c1e-9f0a-7d2c6b9e8a31")  # namespace of staff notices' retry keys
+RETRY = Retry(max=3, interval=[10, 60, 300])
+MAX_ATTEMPTS = 1 + RETRY.max  # the job's last run gives up and alerts
+RETRY_WINDOW = timedelta(hours=23)  # LINE keeps a retry key for 24 hours
+_PENDING = "staff_notices_after_commit"
+
+
+def notify_staff(
+    ctx: Ctx, kind: str, customer_id: int, template: str, repeat_after: timedelta | None = None, **fields: Any
+) -> list[int]:
+    """Record notice `messages.<template>` for every staff target, in the handler's transaction; it is pushed
+    right after that commits (never if it rolls back). With `repeat_after`, a notice of this kind about this
+    customer is not repeated sooner (a customer tapping 「担当者と話す」 three times is one notice)."""
+    connection = ctx.session.connection()
+    if repeat_after is not None and _notified_since(connection, kind, customer_id, ctx.now - repeat_after):
+        return []
+    fields = {"customer_ref": customer_ref(connection, customer_id), **fields}
+    targets: list[str | None] = list(ctx.settings.staff_line_targets) or [None]
+    status = NoticeStatus.QUEUED if targets[0] else NoticeStatus.UNADDRESSED
+    row = {"kind": kind, "customer_id": customer_id, "template": template, "fields": fields, "status": status}
+    rows = [{**row, "target": target, "attempts": 0, "created_at": ctx.now} for target in targets]
+    ids = list(connection.execute(insert(NOTICES).returning(NOTICES.c.id), rows).scalars())
+    log.info("event row=%s staff notice %s for customer=%s: %s", ctx.event_row_id, kind, customer_id, status)
+    if status is NoticeStatus.QUEUED:
+        _send_after_commit(ctx.session, ids)
+    return ids
+
+
+def _notified_since(connection: Connection, kind: str, customer_id: int, since: datetime) -> bool:
+    statement = select(NOTICES.c.id).where(
+        NOTICES.c.customer_id == customer_id, NOTICES.c.kind == kind, NOTICES.c.created_at >= since
+    )
+    return connection.execute(statement.limit(1)).first() is not None
+
+
+def customer_ref(connection: Connection, customer_id: int) -> str:
+    """How staff find the customer: the insurer's 顧客ID when known, and our own id."""
+    code = connection.execute(select(Customer.customer_code).where(Customer.id == customer_id)).scalar()
+    key = "customer_known" if code else "customer_prospect"
+    return text(f"messages.chat_desk.labels.{key}", STAFF_LOCALE, code=code or "", id=customer_id)
+
+
+def _send_after_commit(session: Session, ids: list[int]) -> None:
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        session.info[_PENDING] = pending = []
+        event.listen(session, "after_commit", _enqueue_pending, once=True)
+        event.listen(session, "after_rollback", _forget_pending, once=True)
+    pending.extend(ids)
+
+
+def _enqueue_pending(session: Session) -> None:
+    ids = session.info.pop(_PENDING, [])
+    if not ids:
+        return
+    try:
+        redis = current().redis
+    except RuntimeError:  # not in a worker (a script): the rows wait for `flask requests notices --resend`
+        log.warning("staff notices %s recorded outside a worker; not queued", ids)
+        return
+    enqueue_notices(redis, ids)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def enqueue_notices(redis: Redis, ids: list[int]) -> None:
+    """Queue the send job (a lost enqueue leaves the rows queued: `flask requests notices --resend`)."""
+    try:
+        Queue(ANSWERS, connection=redis).enqueue(
+            "bot.staff.send_staff_notices", ids, retry=RETRY, result_ttl=600, failure_ttl=7 * 24 * 3600
+        )
+    except RedisError:
+        log.warning("staff notices %s not queued (Redis); they wait for a resend", ids)
+
+
+class NoticesNotSent(Exception):
+    """Some notices met a passing failure (LINE busy or unreachable): RQ runs the job again later."""
+
+
+def send_staff_notices(ids: list[int]) -> dict[str, int]:
+    """RQ job: push the notices `ids` that are still queued; safe to run twice."""
+    runtime = current()
+    counts = send_notices(runtime.engine, runtime.settings, ids)
+    if counts.get("retry"):
+        raise NoticesNotSent(f"{counts['retry']} staff notices to retry")
+    return counts
+
+
+def send_notices(engine: Engine, settings: Settings, ids: list[int]) -> dict[str, int]:
+    now = utcnow()
+    with engine.begin() as connection:
+        rows = connection.execute(
+            update(NOTICES)
+            .where(NOTICES.c.id.in_(ids), NOTICES.c.status == NoticeStatus.QUEUED)
+            .values(attempts=NOTICES.c.attempts + 1)
+            .returning(*NOTICES.c)
+        ).all()
+    counts: dict[str, int] = {}
+    timeout = (settings.line_connect_timeout, settings.line_read_timeout)
+    with LinePusher(settings.line_api_base_url, settings.line_channel_access_token, timeout) as pusher:
+        for row in sorted(rows, key=lambda r: r.id):
+            if now - row.created_at > RETRY_WINDOW:
+                outcome, values = "failed", {"status": NoticeStatus.FAILED, "error": "retry window passed"}
+            else:
+                outcome, values = _push(pusher, settings, row)
+            with engine.begin() as connection:
+                connection.execute(update(NOTICES).where(NOTICES.c.id == row.id).values(**values))
+            counts[outcome] = counts.get(outcome, 0) + 1
+    log.info("staff notices %s: %s", ids, counts)
+    return counts
+
+
+def _push(pusher: LinePusher, settings: Settings, row: Any) -> tuple[str, dict[str, Any]]:
+    template = Template(row.template, STAFF_LOCALE)
+    fields = {"service_name": text("common.service_name", STAFF_LOCALE), **(row.fields or {})}
+    messages = line_messages(template, fields, Links(settings.public_base_url, None), False, settings)
+    result = pusher.push(row.target, messages, notice_retry_key(row.id, row.created_at))
+    if result.outcome is Outcome.SENT:
+        return "sent", {"status": NoticeStatus.SENT, "sent_at": utcnow(), "error": None}
+    reason = (result.reason or result.outcome)[:500]
+    if result.outcome is Outcome.FAILED or row.attempts >= MAX_ATTEMPTS:
+        log.error("ALERT: staff notice %s not delivered (%s)", row.id, reason)
+        return "failed", {"status": NoticeStatus.FAILED, "error": reason}
+    return "retry", {"error": reason}
+
+
+def notice_retry_key(notice_id: int, created_at: datetime) -> str:
+    """The same X-Line-Retry-Key for every attempt at one notice."""
+    return str(uuid.uuid5(_KEYS, f"staff_notice:{notice_id}:{created_at.isoformat()}"))
+
+
+# ── flask requests … (staff) ─────────────────────────────────────────────────────────────────────────────
+
+STATUS_ORDER = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)
+
+
+@click.group("requests", cls=AppGroup)
+def requests_group() -> None:
+    """Service-desk requests taken in the chat (各種お手続き)."""
+
+
+@requests_group.command("list")
+@click.option("--status", "state", type=click.Choice(["open", "all", *STATUS_ORDER]), default="open")
+@click.option("--limit", default=50, show_default=True)
+def list_requests(state: str, limit: int) -> None:
+    """Requests, newest first: reference, date (Japan), kind, status, customer id (open ones by default)."""
+    statement = select(REQUESTS).order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id.desc()).limit(limit)
+    if state == "open":
+        statement = statement.where(REQUESTS.c.status != RequestStatus.CLOSED)
+    elif state != "all":
+        statement = statement.where(REQUESTS.c.status == state)
+    with current_app.extensions["runtime"].engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    for row in rows:
+        day = row.created_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{row.reference}  {day}  {_label('kinds', row.kind)}  {_label('statuses', row.status)}  "
+            f"customer {row.customer_id}"
+        )
+    click.echo(f"{len(rows)} requests")
+
+
+BY = click.option("--by", default="cli", show_default=True, help="Who changes it (kept in the log).")
+
+
+@requests_group.command("start")
+@click.argument("reference")
+@BY
+def start_request(reference: str, by: str) -> None:
+    """Mark REFERENCE as being handled (対応中) and tell the customer."""
+    _change(reference, RequestStatus.IN_PROGRESS, by)
+
+
+@requests_group.command("close")
+@click.argument("reference")
+@BY
+def close_request(reference: str, by: str) -> None:
+    """Mark REFERENCE as done (完了) and tell the customer."""
+    _change(reference, RequestStatus.CLOSED, by)
+
+
+@requests_group.command("notices")
+@click.option("--resend", is_flag=True, help="Queue the send job again for notices still waiting.")
+def notices(resend: bool) -> None:
+    """Staff notices not sent yet (waiting, failed, or recorded with no staff target)."""
+    runtime = current_app.extensions["runtime"]
+    statement = select(NOTICES.c.id, NOTICES.c.kind, NOTICES.c.status, NOTICES.c.created_at).where(
+        NOTICES.c.status != NoticeStatus.SENT
+    )
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(statement.order_by(NOTICES.c.id)).all()
+    for row in rows:
+        click.echo(f"{row.id}  {row.created_at.astimezone(TOKYO):%Y-%m-%d %H:%M}  {row.kind}  {row.status}")
+    waiting = [row.id for row in rows if row.status == NoticeStatus.QUEUED]
+    if resend and waiting:
+        enqueue_notices(runtime.redis, waiting)
+    click.echo(f"{len(rows)} notices not sent" + (f", {len(waiting)} queued again" if resend else ""))
+
+
+def _change(reference: str, status: RequestStatus, by: str) -> None:
+    runtime = current_app.extensions["runtime"]
+    now = utcnow()
+    wanted = unicodedata.normalize("NFKC", reference).strip().upper()
+    with runtime.engine.begin() as connection:
+        row = connection.execute(select(REQUESTS).where(REQUESTS.c.reference == wanted)).first()
+        if row is None:
+            raise click.ClickException(f"no request {wanted}")
+        if STATUS_ORDER.index(RequestStatus(row.status)) >= STATUS_ORDER.index(status):
+            click.echo(f"{wanted} is already {row.status}; nothing changed")
+            return
+        closed = {"closed_at": now} if status is RequestStatus.CLOSED else {}
+        connection.execute(
+            update(REQUESTS).where(REQUESTS.c.id == row.id).values(status=status, updated_at=now, **closed)
+        )
+        delivery_id = _tell_customer(connection, runtime.settings, row, status, now)
+    dispatch_answers(runtime.engine, runtime.redis, runtime.settings, [delivery_id], now)
+    log.info("service request %s set to %s by %s", row.id, status, by)
+    click.echo(f"{wanted}: {status}; the customer is told in the chat")
+
+
+def _tell_customer(connection: Connection, settings: Settings, row: Any, status: str, now: datetime) -> int:
+    """A chat message by push (no reply token: the customer is not waiting), through the delivery ledger."""
+    locale = settings.default_locale
+    fields = {
+        "reference": row.reference,
+        "request_kind": _label("kinds", row.kind, locale),
+        "request_status": _label("statuses", status, locale),
+    }
+    values = {
+        "customer_id": row.customer_id,
+        "step": f"request:{row.id}:{status}",
+        "template": "chat_desk.status_changed",
+        "channel": str(Channel.LINE),
+        "purpose": str(Purpose.TRANSACTIONAL),
+        "status": DeliveryStatus.QUEUED,
+        "due_at": now,
+        "attempts": 0,
+        "token": new_token(),
+        "fields": fields,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return connection.execute(
+        insert(Delivery.__table__).values(values).returning(Delivery.__table__.c.id)
+    ).scalar_one()
+
+
+def _label(group: str, name: str, locale: str = STAFF_LOCALE) -> str:
+    return text(f"messages.chat_desk.{group}.{name}", locale)
