@@ -30,7 +30,8 @@ from bot.referrals import Entry, code_for, normalise_code, record_referral
 from flows.dsl import Anchor
 from flows.engine import japan_day
 from handlers.conversation import begin, chat, end, move, normalise
-from handlers.dialogs.reservations import YES, claim, new_code, tapped
+from handlers.dialogs.reservations import YES, claim, new_code
+from handlers.dialogs.tapped import tapped
 from models import CustomerChannels, DocumentRequest, Product, ProductType, Quote
 
 log = logging.getLogger(__name__)

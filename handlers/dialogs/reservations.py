@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +32,6 @@ from bot.chat import Turn, answer
 from bot.content import format_date
 from bot.context import Ctx
 from bot.dialog_state import DialogState
-from bot.engine.facts import anchor_code
 from bot.engine.triggers import mark_data_changed
 from bot.outbox import WAITING
 from bot.referrals import ALPHABET
@@ -41,6 +39,7 @@ from flows.dsl import Anchor
 from flows.engine import TOKYO, japan_day
 from flows.rules import parse_quiet_hours
 from handlers.conversation import begin, chat, end
+from handlers.dialogs.tapped import reservation, tapped_reservation
 from models import Delivery, DeliveryStatus, Dialog, Enrollment, Reservation, Store
 
 log = logging.getLogger(__name__)
@@ -60,51 +59,6 @@ KEPT = (
     "product_type_code",
     "product_code",
 )
-
-
-@dataclass(frozen=True)
-class Tapped:
-    """The message a button was tapped on: the scenario and anchor record that sent it, or a chat answer's
-    merge values (which name the reservation it was about)."""
-
-    scenario_id: str | None
-    anchor_key: str | None
-    fields: dict[str, Any]
-
-
-def tapped(ctx: Ctx, turn: Turn) -> Tapped | None:
-    """The customer's own message named by the button's token (someone else's token names nothing)."""
-    if turn.token is None:
-        return None
-    row = (
-        ctx.session.connection()
-        .execute(
-            select(ENROLLMENTS.c.scenario_id, ENROLLMENTS.c.anchor_key, DELIVERIES.c.fields)
-            .select_from(DELIVERIES.outerjoin(ENROLLMENTS, ENROLLMENTS.c.id == DELIVERIES.c.enrollment_id))
-            .where(DELIVERIES.c.token == turn.token, DELIVERIES.c.customer_id == turn.customer_id)
-        )
-        .first()
-    )
-    return Tapped(row.scenario_id, row.anchor_key, dict(row.fields or {})) if row else None
-
-
-def tapped_reservation(ctx: Ctx, turn: Turn) -> Any | None:
-    """The reservation the tapped message is about, if it is about one of this customer's reservations."""
-    found = tapped(ctx, turn)
-    if found is None:
-        return None
-    if found.anchor_key and found.anchor_key.startswith(f"{Anchor.RESERVATION}:"):
-        code = anchor_code(found.anchor_key)
-    else:
-        code = found.fields.get("reservation_code")
-    return reservation(ctx, turn, code) if code else None
-
-
-def reservation(ctx: Ctx, turn: Turn, code: str) -> Any | None:
-    statement = select(RESERVATIONS).where(
-        RESERVATIONS.c.reservation_code == code, RESERVATIONS.c.customer_id == turn.customer_id
-    )
-    return ctx.session.connection().execute(statement).first()
 
 
 def new_code() -> str:
