@@ -19,7 +19,7 @@ def register(app: Flask) -> None:
     from bot.delivery_cli import delivery_group
     from bot.engine.cli import engine_group, scenarios_group, why_command
     from bot.imports.cli import import_command
-    from bot.staff import requests_group
+    from bot.staff_cli import requests_group
 
     app.cli.add_command(engine_group)
     app.cli.add_command(scenarios_group)

@@ -24,6 +24,7 @@ from bot.outbox import dispatch_answers, dispatch_due
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.referrals import credit_referrals
 from bot.runtime import current
+from bot.staff import requeue_stale
 from models import EventStatus, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def tick(at: str | None = None) -> dict[str, object]:
     reminders = remind_expiring(current().engine, settings, now)  # coupons expiring soon (#21–#23)
     with current().engine.begin() as connection:  # friends referred (#19) who have since contracted
         credited = credit_referrals(connection, now)
+    notices = requeue_stale(current().engine, current().redis, now)  # staff notices whose enqueue was lost
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
     return {
         "events_requeued": requeued,
@@ -141,6 +143,7 @@ def tick(at: str | None = None) -> dict[str, object]:
         "scenarios": scenarios,
         "coupon_reminders_queued": reminders,
         "referrals_credited": credited,
+        "staff_notices_requeued": notices,
         "deliveries_dispatched": dispatched,
     }
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.i18n import SUPPORTED, message_document
-from bot.staff import enqueue_notices, notice_retry_key, requests_group
+from bot.staff import enqueue_notices, notice_retry_key
+from bot.staff_cli import requests_group
 from flows.engine import TOKYO
 from handlers.dialogs import desk_checks, desk_forms, faq, service_desk  # noqa: F401  (registers the dialogs)
 from models import Customer, Dialog, ServiceRequest, StaffNotice, utcnow
@@ -266,3 +267,38 @@ def test_every_question_request_and_choice_has_its_texts():
             and set(desk_forms.KINDS) <= texts["kinds"].keys()
         )
         assert set(desk_forms.CHOICE_VALUES) <= texts["choices"].keys()
+
+
+def test_the_tick_queues_again_a_notice_whose_enqueue_was_lost(runtime):
+    """A notice still waiting untried two minutes after it was written is queued again by the tick; a fresh
+    one or one already tried is left alone."""
+    from datetime import timedelta
+
+    from rq import Queue
+
+    from bot.queues import ANSWERS
+    from bot.staff import requeue_stale
+    from models import StaffNotice, utcnow
+    from tests.integration.delivery_helpers import add_customer
+
+    customer = add_customer(runtime)
+    now = utcnow()
+    rows = [
+        {"created_at": now - timedelta(minutes=5), "attempts": 0},
+        {"created_at": now - timedelta(seconds=30), "attempts": 0},
+        {"created_at": now - timedelta(minutes=5), "attempts": 1},
+    ]
+    with runtime.engine.begin() as connection:
+        for row in rows:
+            connection.execute(
+                StaffNotice.__table__.insert().values(
+                    kind="handoff",
+                    customer_id=customer,
+                    target="C" + "0" * 32,
+                    template="chat_desk.staff_handoff",
+                    status="queued",
+                    **row,
+                )
+            )
+    assert requeue_stale(runtime.engine, runtime.redis, now) == 1
+    assert Queue(ANSWERS, connection=runtime.redis).count == 1

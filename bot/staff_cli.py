@@ -1,0 +1,142 @@
+"""`flask requests …`: staff move service-desk requests along (the customer is told) and look at staff notices."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import Connection, insert, select, update
+
+from bot.config import Settings
+from bot.i18n import text
+from bot.outbox import dispatch_answers, new_token
+from bot.staff import NOTICES, REQUESTS, STAFF_LOCALE, enqueue_notices
+from flows.dsl import Channel, Purpose
+from flows.engine import TOKYO
+from models import Delivery, DeliveryStatus, NoticeStatus, RequestStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+# ── flask requests … (staff) ─────────────────────────────────────────────────────────────────────────────
+
+STATUS_ORDER = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)
+
+
+@click.group("requests", cls=AppGroup)
+def requests_group() -> None:
+    """Service-desk requests taken in the chat (各種お手続き)."""
+
+
+@requests_group.command("list")
+@click.option("--status", "state", type=click.Choice(["open", "all", *STATUS_ORDER]), default="open")
+@click.option("--limit", default=50, show_default=True)
+def list_requests(state: str, limit: int) -> None:
+    """Requests, newest first: reference, date (Japan), kind, status, customer id (open ones by default)."""
+    statement = select(REQUESTS).order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id.desc()).limit(limit)
+    if state == "open":
+        statement = statement.where(REQUESTS.c.status != RequestStatus.CLOSED)
+    elif state != "all":
+        statement = statement.where(REQUESTS.c.status == state)
+    with current_app.extensions["runtime"].engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    for row in rows:
+        day = row.created_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{row.reference}  {day}  {_label('kinds', row.kind)}  {_label('statuses', row.status)}  "
+            f"customer {row.customer_id}"
+        )
+    click.echo(f"{len(rows)} requests")
+
+
+BY = click.option("--by", default="cli", show_default=True, help="Who changes it (kept in the log).")
+
+
+@requests_group.command("start")
+@click.argument("reference")
+@BY
+def start_request(reference: str, by: str) -> None:
+    """Mark REFERENCE as being handled (対応中) and tell the customer."""
+    _change(reference, RequestStatus.IN_PROGRESS, by)
+
+
+@requests_group.command("close")
+@click.argument("reference")
+@BY
+def close_request(reference: str, by: str) -> None:
+    """Mark REFERENCE as done (完了) and tell the customer."""
+    _change(reference, RequestStatus.CLOSED, by)
+
+
+@requests_group.command("notices")
+@click.option("--resend", is_flag=True, help="Queue the send job again for notices still waiting.")
+def notices(resend: bool) -> None:
+    """Staff notices not sent yet (waiting, failed, or recorded with no staff target)."""
+    runtime = current_app.extensions["runtime"]
+    statement = select(NOTICES.c.id, NOTICES.c.kind, NOTICES.c.status, NOTICES.c.created_at).where(
+        NOTICES.c.status != NoticeStatus.SENT
+    )
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(statement.order_by(NOTICES.c.id)).all()
+    for row in rows:
+        click.echo(f"{row.id}  {row.created_at.astimezone(TOKYO):%Y-%m-%d %H:%M}  {row.kind}  {row.status}")
+    waiting = [row.id for row in rows if row.status == NoticeStatus.QUEUED]
+    if resend and waiting:
+        enqueue_notices(runtime.redis, waiting)
+    click.echo(f"{len(rows)} notices not sent" + (f", {len(waiting)} queued again" if resend else ""))
+
+
+def _change(reference: str, status: RequestStatus, by: str) -> None:
+    runtime = current_app.extensions["runtime"]
+    now = utcnow()
+    wanted = unicodedata.normalize("NFKC", reference).strip().upper()
+    with runtime.engine.begin() as connection:
+        row = connection.execute(select(REQUESTS).where(REQUESTS.c.reference == wanted)).first()
+        if row is None:
+            raise click.ClickException(f"no request {wanted}")
+        if STATUS_ORDER.index(RequestStatus(row.status)) >= STATUS_ORDER.index(status):
+            click.echo(f"{wanted} is already {row.status}; nothing changed")
+            return
+        closed = {"closed_at": now} if status is RequestStatus.CLOSED else {}
+        connection.execute(
+            update(REQUESTS).where(REQUESTS.c.id == row.id).values(status=status, updated_at=now, **closed)
+        )
+        delivery_id = _tell_customer(connection, runtime.settings, row, status, now)
+    dispatch_answers(runtime.engine, runtime.redis, runtime.settings, [delivery_id], now)
+    log.info("service request %s set to %s by %s", row.id, status, by)
+    click.echo(f"{wanted}: {status}; the customer is told in the chat")
+
+
+def _tell_customer(connection: Connection, settings: Settings, row: Any, status: str, now: datetime) -> int:
+    """A chat message by push (no reply token: the customer is not waiting), through the delivery ledger."""
+    locale = settings.default_locale
+    fields = {
+        "reference": row.reference,
+        "request_kind": _label("kinds", row.kind, locale),
+        "request_status": _label("statuses", status, locale),
+    }
+    values = {
+        "customer_id": row.customer_id,
+        "step": f"request:{row.id}:{status}",
+        "template": "chat_desk.status_changed",
+        "channel": str(Channel.LINE),
+        "purpose": str(Purpose.TRANSACTIONAL),
+        "status": DeliveryStatus.QUEUED,
+        "due_at": now,
+        "attempts": 0,
+        "token": new_token(),
+        "fields": fields,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return connection.execute(
+        insert(Delivery.__table__).values(values).returning(Delivery.__table__.c.id)
+    ).scalar_one()
+
+
+def _label(group: str, name: str, locale: str = STAFF_LOCALE) -> str:
+    return text(f"messages.chat_desk.{group}.{name}", locale)
