@@ -62,6 +62,8 @@ class Reservation(SQLModel, table=True):
     customer_id: int = Field(sa_column=customer_fk())
     reserved_on: date | None = Field(default=None, sa_column=Column(Date))  # 来店予約日
     visit_on: date | None = Field(default=None, sa_column=Column(Date))  # 来店予定日
+    # the time booked, when known (a booking made in the chat); the insurer's F3 file carries the day only
+    visit_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     visited: bool | None = None
     visited_on: date | None = Field(default=None, sa_column=Column(Date))
     cancelled: bool | None = None

@@ -238,7 +238,12 @@ def _insert(turn: Turn, ctx: Ctx, moment: datetime, **values: Any) -> str:
     """A new reservation record made in the chat (来店予約日 today); its 来店予約ID."""
     code = new_code()
     row = {"reservation_code": code, "customer_id": turn.customer_id, "updated_at": ctx.now}
-    row |= {"reserved_on": japan_day(ctx.effective_time), "visit_on": moment.date(), **values}
+    row |= {
+        "reserved_on": japan_day(ctx.effective_time),
+        "visit_on": moment.date(),
+        "visit_at": moment,
+        **values,
+    }
     ctx.session.connection().execute(insert(RESERVATIONS).values(row))
     return code
 

@@ -112,6 +112,7 @@ def test_booking_a_visit_is_confirmed_before_it_is_stored(runtime, post_webhook,
     [(code, booked)] = reservations(runtime).items()
     assert code.startswith("LINE-") and code in done["text"]
     assert (booked.customer_id, booked.reserved_on, booked.visit_on) == (chat.customer_id(), today(), visit)
+    assert booked.visit_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") == f"{visit.isoformat()} 14:30"
     assert booked.store_code == "S009" and not booked.cancelled
     assert rows(runtime, select(DataChange)) and rows(runtime, select(Dialog)) == []
 
