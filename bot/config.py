@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     benefit_campaigns: dict[str, str] = {"email_registered": "WELCOME_EMAIL", "line_linked": "WELCOME_LINK"}
     # Coupons: the expiry reminder goes this many days before a coupon expires (the deck: 3).
     coupon_reminder_days_before: int = Field(default=3, ge=1, le=30)
+    # The admin chat: staff who may command, with their roles (JSON {"U…": ["operator", "approver"]}), and the
+    # LINE groups whose members may command as operators. Anyone else gets the ordinary bot.
+    admin_users: dict[str, list[str]] = {}
+    admin_groups: Annotated[list[str], NoDecode] = []
+    # A broadcast to more recipients than this needs a second staff member (an approver) to confirm it.
+    broadcast_approval_threshold: int = Field(default=10_000, ge=1)
     # The operator's scenario settings (timings, optional filters): a YAML file, see bot/scenario_config.py.
     scenario_settings_file: Path | None = None
     # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};
@@ -145,6 +151,33 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         return normalise_database_url(value.strip())
+
+    @field_validator("admin_groups", mode="before")
+    @classmethod
+    def _parse_admin_groups(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("admin_groups")
+    @classmethod
+    def _check_admin_groups(cls, value: list[str]) -> list[str]:
+        if any(not LINE_CHAT_ID.match(group) or group[0] == "U" for group in value):
+            raise ValueError("ADMIN_GROUPS: every entry must be a LINE group or room id (C… or R…)")
+        return list(dict.fromkeys(value))
+
+    @field_validator("admin_users")
+    @classmethod
+    def _check_admin_users(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for user, roles in value.items():
+            if not LINE_CHAT_ID.match(user) or user[0] != "U":
+                raise ValueError("ADMIN_USERS: keys must be LINE user ids (U…)")
+            unknown = set(roles) - {"operator", "approver"}
+            if unknown or not roles:
+                raise ValueError(
+                    f"ADMIN_USERS: roles are operator and approver, not {sorted(unknown) or roles}"
+                )
+        return value
 
     @field_validator("staff_line_targets", mode="before")
     @classmethod

@@ -39,8 +39,8 @@ class Template:
     key: str
     locale: str
 
-    def part(self, name: str, **fields: object) -> str | None:
-        full = f"messages.{self.key}.{name}"
+    def part(self, part: str, /, **fields: object) -> str | None:
+        full = f"messages.{self.key}.{part}"
         return text(full, self.locale, **fields) if _defined(full, self.locale) else None
 
     def subject(self, fields: dict[str, Any]) -> str:

@@ -40,6 +40,7 @@ from models import (
 log = logging.getLogger(__name__)
 NOTICES = StaffNotice.__table__
 STALE_AFTER = timedelta(minutes=2)
+REPLY_FOR = timedelta(seconds=50)  # LINE honours a reply token for about a minute
 REQUESTS = ServiceRequest.__table__
 STAFF_LOCALE = "ja"  # the insurer's staff read Japanese, whatever language the customers are answered in
 _KEYS = uuid.UUID("0b6f2a8e-53d4-4c1e-9f0a-7d2c6b9e8a31")  # namespace of staff notices' retry keys
@@ -68,6 +69,31 @@ def notify_staff(
     if status is NoticeStatus.QUEUED:
         _send_after_commit(ctx.session, ids)
     return ids
+
+
+def reply_staff(ctx: Ctx, target: str, reply_token: str | None, template: str, **fields: Any) -> int:
+    """Answer a staff command in the admin chat (`target` is the group, or the staff member in 1:1): by reply
+    while LINE's token is fresh, else by push; written in the handler's transaction, sent after it commits."""
+    row = {
+        "kind": "admin",
+        "customer_id": None,
+        "target": target,
+        "template": template,
+        "fields": {
+            name: value if isinstance(value, int | float | bool) else str(value)
+            for name, value in fields.items()
+        },
+        "status": NoticeStatus.QUEUED,
+        "attempts": 0,
+        "created_at": ctx.now,
+        "reply_token": reply_token,
+        "reply_by": (ctx.occurred_at or ctx.now) + REPLY_FOR if reply_token else None,
+    }
+    notice_id = (
+        ctx.session.connection().execute(insert(NOTICES).values(row).returning(NOTICES.c.id)).scalar_one()
+    )
+    _send_after_commit(ctx.session, [notice_id])
+    return notice_id
 
 
 def _notified_since(connection: Connection, kind: str, customer_id: int, since: datetime) -> bool:
@@ -160,7 +186,11 @@ def _push(pusher: LinePusher, settings: Settings, row: Any) -> tuple[str, dict[s
     template = Template(row.template, STAFF_LOCALE)
     fields = {"service_name": text("common.service_name", STAFF_LOCALE), **(row.fields or {})}
     messages = line_messages(template, fields, Links(settings.public_base_url, None), False, settings)
-    result = pusher.push(row.target, messages, notice_retry_key(row.id, row.created_at))
+    result = None
+    if row.reply_token and row.attempts == 1 and row.reply_by and row.reply_by > utcnow():
+        result = pusher.reply(row.reply_token, messages)  # free of quota; a spent token falls back to push
+    if result is None or result.outcome is not Outcome.SENT:
+        result = pusher.push(row.target, messages, notice_retry_key(row.id, row.created_at))
     if result.outcome is Outcome.SENT:
         return "sent", {"status": NoticeStatus.SENT, "sent_at": utcnow(), "error": None}
     reason = (result.reason or result.outcome)[:500]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import account_link, beacon, follow, group_chat, message, postback
+from handlers.admin.commands import MODULES as COMMAND_MODULES  # registers the admin chat's commands
 from handlers.default import acknowledge_unhandled
 from handlers.dialogs import MODULES as DIALOG_MODULES  # registers the chat's dialogs
 
@@ -15,4 +16,4 @@ def build_router() -> Router:
     return Router(GROUPS, default=acknowledge_unhandled)
 
 
-__all__ = ["DIALOG_MODULES", "GROUPS", "build_router"]
+__all__ = ["COMMAND_MODULES", "DIALOG_MODULES", "GROUPS", "build_router"]

@@ -8,6 +8,7 @@ from linebot.v3.webhooks import MessageEditedEvent, MessageEvent, TextMessageCon
 from bot.chat import Turn, answer, ensure_customer
 from bot.context import Ctx
 from bot.router import HandlerGroup
+from handlers.admin import handle_text
 from handlers.conversation import converse
 from handlers.interaction import note_interaction
 
@@ -16,15 +17,17 @@ group = HandlerGroup("message")
 
 @group.on(MessageEvent)
 def receive_message(event: MessageEvent, ctx: Ctx) -> None:
-    """A text is read by the dialogs; anything else (a sticker, a photo) gets the menu. Group chats are not
-    answered here (staff commands are the admin chat's)."""
+    """A slash command from staff goes to the admin chat; otherwise a text is read by the dialogs and anything
+    else (a sticker, a photo) gets the menu. Group chats get no customer dialog."""
     note_interaction(event, ctx)
+    content = event.message
+    text = content.text if isinstance(content, TextMessageContent) else None
+    if text is not None and handle_text(event, ctx, text):
+        return  # a staff command (or someone else's slash command in a group: silence)
     user_id = getattr(event.source, "user_id", None)
     if not user_id or getattr(event.source, "type", "user") != "user":
         return
     customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time)
-    content = event.message
-    text = content.text if isinstance(content, TextMessageContent) else None
     turn = Turn(user_id, customer_id, event.reply_token, text=text)
     if text is None:
         answer(ctx, turn, "chat.menu")

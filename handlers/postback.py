@@ -18,6 +18,7 @@ from bot.consent import opt_out
 from bot.context import Ctx
 from bot.router import HandlerGroup
 from flows.dsl import Channel
+from handlers.admin import handle_postback
 from handlers.conversation import converse
 from handlers.interaction import note_interaction
 from handlers.tracking import DELIVERIES, mark_engaged, valid_token
@@ -44,6 +45,8 @@ def receive_postback(event: PostbackEvent, ctx: Ctx) -> None:
     if token and valid_token(token):
         _record_tap(ctx, customer_ids, token)
     action = fields.get("a")
+    if action and handle_postback(event, ctx, action, fields.get("v")):
+        return  # a staff member's tap on an admin button
     if action == OPT_OUT:
         _opt_out(ctx, customer_ids)
     if getattr(event.source, "type", "user") != "user":

@@ -29,10 +29,11 @@ from models.enrollment import (
 )
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
-from models.staff import NoticeStatus, StaffNotice
+from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
+    "AdminAudit",
     "ApiRequest",
     "Broadcast",
     "BroadcastStatus",

@@ -31,7 +31,9 @@ class StaffNotice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(String(32), nullable=False))  # a request kind, or "handoff"
     # the customer it is about: deleting a customer deletes their notices (they hold what the customer wrote)
-    customer_id: int = Field(sa_column=customer_fk())
+    customer_id: int | None = Field(
+        default=None, sa_column=customer_fk(nullable=True)
+    )  # None: an admin reply
     target: str | None = Field(default=None, sa_column=Column(String(64)))  # LINE user / group id
     template: str = Field(sa_column=Column(String(128), nullable=False))
     fields: dict | None = Field(default=None, sa_column=Column(JSON))
@@ -40,3 +42,23 @@ class StaffNotice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     error: str | None = Field(default=None, sa_column=Column(String(512)))
+    # an answer to a staff command in the admin chat: LINE's reply token, used while fresh, then a push
+    reply_token: str | None = Field(default=None, sa_column=Column(String(64)))
+    reply_by: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class AdminAudit(SQLModel, table=True):
+    """Every staff command, run or refused: who, where, what, with which arguments, and what came of it.
+    Append-only: nothing in the service updates or deletes a row (PostgreSQL refuses it with a trigger)."""
+
+    __tablename__ = "admin_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(sa_column=Column(String(64), nullable=False))  # the staff member's LINE user id
+    place: str = Field(sa_column=Column(String(64), nullable=False))  # a group id, or "1:1"
+    command: str = Field(sa_column=Column(String(32), nullable=False))
+    arguments: str | None = Field(default=None, sa_column=Column(String(500)))
+    result: str = Field(sa_column=Column(String(16), nullable=False))  # done, refused, usage, queued, error
+    detail: str | None = Field(default=None, sa_column=Column(String(500)))
+    personal_data: bool = False  # a look-up that showed a customer's data (APPI access log)
