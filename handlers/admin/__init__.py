@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from bot.admin import Role, Staff, audit, identify, speaker
 from bot.context import Ctx
-from bot.staff import reply_staff
+from bot.i18n import text
+from bot.staff import STAFF_LOCALE, reply_staff
 
 log = logging.getLogger(__name__)
 PREFIX = "/"  # a full-width ／ is the same after NFKC
@@ -69,6 +70,7 @@ class Command:
     aliases: tuple[str, ...]
     role: Role
     handler: Handler
+    texts: str  # the message group holding `<name>.summary` and `<name>.usage` for /help
 
 
 @dataclass
@@ -77,9 +79,11 @@ class AdminRegistry:
     order: list[Command] = field(default_factory=list)
     postbacks: dict[str, Callable[[Staff, str, str | None, Ctx], str]] = field(default_factory=dict)
 
-    def command(self, name: str, *aliases: str, role: Role = Role.OPERATOR) -> Callable[[Handler], Handler]:
+    def command(
+        self, name: str, *aliases: str, role: Role = Role.OPERATOR, texts: str = "admin_help"
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            entry = Command(name, aliases, role, handler)
+            entry = Command(name, aliases, role, handler, texts)
             for key in (name, *aliases):
                 if key in self.commands:
                     raise ValueError(f"admin command {key!r} is registered twice")
@@ -172,9 +176,11 @@ def _run(entry: Command | None, call: Call, ctx: Ctx) -> tuple[str, str | None]:
 
 
 def usage_line(entry: Command) -> str:
-    from bot.i18n import text
+    return text(f"messages.{entry.texts}.{entry.name}.usage", STAFF_LOCALE)
 
-    return text(f"messages.admin_help.{entry.name}.usage", "ja")
+
+def summary_line(entry: Command) -> str:
+    return text(f"messages.{entry.texts}.{entry.name}.summary", STAFF_LOCALE)
 
 
 def handle_postback(event: object, ctx: Ctx, action: str, value: str | None) -> bool:

@@ -8,12 +8,11 @@ from datetime import datetime, time
 from sqlalchemy import func, select
 
 from bot.engine.controls import paused_scenarios, set_paused
-from bot.i18n import text
 from flows.catalog import find_scenario
 from flows.diagram import describe_trigger
 from flows.dsl import Scenario, ScenarioError
 from flows.engine import TOKYO, japan_day
-from handlers.admin import Call, Usage, admin, say, usage_line
+from handlers.admin import Call, Usage, admin, say, summary_line, usage_line
 from models import Delivery, Enrollment, EnrollmentStatus
 
 ENROLLMENTS = Enrollment.__table__
@@ -30,7 +29,7 @@ def show_help(call: Call, ctx) -> None:
         say(call, ctx, "help_one", usage=usage_line(entry))
         return
     lines = [
-        f"/{entry.name}（{'・'.join(entry.aliases)}）: {text(f'messages.admin_help.{entry.name}.summary', 'ja')}"
+        f"/{entry.name}（{'・'.join(entry.aliases)}）: {summary_line(entry)}"
         for entry in admin.order
         if call.staff.may(entry.role)
     ]
