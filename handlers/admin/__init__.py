@@ -105,9 +105,11 @@ admin = AdminRegistry()
 
 
 def say(call: Call, ctx: Ctx, template: str, **fields: object) -> None:
-    """Answer in the admin chat (by reply for the first answer, while LINE's token is fresh)."""
+    """Answer in the admin chat (by reply for the first answer, while LINE's token is fresh). `template` is
+    `group.key`, or a key of the `admin` group."""
     token = call.reply_token if not call.replied else None
-    call.replied.append(reply_staff(ctx, call.staff.reply_to, token, f"admin.{template}", **fields))
+    key = template if "." in template else f"admin.{template}"
+    call.replied.append(reply_staff(ctx, call.staff.reply_to, token, key, **fields))
 
 
 def parse(text: str) -> tuple[str, list[str], bool] | None:
@@ -171,7 +173,7 @@ def _run(entry: Command | None, call: Call, ctx: Ctx) -> tuple[str, str | None]:
         say(call, ctx, "usage", usage=usage_line(entry))
         return "usage", None
     except Refused as refused:
-        say(call, ctx, refused.key, **refused.fields)
+        say(call, ctx, refused.key, **refused.fields)  # a full `group.key`
         return "refused", refused.key
 
 
