@@ -187,10 +187,15 @@ def main() -> None:
                 )
                 processes[1:] = [
                     subprocess.Popen(
-                        [sys.executable, "worker.py"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL
+                        [sys.executable, "worker.py"],
+                        env=env,
+                        cwd=ROOT,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
                     )
                     for _ in range(args.workers)
                 ]
+                time.sleep(2)  # the fresh workers import and connect before the first message
                 report("behind the backlog", *measure(line, port, args.messages, args.rate))
         finally:
             for process in processes:

@@ -95,6 +95,8 @@ POSTBACK = (
     "my_requests",
     "skip",
     "enter_code",
+    "admin_broadcast_confirm",  # the admin chat: a broadcast's dry run (送信する, やめる)
+    "admin_broadcast_drop",
 )
 ACTIONS = (
     {name: "datetimepicker" for name in DATETIME}

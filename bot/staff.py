@@ -11,6 +11,7 @@ Notices name the customer by their ids, never by name: staff look the customer u
 from __future__ import annotations
 
 import logging
+import unicodedata
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,11 +28,16 @@ from bot.config import Settings
 from bot.content import Links, Template, line_messages
 from bot.context import Ctx
 from bot.i18n import text
+from bot.outbox import new_token
 from bot.queues import ANSWERS
 from bot.runtime import current
+from flows.dsl import Channel, Purpose
 from models import (
     Customer,
+    Delivery,
+    DeliveryStatus,
     NoticeStatus,
+    RequestStatus,
     ServiceRequest,
     StaffNotice,
     utcnow,
@@ -48,6 +54,7 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 MAX_ATTEMPTS = 1 + RETRY.max  # the job's last run gives up and alerts
 RETRY_WINDOW = timedelta(hours=23)  # LINE keeps a retry key for 24 hours
 _PENDING = "staff_notices_after_commit"
+STATUS_ORDER = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)
 
 
 def notify_staff(
@@ -108,6 +115,62 @@ def customer_ref(connection: Connection, customer_id: int) -> str:
     code = connection.execute(select(Customer.customer_code).where(Customer.id == customer_id)).scalar()
     key = "customer_known" if code else "customer_prospect"
     return text(f"messages.chat_desk.labels.{key}", STAFF_LOCALE, code=code or "", id=customer_id)
+
+
+def request_reference(typed: str) -> str:
+    """A 受付番号 as stored, however staff typed it (case and full-width ignored)."""
+    return unicodedata.normalize("NFKC", typed).strip().upper()
+
+
+def change_request(
+    connection: Connection, settings: Settings, reference: str, status: RequestStatus, now: datetime
+) -> tuple[Any | None, int | None]:
+    """Move the request on to `status` (never back) and queue the customer's chat message: (the request as it
+    was, the message's ledger id). The id is None when the request is there already; the row, when there is no
+    such request. Used by `flask requests` and the admin chat's /request."""
+    row = connection.execute(
+        select(REQUESTS).where(REQUESTS.c.reference == request_reference(reference))
+    ).first()
+    if row is None or STATUS_ORDER.index(RequestStatus(row.status)) >= STATUS_ORDER.index(status):
+        return row, None
+    closed = {"closed_at": now} if status is RequestStatus.CLOSED else {}
+    moved = connection.execute(
+        update(REQUESTS)
+        .where(REQUESTS.c.id == row.id, REQUESTS.c.status == row.status)  # two staff at once: one message
+        .values(status=status, updated_at=now, **closed)
+    ).rowcount
+    return row, tell_customer(connection, settings, row, status, now) if moved else None
+
+
+def tell_customer(connection: Connection, settings: Settings, row: Any, status: str, now: datetime) -> int:
+    """A chat message by push (no reply token: the customer is not waiting), through the delivery ledger."""
+    locale = settings.default_locale
+    fields = {
+        "reference": row.reference,
+        "request_kind": request_label("kinds", row.kind, locale),
+        "request_status": request_label("statuses", status, locale),
+    }
+    values = {
+        "customer_id": row.customer_id,
+        "step": f"request:{row.id}:{status}",
+        "template": "chat_desk.status_changed",
+        "channel": str(Channel.LINE),
+        "purpose": str(Purpose.TRANSACTIONAL),
+        "status": DeliveryStatus.QUEUED,
+        "due_at": now,
+        "attempts": 0,
+        "token": new_token(),
+        "fields": fields,
+        "created_at": now,
+        "updated_at": now,
+    }
+    deliveries = Delivery.__table__
+    return connection.execute(insert(deliveries).values(values).returning(deliveries.c.id)).scalar_one()
+
+
+def request_label(group: str, name: str, locale: str = STAFF_LOCALE) -> str:
+    """A request's kind or status in words (`kinds`, `statuses` of chat_desk)."""
+    return text(f"messages.chat_desk.{group}.{name}", locale)
 
 
 def _send_after_commit(session: Session, ids: list[int]) -> None:

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
-from datetime import datetime
-from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import select
 
-from bot.config import Settings
-from bot.i18n import text
-from bot.outbox import dispatch_answers, new_token
-from bot.staff import NOTICES, REQUESTS, STAFF_LOCALE, enqueue_notices
-from flows.dsl import Channel, Purpose
+from bot.outbox import dispatch_answers
+from bot.staff import (
+    NOTICES,
+    REQUESTS,
+    STATUS_ORDER,
+    change_request,
+    enqueue_notices,
+    request_reference,
+)
+from bot.staff import request_label as _label
 from flows.engine import TOKYO
-from models import Delivery, DeliveryStatus, NoticeStatus, RequestStatus, utcnow
+from models import NoticeStatus, RequestStatus, utcnow
 
 log = logging.getLogger(__name__)
 
 # ── flask requests … (staff) ─────────────────────────────────────────────────────────────────────────────
-
-STATUS_ORDER = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)
 
 
 @click.group("requests", cls=AppGroup)
@@ -93,50 +93,14 @@ def notices(resend: bool) -> None:
 def _change(reference: str, status: RequestStatus, by: str) -> None:
     runtime = current_app.extensions["runtime"]
     now = utcnow()
-    wanted = unicodedata.normalize("NFKC", reference).strip().upper()
+    wanted = request_reference(reference)
     with runtime.engine.begin() as connection:
-        row = connection.execute(select(REQUESTS).where(REQUESTS.c.reference == wanted)).first()
-        if row is None:
-            raise click.ClickException(f"no request {wanted}")
-        if STATUS_ORDER.index(RequestStatus(row.status)) >= STATUS_ORDER.index(status):
-            click.echo(f"{wanted} is already {row.status}; nothing changed")
-            return
-        closed = {"closed_at": now} if status is RequestStatus.CLOSED else {}
-        connection.execute(
-            update(REQUESTS).where(REQUESTS.c.id == row.id).values(status=status, updated_at=now, **closed)
-        )
-        delivery_id = _tell_customer(connection, runtime.settings, row, status, now)
+        row, delivery_id = change_request(connection, runtime.settings, reference, status, now)
+    if row is None:
+        raise click.ClickException(f"no request {wanted}")
+    if delivery_id is None:
+        click.echo(f"{wanted} is already {row.status}; nothing changed")
+        return
     dispatch_answers(runtime.engine, runtime.redis, runtime.settings, [delivery_id], now)
     log.info("service request %s set to %s by %s", row.id, status, by)
     click.echo(f"{wanted}: {status}; the customer is told in the chat")
-
-
-def _tell_customer(connection: Connection, settings: Settings, row: Any, status: str, now: datetime) -> int:
-    """A chat message by push (no reply token: the customer is not waiting), through the delivery ledger."""
-    locale = settings.default_locale
-    fields = {
-        "reference": row.reference,
-        "request_kind": _label("kinds", row.kind, locale),
-        "request_status": _label("statuses", status, locale),
-    }
-    values = {
-        "customer_id": row.customer_id,
-        "step": f"request:{row.id}:{status}",
-        "template": "chat_desk.status_changed",
-        "channel": str(Channel.LINE),
-        "purpose": str(Purpose.TRANSACTIONAL),
-        "status": DeliveryStatus.QUEUED,
-        "due_at": now,
-        "attempts": 0,
-        "token": new_token(),
-        "fields": fields,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return connection.execute(
-        insert(Delivery.__table__).values(values).returning(Delivery.__table__.c.id)
-    ).scalar_one()
-
-
-def _label(group: str, name: str, locale: str = STAFF_LOCALE) -> str:
-    return text(f"messages.chat_desk.{group}.{name}", locale)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, String
+from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -35,8 +35,13 @@ class Broadcast(SQLModel, table=True):
     )  # e.g. "first_reachable:line,sms,email"
     status: str = Field(default=BroadcastStatus.DRAFT, sa_column=Column(String(12), nullable=False))
     send_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))  # scheduled (--at)
-    created_by: str | None = Field(
-        default=None, sa_column=Column(String(64))
-    )  # staff id, never a LINE user id
+    # the staff member who prepared it (their LINE user id in the admin chat, as the audit names them); a
+    # broadcast above the approval threshold needs someone else to confirm it (`confirmed_by`)
+    created_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    confirmed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    prepared_in: str | None = Field(default=None, sa_column=Column(String(64)))  # the admin chat it reports to
+    # the segment ({fact: value}) and the dry run's figures (None while it is being counted)
+    filters: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    counts: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
