@@ -8,6 +8,7 @@ hint that commands exist. Every attempt, allowed or refused, is written to the a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -61,6 +62,23 @@ def identify(settings: Settings, source: Any) -> Staff | None:
     if place not in settings.admin_groups:
         return None
     return Staff(actor, place, listed | {Role.OPERATOR})
+
+
+_DIGITS = re.compile(r"\D")
+
+
+def masked(arguments: list[str]) -> str:
+    """Arguments as an audit row may keep them when nobody vetted them (a stranger's attempt): an email
+    address or a phone number in them is masked (t***@example.jp, ****5678)."""
+    out = []
+    for word in arguments:
+        if "@" in word:
+            local, _, domain = word.partition("@")
+            word = f"{local[:1]}***@{domain}"
+        elif len(_DIGITS.sub("", word)) >= 8:
+            word = "****" + _DIGITS.sub("", word)[-4:]
+        out.append(word)
+    return " ".join(out)
 
 
 def audit(

@@ -15,11 +15,13 @@ from flows.dsl import Condition, Scenario
 from flows.engine import TOKYO, japan_day
 from models import Customer, TraceEntry
 
+LARGEST_ID = 2**31 - 1
+
 
 def find_customer(connection: Connection, key: str) -> int | None:
     """A customer by 顧客ID, or by the service's own id when the key is a number."""
     found = connection.execute(select(Customer.id).where(Customer.customer_code == key)).scalar()
-    if found is None and key.isdigit():
+    if found is None and key.isdigit() and int(key) <= LARGEST_ID:  # a phone number is not an id
         found = connection.execute(select(Customer.id).where(Customer.id == int(key))).scalar()
     return found
 

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.admin import Role, Staff, audit, identify, speaker
+from bot.admin import Role, Staff, audit, identify, masked, speaker
 from bot.context import Ctx
 from bot.i18n import text
 from bot.staff import STAFF_LOCALE, reply_staff
@@ -139,7 +139,7 @@ def handle_text(event: object, ctx: Ctx, text: str) -> bool:
     connection = ctx.session.connection()
     if staff is None:
         actor, place = speaker(source)
-        audit(connection, actor or "-", place, name, " ".join(args), "refused", ctx.now, "not staff here")
+        audit(connection, actor or "-", place, name, masked(args), "refused", ctx.now, "not staff here")
         return place != "1:1"  # in a group the bot stays silent; in 1:1 the ordinary bot answers
     call = Call(staff, name, args, text, getattr(event, "reply_token", None), well_formed=well_formed)
     entry = admin.commands.get(name)

@@ -1,5 +1,5 @@
 """Importing this module registers every admin command module on `handlers.admin.admin`."""
 
-from handlers.admin import scenarios
+from handlers.admin import desk, lookups, scenarios
 
-MODULES = (scenarios,)
+MODULES = (scenarios, lookups, desk)

@@ -86,3 +86,16 @@ def test_the_audit_log_cannot_be_changed_on_postgresql(runtime, database_url):
     for statement in (update(AdminAudit).values(result="forged"), text("DELETE FROM admin_audit")):
         with pytest.raises(DBAPIError, match="append-only"), runtime.engine.begin() as connection:
             connection.execute(statement)
+
+
+def test_a_strangers_attempt_is_audited_with_contact_details_masked(runtime, post_webhook, drain):
+    """A stranger's /customer with a phone number and an email runs nothing; the audit keeps them masked."""
+    stranger = new_user()
+    with emulated_line(runtime) as line:
+        staff_settings(runtime, operators=[], approvers=[])
+        StaffChat(runtime, line, post_webhook, drain, stranger, OTHER_GROUP).say(
+            "/customer 090-1234-5678 taro@example.jp"
+        )
+    with runtime.engine.connect() as connection:
+        [row] = connection.execute(select(AdminAudit.arguments, AdminAudit.result)).all()
+    assert row == ("****5678 t***@example.jp", "refused")
