@@ -39,7 +39,8 @@ class Broadcast(SQLModel, table=True):
     # broadcast above the approval threshold needs someone else to confirm it (`confirmed_by`)
     created_by: str | None = Field(default=None, sa_column=Column(String(64)))
     confirmed_by: str | None = Field(default=None, sa_column=Column(String(64)))
-    prepared_in: str | None = Field(default=None, sa_column=Column(String(64)))  # the admin chat it reports to
+    # the admin chat it was prepared in (a group, or the staff member 1:1): its dry run and progress go there
+    prepared_in: str | None = Field(default=None, sa_column=Column(String(64)))
     # the segment ({fact: value}) and the dry run's figures (None while it is being counted)
     filters: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     counts: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
