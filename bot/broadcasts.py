@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from bot.channels.line import MULTICAST_LIMIT
 from bot.engine.delivery import CHANNEL_COLUMNS
@@ -31,8 +31,11 @@ PERSONAL = re.compile(r"%\{(?!service_name\})")  # any merge field but the servi
 
 
 def parse_channels(spec: str) -> tuple[Channel, ...]:
-    """ "first_reachable:line,sms,email" or "only:sms" → the channels in order."""
-    _, _, names = spec.partition(":")
+    """ "first_reachable:line,sms,email" or "only:sms" → the channels in order (a broadcast reaches each
+    customer on one channel: "all:" is refused)."""
+    pick, _, names = spec.partition(":")
+    if pick not in ("first_reachable", "only"):
+        raise ValueError(f"broadcast channels {spec!r}: use first_reachable:… or only:…")
     return tuple(Channel(name) for name in names.split(",") if name)
 
 
@@ -85,7 +88,9 @@ def queue_broadcast(
                {token}, {group}, :now, :now
         FROM chosen WHERE channel IS NOT NULL
         ON CONFLICT DO NOTHING
-    """)
+    """).bindparams(  # typed, so SQLite stores them like every other timestamp (comparable as text)
+        bindparam("due", type_=DELIVERIES.c.due_at.type), bindparam("now", type_=DELIVERIES.c.created_at.type)
+    )
     params = {
         "broadcast": broadcast.id,
         "template": broadcast.template,

@@ -113,6 +113,7 @@ def load_history(connection: Connection, customer_ids: Iterable[int], now: datet
         DELIVERIES.c.channel,
         DELIVERIES.c.step,
         DELIVERIES.c.enrollment_id,
+        DELIVERIES.c.broadcast_id,
         DELIVERIES.c.due_at,
     ).where(
         DELIVERIES.c.purpose == Purpose.MARKETING,
@@ -120,12 +121,15 @@ def load_history(connection: Connection, customer_ids: Iterable[int], now: datet
         DELIVERIES.c.due_at >= now - timedelta(days=7),
         DELIVERIES.c.due_at <= now + timedelta(days=14),
     )
-    seen: set[tuple[int | None, str]] = set()
+    seen: set[tuple[int, int | None, int | None, str]] = set()
     for chunk in chunks(connection, ids):
         mine = statement.where(among(connection, DELIVERIES.c.customer_id, chunk))
-        for customer_id, template, channel, step, enrollment_id, due_at in connection.execute(mine):
-            if (enrollment_id, step) not in seen:  # one message on several channels counts once
-                seen.add((enrollment_id, step))
+        for customer_id, template, channel, step, enrollment_id, broadcast_id, due_at in connection.execute(
+            mine
+        ):
+            message = (customer_id, enrollment_id, broadcast_id, step)
+            if message not in seen:  # one message on several channels counts once
+                seen.add(message)
                 history.sends.setdefault(customer_id, []).append(due_at)
             history.days.setdefault((customer_id, template, channel), set()).add(japan_day(due_at))
     return history

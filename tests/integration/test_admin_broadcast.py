@@ -386,3 +386,18 @@ def test_bad_arguments_are_named_with_the_usage_and_filters_narrow_the_count(run
         assert chat.tap(CONFIRM.format(number)) == [f"配信 #{number} は中止済みです。"]
     assert broadcasts(runtime)[0].status == BroadcastStatus.CANCELLED and ledger(runtime) == []
     assert Counter(row[3] for row in audit_rows(runtime)) == {"usage": 9, "done": 5, "refused": 2}
+
+
+def test_each_broadcast_counts_towards_a_customers_cap(runtime):
+    """Two broadcasts to one customer in a week are two marketing messages in the cap's history, not one."""
+    from bot.engine.delivery import load_history
+    from models import utcnow
+    from tests.integration.delivery_helpers import add_customer, add_row, new_broadcast
+
+    customer = add_customer(runtime, email="cap@example.jp", email_ok=True)
+    for _ in range(2):
+        broadcast = new_broadcast(runtime)
+        add_row(runtime, customer, channel="email", step="broadcast", broadcast_id=broadcast.id)
+    with runtime.engine.connect() as connection:
+        history = load_history(connection, [customer], utcnow())
+    assert len(history.sends[customer]) == 2
