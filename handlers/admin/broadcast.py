@@ -13,7 +13,8 @@ from sqlalchemy import event, update
 from sqlmodel import Session
 
 from bot.admin import Role, Staff
-from bot.broadcast_jobs import channel_policy, enqueue, label, moment_label
+from bot.broadcast_jobs import enqueue, label, moment_label
+from bot.broadcast_plan import channel_policy
 from bot.broadcasts import cancel_broadcast
 from bot.content import Template
 from bot.context import Ctx
