@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-webhook clean
+.PHONY: run demo test lint bench-webhook clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m bot.local serve
+
+demo: $(STAMP)
+	$(BIN)/python -m bot.demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -133,6 +133,14 @@ class Settings(BaseSettings):
     admin_groups: Annotated[list[str], NoDecode] = []
     # A broadcast to more recipients than this needs a second staff member (an approver) to confirm it.
     broadcast_approval_threshold: int = Field(default=10_000, ge=1)
+    # `make run` (bot/local.py sets LOCAL_MODE=1): a laptop with sample data; pages for staff are open there.
+    local_mode: bool = False
+    # The staff dashboard (/dashboard): `Authorization: Bearer <token>` or its login form; empty and not local
+    # mode = closed (403).
+    dashboard_token: str = ""
+    # The chat simulator (/simulator): act as a customer's LINE app against the LINE emulator. `make run` turns
+    # it on; never in production (it signs webhook events with the channel secret for anyone who asks).
+    simulator_enabled: bool = False
     # The operator's scenario settings (timings, optional filters): a YAML file, see bot/scenario_config.py.
     scenario_settings_file: Path | None = None
     # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};

@@ -30,6 +30,10 @@ def local_environment() -> dict[str, str]:
     env.setdefault("PORT", "5000")
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
     env.setdefault("EMULATOR_PORT", "8089")
+    if not env.get("LINE_API_BASE_URL"):  # LINE is the emulator: /simulator plays the customer's LINE app
+        env.setdefault("SIMULATOR_ENABLED", "1")  # and LINE's account-link step (never in production)
+        env.setdefault("LINE_ACCOUNT_LINK_URL", f"{env['PUBLIC_BASE_URL']}/simulator/account-link")
+    env.setdefault("LOCAL_MODE", "1")  # settings.local_mode: laptop-only pages (dashboard without a token)
     return env
 
 
@@ -62,14 +66,21 @@ def serve(_: argparse.Namespace) -> int:
 def _banner(env: dict[str, str], database_url: str) -> str:
     return f"""
   LINE engagement service is running (Ctrl-C stops everything)
-    webhook      {env["PUBLIC_BASE_URL"]}/callback
+{_simulator_line(env)}    webhook      {env["PUBLIC_BASE_URL"]}/callback
     health       {env["PUBLIC_BASE_URL"]}/healthz
+    dashboard    {env["PUBLIC_BASE_URL"]}/dashboard  (staff: results as charts)
     database     {database_url}
     redis        {env["REDIS_URL"]}
     LINE API     {env["LINE_API_BASE_URL"]}  (emulator: GET /__emulator__/requests shows what was sent)
   Send a signed test event:
     .venv/bin/python -m bot.local send follow
 """
+
+
+def _simulator_line(env: dict[str, str]) -> str:
+    if env.get("SIMULATOR_ENABLED") not in ("1", "true", "True"):
+        return ""
+    return f"    simulator    {env['PUBLIC_BASE_URL']}/simulator  <- open this: chat with the bot as a customer\n"
 
 
 def _supervise(processes: list[subprocess.Popen], emulator: object | None) -> int:

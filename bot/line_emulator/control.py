@@ -12,7 +12,8 @@ No auth (the emulator listens on loopback).  All bodies are JSON.
 * ``POST   /__emulator__/users`` ``{"userId", "status"?, "displayName"?, "pictureUrl"?,
   "statusMessage"?, "language"?}`` or ``{"users": [...]}`` → ``{"users": [...]}``
 * ``POST   /__emulator__/reply_tokens`` ``{"userId"?}``    → ``{"replyToken": "..."}``
-* ``GET    /__emulator__/link_tokens/<token>``            → ``{"userId": "U..." | null}``
+* ``GET    /__emulator__/link_tokens/<token>[?consume=1]`` → ``{"userId": "U..." | null}`` (consume: used, as
+  LINE's account-link endpoint does: a link token links once)
 * ``POST   /__emulator__/clock`` ``{"advance": seconds}``  → ``{"now": epoch}``
 * ``GET    /__emulator__/quota`` / ``POST`` ``{"limit": N | null}`` → ``{"limit", "usage"}``
 """
@@ -96,7 +97,8 @@ def _route(state: EmulatorState, request: Request, path: str) -> Answer | None:
     if path == "/reply_tokens" and method == "POST":
         return Answer(200, {"replyToken": state.register_reply_token(_json(request).get("userId"))})
     if path.startswith("/link_tokens/") and method == "GET":
-        return Answer(200, {"userId": state.link_token_owner(path[len("/link_tokens/") :])})
+        token, consume = path[len("/link_tokens/") :], request.args.get("consume") == "1"
+        return Answer(200, {"userId": state.link_token_owner(token, consume=consume)})
     if path == "/clock" and method == "POST":
         state.clock.advance(float(_json(request).get("advance", 0)))
         return Answer(200, {"now": state.clock.now()})

@@ -11,22 +11,21 @@ first character and domain (t***@example.jp).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, case, distinct, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from bot.content import LINE_TEXT_LIMIT
+from bot.dashboard import Funnel, funnels  # the dashboard's funnel chart shows the same figures
 from bot.engine.explain import entry_check, find_customer, trace_lines
 from bot.i18n import text
 from bot.imports import values
 from bot.staff import STAFF_LOCALE, customer_ref
 from flows.catalog import find_scenario
-from flows.dsl import Outcome, Scenario, ScenarioError
+from flows.dsl import Scenario, ScenarioError
 from handlers.admin import Call, Usage, admin, say
-from models import Customer, CustomerChannels, Delivery, Enrollment
+from models import Customer, CustomerChannels, Enrollment
 
 ENROLLMENTS = Enrollment.__table__
-DELIVERIES = Delivery.__table__
 CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__
 CHANNEL_ORDER = ("line", "email", "sms", "push")
@@ -137,53 +136,6 @@ def _ids(connection: Connection, where) -> list[int]:
 
 
 # ── /stats ───────────────────────────────────────────────────────────────────────────────────────────────
-
-
-@dataclass
-class Funnel:
-    entered: int = 0
-    held: int = 0
-    converted: int = 0  # of those sent to
-    held_converted: int = 0
-    opted_out: int = 0
-    engaged: int = 0
-    sent: dict[str, int] = field(default_factory=dict)
-
-
-def funnels(connection: Connection, scenario_id: str | None) -> dict[str, Funnel]:
-    """Per scenario since it started: entrants (held out or not), outcomes, messages sent per channel, and
-    entrants who opened, clicked or tapped a message."""
-    chosen = [ENROLLMENTS.c.scenario_id == scenario_id] if scenario_id else []
-    out: dict[str, Funnel] = {}
-    converted = func.sum(case((ENROLLMENTS.c.outcome == Outcome.CONVERTED, 1), else_=0))
-    opted_out = func.sum(case((ENROLLMENTS.c.outcome == Outcome.OPTED_OUT, 1), else_=0))
-    people = select(ENROLLMENTS.c.scenario_id, ENROLLMENTS.c.held_out, func.count(), converted, opted_out)
-    for sid, held_out, count, won, left in connection.execute(
-        people.where(*chosen).group_by(ENROLLMENTS.c.scenario_id, ENROLLMENTS.c.held_out)
-    ):
-        funnel = out.setdefault(sid, Funnel())
-        funnel.entered += count
-        funnel.opted_out += left or 0
-        if held_out:
-            funnel.held, funnel.held_converted = count, won or 0
-        else:
-            funnel.converted = won or 0
-    joined = DELIVERIES.join(ENROLLMENTS, ENROLLMENTS.c.id == DELIVERIES.c.enrollment_id)
-    sent = select(ENROLLMENTS.c.scenario_id, DELIVERIES.c.channel, func.count()).select_from(joined)
-    for sid, channel, count in connection.execute(
-        sent.where(DELIVERIES.c.sent_at.is_not(None), *chosen).group_by(
-            ENROLLMENTS.c.scenario_id, DELIVERIES.c.channel
-        )
-    ):
-        out.setdefault(sid, Funnel()).sent[channel] = count
-    reacted = or_(*(column.is_not(None) for column in (DELIVERIES.c.opened_at, DELIVERIES.c.clicked_at)))
-    reacted = or_(reacted, DELIVERIES.c.tapped_at.is_not(None))
-    engaged = select(ENROLLMENTS.c.scenario_id, func.count(distinct(DELIVERIES.c.enrollment_id)))
-    for sid, count in connection.execute(
-        engaged.select_from(joined).where(reacted, *chosen).group_by(ENROLLMENTS.c.scenario_id)
-    ):
-        out.setdefault(sid, Funnel()).engaged = count
-    return out
 
 
 def stats_line(scenario: Scenario, funnel: Funnel) -> str:

@@ -91,9 +91,12 @@ def test_http_control_endpoints(raw: RawCall, api: MessagingApi) -> None:
 
 
 def test_http_control_link_tokens_and_reply_tokens(raw: RawCall, api: MessagingApi) -> None:
-    """Link token owners and registered reply tokens are available over HTTP."""
+    """Link token owners and registered reply tokens are available over HTTP; consuming a link token (as LINE's
+    account-link endpoint does) leaves it unknown afterwards."""
     token = api.issue_link_token(USER).link_token
     assert raw("GET", f"/__emulator__/link_tokens/{token}", token=None).body == {"userId": USER}
+    assert raw("GET", f"/__emulator__/link_tokens/{token}?consume=1", token=None).body == {"userId": USER}
+    assert raw("GET", f"/__emulator__/link_tokens/{token}", token=None).body == {"userId": None}
     reply_token = raw("POST", "/__emulator__/reply_tokens", {"userId": USER}, token=None).body["replyToken"]
     reply = raw(
         "POST",

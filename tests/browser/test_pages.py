@@ -1,0 +1,97 @@
+"""What a newcomer sees after `make demo` and `make run`, in a real browser: the health check, the ID連携 login
+page, the chat simulator (add the friend, see the greeting, link the ID, claim the coupon) and the staff
+dashboard counting the result. Screenshots go to docs/screenshots/ for the README."""
+
+from __future__ import annotations
+
+import re
+
+CUSTOMER, EMAIL = "DEMO0003", "demo0003@example.com"  # 高橋 翔 of the demo's cast: email only, no LINE yet
+
+
+def bot_says(page, words: str):
+    """The chat's bot message containing `words` (waits for it: the worker answers asynchronously)."""
+    found = page.locator("#messages li.from-bot", has_text=words).last
+    found.wait_for()
+    return found
+
+
+def chip(page, action: str):
+    """The quick reply of the latest bot message whose postback is `a=<action>`."""
+    found = page.locator(f'#quick-replies .chip[data-data^="a={action}"]').first
+    found.wait_for()
+    return found
+
+
+def reach(page) -> dict[str, int]:
+    """Today's figure of each row of the dashboard's channel reach table (LINE友だち, ID連携, …)."""
+    rows = page.locator("#reach tbody tr")
+    rows.first.wait_for()
+    figures = {}
+    for index in range(rows.count()):
+        cells = rows.nth(index).locator("td").all_inner_texts()
+        figures[cells[0].strip()] = int(re.sub(r"[^0-9-]", "", cells[2]) or 0)
+    return figures
+
+
+def test_health_check_answers_in_the_browser(service, page):
+    """GET /healthz of the running service shows database and Redis ok."""
+    page.goto(f"{service.base}/healthz")
+    assert '"status":"ok"' in page.inner_text("body").replace(" ", "")
+
+
+def test_link_login_page_renders_in_japanese(service, page, screenshot):
+    """The ID連携 login page asks for the お客さま番号 and a phone or email, with a CSRF token in the form."""
+    page.goto(f"{service.base}/link?linkToken=browserTest1234")
+    assert page.locator("html").get_attribute("lang") == "ja"
+    assert page.locator('input[name="customer_code"]').is_visible()
+    assert page.locator('input[name="contact"]').is_visible()
+    assert page.locator('input[name="csrf"]').get_attribute("value")
+    assert "LINE連携" in page.title()
+    screenshot(page, "link")
+
+
+def test_a_newcomer_chats_links_the_id_claims_a_coupon_and_the_dashboard_counts_it(service, page, screenshot):
+    """In the simulator: pick a demo customer, add the friend (greeting), link the ID through the login page
+    and LINE's account-link step, receive and list the link coupon; the dashboard then counts one more LINE
+    friend and one more linked ID, beside the demo's scenario funnel."""
+    page.goto(f"{service.base}/dashboard")
+    before = reach(page)
+
+    page.goto(f"{service.base}/simulator")
+    page.fill("#search", CUSTOMER)
+    page.locator(f'#people-list .person[data-code="{CUSTOMER}"]').click()
+    page.locator("#follow").click()
+    bot_says(page, "友だち追加ありがとうございます")
+    assert page.locator("#status").get_attribute("data-status") == "friend"
+
+    chip(page, "link_account").click()
+    bot_says(page, "ログインして連携")
+    with page.context.expect_page() as opened:  # the login button opens our page, as LINE's browser would
+        page.locator('#quick-replies .chip[data-action-type="uri"]').first.click()
+    login = opened.value
+    login.wait_for_load_state()
+    login.fill('input[name="customer_code"]', CUSTOMER)
+    login.fill('input[name="contact"]', EMAIL)
+    login.locator('form button[type="submit"], form input[type="submit"]').first.click()
+    login.wait_for_url(re.compile(r"/simulator/account-link\?"))
+    assert "ID連携が完了しました" in login.inner_text("body")
+    login.close()
+
+    bot_says(page, "LINE連携が完了しました")
+    bot_says(page, "LINE連携特典")  # the link benefit's coupon (BENEFIT_CAMPAIGNS line_linked)
+    chip(page, "my_coupons").click()
+    bot_says(page, "ご利用いただけるクーポンです")
+    assert CUSTOMER in page.inner_text("#chat-who")
+    screenshot(page, "simulator")
+
+    page.goto(f"{service.base}/dashboard")
+    after = reach(page)
+    assert after["LINE友だち"] == before["LINE友だち"] + 1
+    assert after["ID連携"] == before["ID連携"] + 1
+    funnel = page.locator("#funnel tbody tr", has_text="見積もり者への契約促進シナリオ")
+    channels = page.locator("#funnel thead tr").nth(1).locator("th").count() - 2  # + 配信群, 対照群
+    entered, converted = (funnel.locator("td").nth(i).inner_text() for i in (1, 4 + channels))
+    assert int(entered) >= 1 and int(converted) >= 1  # the demo's 佐藤 signed mid-flow
+    assert page.locator("#funnel svg").count() >= 1 and page.locator("#reach svg").count() == 1
+    screenshot(page, "dashboard", full_page=True)
