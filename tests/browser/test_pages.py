@@ -1,6 +1,6 @@
 """What a newcomer sees after `make demo` and `make run`, in a real browser: the health check, the ID連携 login
 page, the chat simulator (add the friend, see the greeting, link the ID, claim the coupon) and the staff
-dashboard counting the result. Screenshots go to docs/screenshots/ for the README."""
+dashboard counting the result. Screenshots go to var/screenshots/ (SCREENSHOTS_DIR=docs/screenshots refreshes the README's)."""
 
 from __future__ import annotations
 
