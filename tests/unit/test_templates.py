@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.buttons import ACTIONS
 from bot.channels.sms_billing import MAX_CHARACTERS
 from bot.config import DEFAULT_LINK_TARGETS, load_settings
-from bot.content import ACTIONS, Links, Template, email_parts, line_messages, sms_text
+from bot.content import Links, Template, email_parts, line_messages, sms_text
 from bot.i18n import SUPPORTED, configure_i18n, message_document, template_keys
 from bot.line_emulator.validation import validate_body
 from bot.outbox import new_token
