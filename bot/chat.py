@@ -83,27 +83,51 @@ def answer(ctx: Ctx, turn: Turn, template: str, **fields: Any) -> int:
 
     The first answer to a turn takes the reply token (a token answers once); later ones go by push."""
     first = not ctx.answers
-    now = ctx.now
+    token = turn.reply_token if first else None
+    delivery_id = queue_chat_message(
+        ctx.session.connection(),
+        turn.customer_id,
+        template,
+        f"chat:{ctx.event_row_id}:{len(ctx.answers) + 1}",
+        ctx.now,
+        reply_token=token,
+        reply_by=(ctx.occurred_at or ctx.now) + REPLY_WINDOW if token else None,
+        **fields,
+    )
+    ctx.answers.append(delivery_id)
+    return delivery_id
+
+
+def queue_chat_message(
+    connection: Connection,
+    customer_id: int,
+    template: str,
+    step: str,
+    now: datetime,
+    purpose: Purpose = Purpose.TRANSACTIONAL,
+    reply_token: str | None = None,
+    reply_by: datetime | None = None,
+    **fields: Any,
+) -> int:
+    """A LINE message to the customer as a ledger row: by reply while `reply_token` lasts, else by push (a
+    coupon issued by staff, a request's new status, a referral's thanks). Its ledger id."""
     row = {
-        "customer_id": turn.customer_id,
-        "step": f"chat:{ctx.event_row_id}:{len(ctx.answers) + 1}",
+        "customer_id": customer_id,
+        "step": step,
         "template": template,
         "channel": str(Channel.LINE),
-        "purpose": str(Purpose.TRANSACTIONAL),
+        "purpose": str(purpose),
         "status": DeliveryStatus.QUEUED,
         "due_at": now,
         "attempts": 0,
         "token": new_token(),
-        "reply_token": turn.reply_token if first else None,
-        "reply_by": (ctx.occurred_at or now) + REPLY_WINDOW if first and turn.reply_token else None,
+        "reply_token": reply_token,
+        "reply_by": reply_by,
         "fields": {name: _plain(value) for name, value in fields.items()} or None,
         "created_at": now,
         "updated_at": now,
     }
-    row_id = ctx.session.connection().execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id))
-    delivery_id = row_id.scalar_one()
-    ctx.answers.append(delivery_id)
-    return delivery_id
+    return connection.execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id)).scalar_one()
 
 
 def _plain(value: Any) -> Any:

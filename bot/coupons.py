@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
+from bot.chat import queue_chat_message
 from bot.config import Settings
-from bot.outbox import new_token
-from flows.dsl import Channel, Purpose
+from flows.dsl import Purpose
 from models import (
     CampaignBenefit,
     Coupon,
@@ -30,7 +30,6 @@ from models import (
     CouponStatus,
     CustomerChannels,
     Delivery,
-    DeliveryStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -254,38 +253,6 @@ def coupon_fields(coupon: Any, locale: str) -> dict[str, Any]:
     return fields
 
 
-def queue_message(
-    connection: Connection,
-    customer_id: int,
-    template: str,
-    step: str,
-    now: datetime,
-    purpose: Purpose = Purpose.TRANSACTIONAL,
-    **fields: Any,
-) -> int:
-    """A LINE message to the customer outside a chat turn (no reply token): a ledger row the send workers
-    push, like `bot.chat.answer` does for answers."""
-    row = {
-        "customer_id": customer_id,
-        "step": step,
-        "template": template,
-        "channel": str(Channel.LINE),
-        "purpose": str(purpose),
-        "status": DeliveryStatus.QUEUED,
-        "due_at": now,
-        "attempts": 0,
-        "token": new_token(),
-        "fields": {
-            name: value if isinstance(value, str | int | float | bool) else str(value)
-            for name, value in fields.items()
-        }
-        or None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return connection.execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id)).scalar_one()
-
-
 def remind_expiring(engine: Engine, settings: Settings, now: datetime) -> int:
     """Queue `chat_coupon.expiring` once for each live coupon of a LINE customer that expires within
     COUPON_REMINDER_DAYS_BEFORE days (a campaign shorter than that gets none); returns how many."""
@@ -315,7 +282,7 @@ def remind_expiring(engine: Engine, settings: Settings, now: datetime) -> int:
             if claimed:
                 fields = coupon_fields(coupon, settings.default_locale)
                 step, template = f"coupon:{coupon.id}:expiring", "chat_coupon.expiring"
-                queue_message(
+                queue_chat_message(
                     connection, coupon.customer_id, template, step, now, Purpose.MARKETING, **fields
                 )
                 queued += 1

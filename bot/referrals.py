@@ -23,14 +23,13 @@ from enum import StrEnum
 from sqlalchemy import Connection, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.outbox import new_token
-from flows.dsl import Channel, Outcome, Purpose
+from bot.chat import queue_chat_message
+from flows.dsl import Outcome
 from flows.engine import Status
 from flows.referral_campaign import ID as REFERRAL_CAMPAIGN
 from models import (
     ContractSummary,
     Delivery,
-    DeliveryStatus,
     Enrollment,
     EnrollmentStatus,
     Referral,
@@ -210,18 +209,6 @@ def follow_link(connection: Connection, prospect_id: int, customer_id: int) -> N
 
 
 def push(connection: Connection, customer_id: int, template: str, step: str, now: datetime) -> int:
-    """A chat message that answers no event (no reply token): a ledger row sent by push at the next dispatch."""
-    row = {
-        "customer_id": customer_id,
-        "step": step,
-        "template": template,
-        "channel": str(Channel.LINE),
-        "purpose": str(Purpose.TRANSACTIONAL),  # the customer's own reward, not an advertisement
-        "status": DeliveryStatus.QUEUED,
-        "due_at": now,
-        "attempts": 0,
-        "token": new_token(),
-        "created_at": now,
-        "updated_at": now,
-    }
-    return connection.execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id)).scalar_one()
+    """A chat message that answers no event (no reply token): a ledger row sent by push at the next dispatch;
+    transactional: the customer's own reward, not an advertisement."""
+    return queue_chat_message(connection, customer_id, template, step, now)

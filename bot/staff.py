@@ -24,18 +24,15 @@ from sqlmodel import Session
 
 from bot.channels.line import LinePusher
 from bot.channels.result import Outcome
+from bot.chat import queue_chat_message
 from bot.config import Settings
 from bot.content import Links, Template, line_messages
 from bot.context import Ctx
 from bot.i18n import text
-from bot.outbox import new_token
 from bot.queues import ANSWERS
 from bot.runtime import current
-from flows.dsl import Channel, Purpose
 from models import (
     Customer,
-    Delivery,
-    DeliveryStatus,
     NoticeStatus,
     RequestStatus,
     ServiceRequest,
@@ -150,22 +147,8 @@ def tell_customer(connection: Connection, settings: Settings, row: Any, status: 
         "request_kind": request_label("kinds", row.kind, locale),
         "request_status": request_label("statuses", status, locale),
     }
-    values = {
-        "customer_id": row.customer_id,
-        "step": f"request:{row.id}:{status}",
-        "template": "chat_desk.status_changed",
-        "channel": str(Channel.LINE),
-        "purpose": str(Purpose.TRANSACTIONAL),
-        "status": DeliveryStatus.QUEUED,
-        "due_at": now,
-        "attempts": 0,
-        "token": new_token(),
-        "fields": fields,
-        "created_at": now,
-        "updated_at": now,
-    }
-    deliveries = Delivery.__table__
-    return connection.execute(insert(deliveries).values(values).returning(deliveries.c.id)).scalar_one()
+    step = f"request:{row.id}:{status}"
+    return queue_chat_message(connection, row.customer_id, "chat_desk.status_changed", step, now, **fields)
 
 
 def request_label(group: str, name: str, locale: str = STAFF_LOCALE) -> str:

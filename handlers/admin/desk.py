@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from bot.chat import queue_chat_message
 from bot.coupons import (
     IssueOutcome,
     RedeemOutcome,
     coupon_fields,
     display_code,
     issue,
-    queue_message,
     redeem,
     revoke,
 )
@@ -223,7 +223,9 @@ def _send_in_line(connection: Connection, ctx, coupon: Any, customer_id: int) ->
         return False
     fields = coupon_fields(coupon, ctx.settings.default_locale)
     step = f"coupon:{coupon.id}:issued"
-    ctx.answers.append(queue_message(connection, customer_id, "chat_coupon.issued", step, ctx.now, **fields))
+    ctx.answers.append(
+        queue_chat_message(connection, customer_id, "chat_coupon.issued", step, ctx.now, **fields)
+    )
     return True
 
 
