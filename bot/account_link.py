@@ -1,9 +1,10 @@
 """ID連携 (account link): tying a LINE user to the insurer's customer record, LINE's way (spec §2).
 
-The chat asks LINE for a link token and sends the customer to our login page; a customer who proves who they
-are (顧客ID plus the mobile phone or email on file) gets a single-use nonce and goes on to LINE, which checks
-that the visitor is the LINE user the token was issued for and sends an `accountLink` event with the nonce.
-Consuming the nonce (once, before it expires) binds the LINE address to that customer. Unlinking lives only
+The chat asks LINE for a link token and sends the customer to our login page (bot/link_login.py); a customer who
+proves who they are (顧客ID and the phone or email on file, then the one-time code sent there) gets a
+single-use nonce and goes on to LINE, which checks that the visitor is the LINE user the token was issued for
+and sends an `accountLink` event with the nonce. Consuming the nonce (once, before it expires, from that LINE
+user) binds the LINE address to that customer, unless the customer is linked to someone else. Unlinking lives only
 here (LINE has no unlink API): the LINE address goes back to a prospect record of its own.
 
 Nonces are stored as SHA-256 digests: the table never holds a value that could complete a link.
@@ -107,13 +108,15 @@ def find_customer(connection: Connection, customer_code: str, contact: str) -> i
         return None
 
 
-def new_nonce(connection: Connection, customer_id: int, now: datetime) -> str:
-    """A single-use nonce bound to the customer who logged in; only its digest is stored."""
+def new_nonce(connection: Connection, customer_id: int, line_user_id: str, now: datetime) -> str:
+    """A single-use nonce bound to the customer who proved who they are and to the LINE user whose link token
+    they used; only its digest is stored."""
     nonce = secrets.token_urlsafe(NONCE_BYTES)
     connection.execute(
         insert(NONCES).values(
             nonce_hash=_digest(nonce),
             customer_id=customer_id,
+            line_user_id=line_user_id,
             created_at=now,
             expires_at=now + NONCE_LIFETIME,
         )
@@ -121,17 +124,44 @@ def new_nonce(connection: Connection, customer_id: int, now: datetime) -> str:
     return nonce
 
 
-def consume_nonce(connection: Connection, nonce: str, at: datetime, now: datetime) -> int | None:
+def consume_nonce(
+    connection: Connection, nonce: str, line_user_id: str, at: datetime, now: datetime
+) -> int | None:
     """The customer a nonce was issued for, marking it used, in one statement: a second event with the same
-    nonce, an unknown one or one that expired before `at` (LINE's event time) gets None."""
+    nonce, an unknown one, one that expired before `at` (LINE's event time) or one issued for another LINE
+    user's link token gets None."""
     if not nonce or len(nonce) > 255:
         return None
     return connection.execute(
         update(NONCES)
-        .where(NONCES.c.nonce_hash == _digest(nonce), NONCES.c.used_at.is_(None), NONCES.c.expires_at > at)
+        .where(
+            NONCES.c.nonce_hash == _digest(nonce),
+            NONCES.c.used_at.is_(None),
+            NONCES.c.expires_at > at,
+            NONCES.c.line_user_id == line_user_id,
+        )
         .values(used_at=now)
         .returning(NONCES.c.customer_id)
     ).scalar()
+
+
+def bind_conflict(connection: Connection, line_user_id: str, customer_id: int) -> str | None:
+    """Why binding this LINE user to this customer would silently take something from someone, or None:
+    the customer's record holds another LINE user (a link made on another phone, or the insurer's own data),
+    or this LINE user is linked to another customer already. Staff sort those out; the service never does."""
+    held = connection.execute(
+        select(CHANNELS.c.line_user_id).where(CHANNELS.c.customer_id == customer_id)
+    ).scalar()
+    if held is not None and held != line_user_id:
+        return "customer_has_other_line_user"
+    other = connection.execute(
+        select(CHANNELS.c.customer_id).where(
+            CHANNELS.c.line_user_id == line_user_id,
+            CHANNELS.c.line_linked.is_(True),
+            CHANNELS.c.customer_id != customer_id,
+        )
+    ).first()
+    return "line_user_linked_to_another_customer" if other is not None else None
 
 
 def is_linked(connection: Connection, line_user_id: str) -> bool:
@@ -156,8 +186,8 @@ def link_pending(connection: Connection, line_user_id: str, customer_id: int) ->
 def bind(connection: Connection, line_user_id: str, customer_id: int, at: datetime, now: datetime) -> None:
     """The LINE address (and its permission) moves to the customer, who is now linked (#21's goal).
 
-    Whoever held the address before (the prospect made at friend-add, or a customer linked earlier) keeps
-    their record and history, without the address: a LINE user is one customer."""
+    The prospect made at friend-add keeps its record and history, without the address: a LINE user is one
+    customer. Callers check `bind_conflict` first: a linked customer is never re-bound here."""
     holder = connection.execute(
         select(CHANNELS.c.customer_id, CHANNELS.c.line_permitted).where(
             CHANNELS.c.line_user_id == line_user_id

@@ -107,15 +107,17 @@ def queue_chat_message(
     purpose: Purpose = Purpose.TRANSACTIONAL,
     reply_token: str | None = None,
     reply_by: datetime | None = None,
+    channel: Channel = Channel.LINE,
     **fields: Any,
 ) -> int:
-    """A LINE message to the customer as a ledger row: by reply while `reply_token` lasts, else by push (a
-    coupon issued by staff, a request's new status, a referral's thanks). Its ledger id."""
+    """A message to the customer as a ledger row, on LINE by reply while `reply_token` lasts, else by push (a
+    coupon issued by staff, a request's new status, a referral's thanks), or on `channel` (the ID連携 login's
+    one-time code by SMS or email). Its ledger id."""
     row = {
         "customer_id": customer_id,
         "step": step,
         "template": template,
-        "channel": str(Channel.LINE),
+        "channel": str(channel),
         "purpose": str(purpose),
         "status": DeliveryStatus.QUEUED,
         "due_at": now,

@@ -5,6 +5,8 @@ Nothing here runs at import time; the composition roots (`app.py`, `worker.py`) 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from pathlib import Path
 from typing import Annotated
@@ -123,6 +125,9 @@ class Settings(BaseSettings):
     accident_phone: str = "0120-000-000"
     # ID連携: where the login page sends the customer to finish the link (LINE's account-link endpoint).
     line_account_link_url: str = "https://access.line.me/dialog/bot/accountLink"
+    # ID連携's login page: attempts from everyone together per 10 minutes before it refuses all (a ceiling that
+    # stops a spray from many addresses; the per-token, per-user, per-顧客ID and per-contact limits come first).
+    link_login_global_limit: int = Field(default=300, ge=1)
     # Benefits (特典): which coupon campaign each reason grants (JSON); a campaign not created yet grants nothing.
     benefit_campaigns: dict[str, str] = {"email_registered": "WELCOME_EMAIL", "line_linked": "WELCOME_LINK"}
     # Coupons: the expiry reminder goes this many days before a coupon expires (the deck: 3).
@@ -147,6 +152,11 @@ class Settings(BaseSettings):
     # after loading, this holds the file's filters too.
     scenario_filters: dict[str, dict[str, str | int | bool]] = {}
     _scenarios: dict[str, Scenario] = PrivateAttr(default_factory=lambda: dict(SCENARIOS))
+
+    def derived_key(self, purpose: str) -> str:
+        """A secret for one purpose (keyed digests of one-time codes, client addresses), derived from the channel
+        secret the service holds anyway: rotating that secret rotates these too."""
+        return hmac.new(self.line_channel_secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
     @field_validator("ingest_api_tokens", mode="before")
     @classmethod

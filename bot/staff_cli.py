@@ -36,7 +36,8 @@ def requests_group() -> None:
 @click.option("--status", "state", type=click.Choice(["open", "all", *STATUS_ORDER]), default="open")
 @click.option("--limit", default=50, show_default=True)
 def list_requests(state: str, limit: int) -> None:
-    """Requests, newest first: reference, date (Japan), kind, status, customer id (open ones by default)."""
+    """Requests, newest first: reference, date (Japan), kind, status, customer id, whether the customer was
+    verified (linked on LINE) when filing (open ones by default)."""
     statement = select(REQUESTS).order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id.desc()).limit(limit)
     if state == "open":
         statement = statement.where(REQUESTS.c.status != RequestStatus.CLOSED)
@@ -48,7 +49,7 @@ def list_requests(state: str, limit: int) -> None:
         day = row.created_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
         click.echo(
             f"{row.reference}  {day}  {_label('kinds', row.kind)}  {_label('statuses', row.status)}  "
-            f"customer {row.customer_id}"
+            f"customer {row.customer_id}  {'verified' if row.verified else 'NOT verified'}"
         )
     click.echo(f"{len(rows)} requests")
 

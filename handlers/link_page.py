@@ -1,27 +1,43 @@
-"""The login page of ID連携 (`/link?linkToken=…`): the customer proves who they are with their 顧客ID and the
-mobile phone or email on file, gets a single-use nonce, and goes on to LINE's account-link endpoint.
+"""The login page of ID連携 (`/link?linkToken=…`): the customer proves who they are in two steps and goes on to
+LINE's account-link endpoint with a single-use nonce (bot/link_login.py has the rules).
 
-Plain HTML, no script. Wrong input shows the form again with one message that never says which field was
-wrong; a link token gets MAX_TRIES wrong tries, a 顧客ID MAX_CODE_FAILURES an hour (link tokens are cheap to
-get, so the 顧客ID's own limit is what stops guessing). The form carries a CSRF token that must match its
-cookie (double submit). The page's address holds the link token: it is never cached nor sent on as referrer.
+1. 顧客ID and the mobile phone or email on file. The page then always asks for the code, whether or not they
+   matched (a code went to the phone or email on file if they did): it never tells whose details were right.
+2. The one-time code (認証コード). The right one, in time, gives the nonce and the redirect to LINE.
+
+Plain HTML, no script. Only link tokens this service issued are taken. Every attempt counts against its limits
+before it is checked; a refused one is a `security_events` row. The forms carry a CSRF token that must match
+its cookie (double submit). The page's address holds the link token: it is never cached nor sent on as
+referrer, and never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, request
 from redis.exceptions import RedisError
+from sqlalchemy import Connection
 
 from bot.account_link import completion_url, find_customer, new_nonce
 from bot.i18n import text
-from bot.imports.values import normalise
+from bot.link_login import (
+    LinkStart,
+    check_code,
+    client_key,
+    code_limits,
+    find_link_start,
+    login_limits,
+    record_refusal,
+    send_code,
+    use_link_token,
+)
+from bot.outbox import dispatch_answers
 from bot.runtime import Runtime
 from models import utcnow
 
@@ -29,109 +45,172 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("link_page", __name__)
 
 LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
-MAX_TRIES = 5  # wrong tries per link token
-TRIES_SECONDS = 600  # a link token lives 10 minutes
-MAX_CODE_FAILURES = 10  # wrong tries per 顧客ID, across link tokens …
-CODE_WINDOW_SECONDS = 3600  # … per hour
 CSRF_COOKIE = "link_csrf"
+CSRF_SECONDS = 600  # as long as a link token lives
 FIELD_LIMIT = 254
 
 
 @blueprint.get("/link")
 def show_form() -> Response:
-    token = request.args.get("linkToken", "")
-    if not LINK_TOKEN.fullmatch(token):
-        return _notice("invalid", 400)
-    try:
-        if _count(_token_key(token)) >= MAX_TRIES:
-            return _notice("locked", 429)
-    except RedisError:
-        return _notice("unavailable", 503)
-    return _form(token)
+    start = _start(request.args.get("linkToken", ""))
+    if isinstance(start, Response):
+        return start
+    return _login_form(request.args["linkToken"])
 
 
 @blueprint.post("/link")
 def log_in() -> Response:
-    """Check the form; on success store the nonce's digest and send the customer on to LINE."""
+    """顧客ID and contact: count the attempt, send a code when they match, ask for the code either way."""
     token = request.form.get("linkToken", "")
-    if not LINK_TOKEN.fullmatch(token):
-        return _notice("invalid", 400)
-    cookie, posted = request.cookies.get(CSRF_COOKIE, ""), request.form.get("csrf", "")
-    if not cookie or not secrets.compare_digest(cookie.encode(), posted.encode()):
-        return _form(token, error="retry", status=400)
+    start = _start(token, csrf=True)
+    if isinstance(start, Response):
+        return start
     code = request.form.get("customer_code", "")[:FIELD_LIMIT]
     contact = request.form.get("contact", "")[:FIELD_LIMIT]
-    code_key = "link:fails:code:" + _digest(normalise(code).upper())  # Ｃ１００１ is C1001
-    runtime = _runtime()
+    runtime, now = _runtime(), utcnow()
+    client = client_key(runtime.settings, request.remote_addr)
+    limited = _counted(lambda: login_limits(runtime.redis, runtime.settings, start, client, code, contact))
+    if isinstance(limited, Response):
+        return limited
     try:
-        if _count(_token_key(token)) >= MAX_TRIES:
-            return _notice("locked", 429)
-        guessing = _count(code_key) >= MAX_CODE_FAILURES
-    except RedisError:
+        with runtime.engine.begin() as connection:
+            if limited is not None:
+                return _locked(connection, "link_login", f"limit:{limited.name}", client)
+            customer_id = find_customer(connection, code, contact)
+            sent = send_code(connection, runtime.redis, runtime.settings, start, customer_id, contact, now)
+            if sent.refused:
+                record_refusal(
+                    connection, "link_login", sent.refused, now, customer_id=customer_id, subject=client
+                )
+    except RedisError:  # nothing written: the code's sending limit could not be counted
         return _notice("unavailable", 503)
-    with runtime.engine.begin() as connection:
-        customer_id = None if guessing else find_customer(connection, code, contact)
-        nonce = new_nonce(connection, customer_id, utcnow()) if customer_id is not None else None
-    if nonce is None:
+    if sent.delivery_id is not None:
+        log.info("link login customer=%s: code sent", sent.customer_id)
         try:
-            tries = _fail(_token_key(token), TRIES_SECONDS)
-            _fail(code_key, CODE_WINDOW_SECONDS)
-        except RedisError:
-            return _notice("unavailable", 503)
-        log.info("link login refused (try %s of %s)", tries, MAX_TRIES)
-        if tries >= MAX_TRIES:
-            return _notice("locked", 429)
-        return _form(token, code=code, error="error", status=401)
-    log.info("link login customer=%s: nonce issued", customer_id)
+            dispatch_answers(runtime.engine, runtime.redis, runtime.settings, [sent.delivery_id], now)
+        except RedisError:  # the tick hands out due rows anyway
+            log.warning("link code row=%s: dispatch deferred to the tick", sent.delivery_id)
+    else:
+        log.info("link login refused (%s)", sent.refused)
+    return _code_form(token)
+
+
+@blueprint.post("/link/code")
+def enter_code() -> Response:
+    """The one-time code: the right one, in time, gives the nonce and sends the customer on to LINE."""
+    token = request.form.get("linkToken", "")
+    start = _start(token, csrf=True, form=_code_form)
+    if isinstance(start, Response):
+        return start
+    runtime, now = _runtime(), utcnow()
+    client = client_key(runtime.settings, request.remote_addr)
+    limited = _counted(lambda: code_limits(runtime.redis, runtime.settings, start, client))
+    if isinstance(limited, Response):
+        return limited
+    with runtime.engine.begin() as connection:
+        if limited is not None:
+            return _locked(connection, "link_code", f"limit:{limited.name}", client)
+        checked = check_code(connection, runtime.settings, start, request.form.get("code", "")[:16], now)
+        if checked.refused is None and use_link_token(connection, start, now):
+            nonce = new_nonce(connection, checked.customer_id, start.line_user_id, now)
+        else:
+            record_refusal(connection, "link_code", checked.refused or "token_used", now, subject=client)
+            nonce = None
+    if nonce is None:
+        log.info("link code refused (%s)", checked.refused or "token_used")
+        if checked.refused == "wrong_code":
+            return _code_form(token, error="wrong_code", status=401)
+        return _login_form(token, error="code_expired", status=400)
+    log.info("link login customer=%s: code right, nonce issued", checked.customer_id)
     response = redirect(completion_url(runtime.settings, token, nonce), code=302)
     response.headers.update(_headers())
     response.delete_cookie(CSRF_COOKIE, path="/link")
     return response
 
 
+def _start(
+    token: str, csrf: bool = False, form: Callable[..., Response] | None = None
+) -> LinkStart | Response:
+    """The link token's start (ours, unused, unexpired), or the page that refuses it; with `csrf`, the form's
+    token must match its cookie."""
+    if not LINK_TOKEN.fullmatch(token):
+        return _notice("invalid", 400)
+    runtime = _runtime()
+    with runtime.engine.begin() as connection:
+        start = find_link_start(connection, token, utcnow())
+        if start is None:
+            record_refusal(
+                connection,
+                "link_login",
+                "unknown_token",
+                utcnow(),
+                subject=client_key(runtime.settings, request.remote_addr),
+            )
+            return _notice("invalid", 400)
+    if csrf:
+        cookie, posted = request.cookies.get(CSRF_COOKIE, ""), request.form.get("csrf", "")
+        if not cookie or not secrets.compare_digest(cookie.encode(), posted.encode()):
+            return (form or _login_form)(token, error="retry", status=400)
+    return start
+
+
+def _counted(count: Callable[[], object]) -> object:
+    try:
+        return count()
+    except RedisError:
+        return _notice("unavailable", 503)
+
+
+def _locked(connection: Connection, kind: str, reason: str, client: str) -> Response:
+    record_refusal(connection, kind, reason, utcnow(), subject=client)
+    log.info("%s refused (%s)", kind, reason)
+    return _notice("locked", 429)
+
+
 def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
-
-
-def _token_key(token: str) -> str:
-    return "link:tries:" + _digest(token)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
-def _count(key: str) -> int:
-    return int(_runtime().redis.get(key) or 0)
-
-
-def _fail(key: str, seconds: int) -> int:
-    """Count a wrong try; the count lapses `seconds` after the latest one."""
-    pipe = _runtime().redis.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, seconds)
-    return int(pipe.execute()[0])
 
 
 def _t(name: str) -> str:
     return text(f"messages.chat_link.page.{name}", _runtime().settings.default_locale)
 
 
-def _form(token: str, *, code: str = "", error: str | None = None, status: int = 200) -> Response:
-    """The login form, with a fresh CSRF token in a hidden field and in a cookie only this page reads."""
+def _login_form(token: str, *, error: str | None = None, status: int = 200) -> Response:
+    """Step 1: 顧客ID and the phone or email on file."""
+    e = html.escape
+    fields = (
+        f'<label for="code">{e(_t("code_label"))}</label>'
+        '<input id="code" name="customer_code" maxlength="64" autocomplete="off" required>'
+        f'<label for="contact">{e(_t("contact_label"))}</label>'
+        f'<input id="contact" name="contact" maxlength="{FIELD_LIMIT}" autocomplete="off" required>'
+    )
+    return _form(token, "/link", _t("lead"), fields, _t("submit"), error, status)
+
+
+def _code_form(token: str, *, error: str | None = None, status: int = 200) -> Response:
+    """Step 2: the one-time code sent to the phone or email on file."""
+    e = html.escape
+    fields = (
+        f'<label for="otp">{e(_t("otp_label"))}</label>'
+        '<input id="otp" name="code" inputmode="numeric" pattern="[0-9０-９ -]*" maxlength="16" '
+        'autocomplete="one-time-code" required>'
+    )
+    return _form(token, "/link/code", _t("otp_lead"), fields, _t("otp_submit"), error, status)
+
+
+def _form(
+    token: str, action: str, lead: str, fields: str, submit: str, error: str | None, status: int
+) -> Response:
+    """A form of the page, with a fresh CSRF token in a hidden field and in a cookie only this page reads."""
     csrf = secrets.token_urlsafe(24)
     e = html.escape
     notice = f'<p class="error" role="alert">{e(_t(error))}</p>' if error else ""
     form = (
-        f"{notice}<p>{e(_t('lead'))}</p>"
-        '<form method="post" action="/link">'
+        f"{notice}<p>{e(lead)}</p>"
+        f'<form method="post" action="{action}">'
         f'<input type="hidden" name="linkToken" value="{e(token)}">'
         f'<input type="hidden" name="csrf" value="{e(csrf)}">'
-        f'<label for="code">{e(_t("code_label"))}</label>'
-        f'<input id="code" name="customer_code" value="{e(code)}" maxlength="64" autocomplete="off" required>'
-        f'<label for="contact">{e(_t("contact_label"))}</label>'
-        f'<input id="contact" name="contact" maxlength="{FIELD_LIMIT}" autocomplete="off" required>'
-        f'<button type="submit">{e(_t("submit"))}</button></form>'
+        f'{fields}<button type="submit">{e(submit)}</button></form>'
         f'<p class="note">{e(_t("unlink_note"))}</p>'
     )
     response = _page(_t("title"), form, status)
@@ -139,7 +218,7 @@ def _form(token: str, *, code: str = "", error: str | None = None, status: int =
     response.set_cookie(
         CSRF_COOKIE,
         csrf,
-        max_age=TRIES_SECONDS,
+        max_age=CSRF_SECONDS,
         path="/link",
         secure=secure,
         httponly=True,

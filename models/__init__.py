@@ -29,6 +29,7 @@ from models.enrollment import (
 )
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
+from models.security import LinkToken, SecurityEvent, VerificationCode
 from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
@@ -62,6 +63,7 @@ __all__ = [
     "LineMembership",
     "LineUser",
     "LinkNonce",
+    "LinkToken",
     "NoticeStatus",
     "PageView",
     "Product",
@@ -74,6 +76,7 @@ __all__ = [
     "RequestStatus",
     "Reservation",
     "ScenarioControl",
+    "SecurityEvent",
     "ServiceRequest",
     "Staff",
     "StaffNotice",
@@ -81,6 +84,7 @@ __all__ = [
     "TraceEntry",
     "TriggerRun",
     "UTCDateTime",
+    "VerificationCode",
     "WebhookEvent",
     "utcnow",
 ]

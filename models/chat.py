@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -38,6 +38,8 @@ class LinkNonce(SQLModel, table=True):
 
     nonce_hash: str = Field(sa_column=Column(String(64), primary_key=True))
     customer_id: int = Field(sa_column=customer_fk())
+    # the LINE user whose link token the login used: only that user's accountLink event may bind
+    line_user_id: str | None = Field(default=None, sa_column=Column(String(64)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -101,6 +103,8 @@ class ServiceRequest(SQLModel, table=True):
     customer_id: int = Field(sa_column=customer_fk())
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     details: dict | None = Field(default=None, sa_column=Column(JSON))  # what staff need, as collected
+    # the customer proved who they are (ID連携) when filing: staff check identity themselves otherwise
+    verified: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     status: str = Field(default=RequestStatus.RECEIVED, sa_column=Column(String(12), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

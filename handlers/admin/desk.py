@@ -295,6 +295,7 @@ def _list_requests(call: Call, ctx, scope: str) -> None:
             kind=request_label("kinds", row.kind),
             status=request_label("statuses", row.status),
             customer_ref=customer_ref(connection, row.customer_id),
+            identity=label("verified" if row.verified else "unverified"),
         )
         for row in rows
     ]

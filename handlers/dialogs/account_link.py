@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.account_link import (
     bind,
+    bind_conflict,
     consume_nonce,
     is_linked,
     issue_link_token,
@@ -22,6 +23,8 @@ from bot.chat import Turn, answer
 from bot.context import Ctx
 from bot.coupons import valid_coupons
 from bot.dialog_state import DialogState
+from bot.link_login import record_refusal, remember_link_token
+from bot.staff import notify_staff
 from handlers.conversation import begin, chat, end, move
 from handlers.dialogs.coupons import grant_benefit, show_coupons
 from handlers.follow import mark_line_friend
@@ -44,6 +47,7 @@ def offer_link(turn: Turn, ctx: Ctx) -> None:
     if token is None:
         answer(ctx, turn, "chat_link.unavailable")
         return
+    remember_link_token(ctx.session.connection(), token, turn.user_id, ctx.now)  # the page takes no other
     answer(ctx, turn, "chat_link.offer", login_url=login_url(ctx.settings, token))
 
 
@@ -61,13 +65,29 @@ def claim_coupon(turn: Turn, ctx: Ctx) -> None:
 
 
 def complete_link(turn: Turn, ctx: Ctx, nonce: str) -> None:
-    """`accountLink` with result ok: the nonce (once, unexpired) names the customer who logged in; the LINE
-    address moves to them, and they are answered and given the link benefit. Anything else is refused."""
+    """`accountLink` with result ok: the nonce (once, unexpired, issued for this LINE user's link token) names
+    the customer who proved who they are; the LINE address moves to them, and they are answered and given the
+    link benefit. A customer linked to another LINE user (or a LINE user linked to another customer) is never
+    re-bound: the customer is told how to go on and staff are told. Anything else is refused."""
     connection = ctx.session.connection()
-    customer_id = consume_nonce(connection, nonce, ctx.effective_time, ctx.now)
+    customer_id = consume_nonce(connection, nonce, turn.user_id, ctx.effective_time, ctx.now)
     if customer_id is None:
-        log.info("event row=%s account link refused (nonce unknown, used or expired)", ctx.event_row_id)
+        log.info(
+            "event row=%s account link refused (nonce unknown, used, expired or not this user's)",
+            ctx.event_row_id,
+        )
+        record_refusal(connection, "link_bind", "nonce", ctx.now)
         answer(ctx, turn, "chat_link.refused")
+        return
+    conflict = bind_conflict(connection, turn.user_id, customer_id)
+    if conflict is not None:
+        log.info(
+            "event row=%s account link refused for customer=%s: %s", ctx.event_row_id, customer_id, conflict
+        )
+        record_refusal(connection, "link_bind", conflict, ctx.now, customer_id=customer_id)
+        end(turn, ctx)
+        answer(ctx, turn, f"chat_link.conflict_{conflict}")
+        notify_staff(ctx, "link_conflict", customer_id, f"chat_link.staff_{conflict}")
         return
     bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now)
     mark_line_friend(connection, [customer_id], ctx.now)

@@ -57,6 +57,9 @@ class Form:
     name: str  # the action that starts it, and the request kind unless `kind_from` names it
     questions: tuple[Question, ...]
     kind_from: str | None = None  # the answer that says which kind this is (住所 or 氏名)
+    # it changes the customer's personal data: only a customer who proved who they are (ID連携) may file it,
+    # or anyone who knows a 証券番号 could move a stranger's policy to their own address
+    personal: bool = False
     keys: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +117,7 @@ FORMS: dict[str, Form] = {
                 Question("name_reason", Text(200), when=("target", "name_change")),
             ),
             kind_from="target",
+            personal=True,
         ),
         Form(
             "accident_report",

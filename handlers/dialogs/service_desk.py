@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from bot.account_link import is_linked
 from bot.chat import Turn, answer
 from bot.context import Ctx
 from bot.dialog_state import DialogState
@@ -68,6 +69,8 @@ def show_service_menu(turn: Turn, ctx: Ctx) -> None:
 
 def _starter(form: Form, preset: dict[str, str]) -> Handler:
     def start(turn: Turn, ctx: Ctx) -> None:
+        if unverified(turn, ctx, form):
+            return
         go_on(turn, ctx, form, preset, dict(preset))
 
     start.__doc__ = f"Start the {form.name} request."
@@ -137,9 +140,23 @@ for _step in (*QUESTIONS, CONFIRM):
     chat.step(NAME, _step)(read_answer)
 
 
+def unverified(turn: Turn, ctx: Ctx, form: Form) -> bool:
+    """A request that changes personal data from someone who has not proved who they are (not linked): they
+    are asked to link first (the one-time code proves them), and nothing is taken."""
+    if not form.personal or is_linked(ctx.session.connection(), turn.user_id):
+        return False
+    end(turn, ctx)
+    say(ctx, turn, "verify_first")
+    return True
+
+
 def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
-    """Record the request (受付済み), tell the customer its reference and what happens next, notify staff."""
+    """Record the request (受付済み), tell the customer its reference and what happens next, notify staff
+    (whether the customer's identity was verified: linked, or not)."""
+    if unverified(turn, ctx, form):  # unlinked while the form was open
+        return
     connection = ctx.session.connection()
+    verified = is_linked(connection, turn.user_id)
     kind = form.kind(answers)
     reference = new_reference(connection, ctx.now)
     connection.execute(
@@ -148,6 +165,7 @@ def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
             customer_id=turn.customer_id,
             kind=kind,
             details=answers,
+            verified=verified,
             status=RequestStatus.RECEIVED,
             created_at=ctx.now,
             updated_at=ctx.now,
@@ -156,7 +174,16 @@ def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
     end(turn, ctx)
     say(ctx, turn, f"done_{kind}", reference=reference)
     staff = _summary_fields(form, answers, STAFF_LOCALE)
-    notify_staff(ctx, kind, turn.customer_id, "chat_desk.staff_request", reference=reference, **staff)
+    identity = text(f"messages.chat_desk.labels.{'verified' if verified else 'unverified'}", STAFF_LOCALE)
+    notify_staff(
+        ctx,
+        kind,
+        turn.customer_id,
+        "chat_desk.staff_request",
+        reference=reference,
+        identity=identity,
+        **staff,
+    )
 
 
 def new_reference(connection: Connection, now: Any) -> str:

@@ -40,20 +40,18 @@ def test_health_check_answers_in_the_browser(service, page):
     assert '"status":"ok"' in page.inner_text("body").replace(" ", "")
 
 
-def test_link_login_page_renders_in_japanese(service, page, screenshot):
-    """The ID連携 login page asks for the お客さま番号 and a phone or email, with a CSRF token in the form."""
+def test_link_login_page_refuses_a_made_up_link_token_in_japanese(service, page):
+    """The ID連携 login page opened with a link token the service never asked LINE for shows no form, only
+    where to open it from, in Japanese."""
     page.goto(f"{service.base}/link?linkToken=browserTest1234")
     assert page.locator("html").get_attribute("lang") == "ja"
-    assert page.locator('input[name="customer_code"]').is_visible()
-    assert page.locator('input[name="contact"]').is_visible()
-    assert page.locator('input[name="csrf"]').get_attribute("value")
-    assert "LINE連携" in page.title()
-    screenshot(page, "link")
+    assert page.locator('input[name="customer_code"]').count() == 0
+    assert "LINEのトーク画面" in page.inner_text("body")
 
 
 def test_a_newcomer_chats_links_the_id_claims_a_coupon_and_the_dashboard_counts_it(service, page, screenshot):
     """In the simulator: pick a demo customer, add the friend (greeting), link the ID through the login page
-    and LINE's account-link step, receive and list the link coupon; the dashboard then counts one more LINE
+    (the one-time code read in the simulator's email pane) and LINE's account-link step, receive and list the link coupon; the dashboard then counts one more LINE
     friend and one more linked ID, beside the demo's scenario funnel."""
     page.goto(f"{service.base}/dashboard")
     before = reach(page)
@@ -71,9 +69,17 @@ def test_a_newcomer_chats_links_the_id_claims_a_coupon_and_the_dashboard_counts_
         page.locator('#quick-replies .chip[data-action-type="uri"]').first.click()
     login = opened.value
     login.wait_for_load_state()
+    assert login.locator("html").get_attribute("lang") == "ja" and "LINE連携" in login.title()
+    assert login.locator('input[name="csrf"]').get_attribute("value")
     login.fill('input[name="customer_code"]', CUSTOMER)
     login.fill('input[name="contact"]', EMAIL)
-    login.locator('form button[type="submit"], form input[type="submit"]').first.click()
+    screenshot(login, "link")
+    login.locator('form button[type="submit"]').first.click()
+    login.locator('input[name="code"]').wait_for()  # step 2: the one-time code sent to the email on file
+    mail = page.locator("#emails li.email", has_text="認証コード").last  # the simulator's email pane
+    mail.wait_for()
+    login.fill('input[name="code"]', re.search(r"(\d{6})", mail.inner_text())[1])
+    login.locator('form button[type="submit"]').first.click()
     login.wait_for_url(re.compile(r"/simulator/account-link\?"))
     assert "ID連携が完了しました" in login.inner_text("body")
     login.close()

@@ -14,7 +14,7 @@ from bot.staff import enqueue_notices, notice_retry_key
 from bot.staff_cli import requests_group
 from flows.engine import TOKYO
 from handlers.dialogs import desk_checks, desk_forms, faq, service_desk  # noqa: F401  (registers the dialogs)
-from models import Customer, Dialog, ServiceRequest, StaffNotice, utcnow
+from models import Customer, CustomerChannels, Dialog, ServiceRequest, StaffNotice, utcnow
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 
 STAFF = "C" + "5" * 32  # the service desk's LINE group
@@ -68,6 +68,17 @@ def desk(runtime, line, post_webhook, drain, staff: list[str] | None = None) -> 
     return Chat(runtime, line, post_webhook, drain)
 
 
+def link(runtime, chat: Chat) -> None:
+    """The chat's customer proved who they are (ID連携), as the link flow leaves them."""
+    chat.follow()
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            update(CustomerChannels)
+            .where(CustomerChannels.line_user_id == chat.user_id)
+            .values(line_linked=True)
+        )
+
+
 def act(chat: Chat, step: str) -> list[dict]:
     return chat.tap(step) if step.startswith("a=") else chat.say(step)
 
@@ -84,6 +95,7 @@ def test_each_request_is_taken_with_a_reference_and_staff_are_told_once(kind, ru
     start, steps, expected = SCRIPTS[kind]
     with emulated_line(runtime) as line:
         chat = desk(runtime, line, post_webhook, drain)
+        link(runtime, chat)
         [first] = act(chat, start)
         with runtime.engine.begin() as connection:  # a named customer: the name must not reach staff
             connection.execute(update(Customer).values(family_name="勅使河原", customer_code="C-0042"))
@@ -98,6 +110,7 @@ def test_each_request_is_taken_with_a_reference_and_staff_are_told_once(kind, ru
         assert request.reference == reference and request.status == "received"
         assert request.customer_id == chat.customer_id() and expected.items() <= request.details.items()
         assert reference in notice["text"] and "顧客ID C-0042" in notice["text"]
+        assert request.verified is True and "本人確認：済" in notice["text"]
         assert "勅使河原" not in notice["text"] and rows(runtime, Dialog) == []
         ids = [row.id for row in rows(runtime, StaffNotice)]
         enqueue_notices(runtime.redis, ids)  # the job again: nothing is queued any more
@@ -122,6 +135,7 @@ def test_wrong_postal_code_and_date_are_explained_and_asked_again(runtime, post_
     saying what is expected; the right answers then go through."""
     with emulated_line(runtime) as line:
         chat = desk(runtime, line, post_webhook, drain)
+        link(runtime, chat)
         chat.say("住所変更")
         chat.say("AB12345678")
         assert "7桁の数字" in texts(chat.say("12345"))[0]
@@ -138,6 +152,28 @@ def test_wrong_postal_code_and_date_are_explained_and_asked_again(runtime, post_
     assert dialog.step == "accident_time" and dialog.data["answers"]["accident_date"] == str(
         utcnow().astimezone(TOKYO).date()
     )
+
+
+def test_personal_data_changes_need_a_verified_customer(runtime, app, post_webhook, drain):
+    """Someone not linked who asks for an address or name change (tapped or typed) is asked to link first (the
+    one-time code proves them) and nothing is taken; their accident notice is taken, marked unverified for
+    staff, in the notice and in `flask requests list`."""
+    with emulated_line(runtime) as line:
+        chat = desk(runtime, line, post_webhook, drain)
+        for start in ("a=address_change", "住所変更", "氏名変更"):
+            [asked] = act(chat, start)
+            assert "お済みの方のみ" in asked["text"] and "link_account" in str(asked["quickReply"])
+        assert rows(runtime, Dialog) == [] and rows(runtime, ServiceRequest) == []
+        _, steps, _ = SCRIPTS["accident_report"]
+        act(chat, "a=accident_report")
+        for step in steps:
+            [reply] = act(chat, step)
+        chat.tap(action_of(reply, "confirm"))
+        [notice] = [m.message for m in line.sent_messages(to=STAFF)]
+    [request] = rows(runtime, ServiceRequest)
+    assert request.verified is False and "本人確認：未確認" in notice["text"]
+    listed = app.test_cli_runner().invoke(requests_group, ["list"])
+    assert request.reference in listed.output and "NOT verified" in listed.output
 
 
 def test_stopping_midway_writes_nothing(runtime, post_webhook, drain):

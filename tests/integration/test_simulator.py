@@ -4,6 +4,7 @@ completes through its account-link endpoint; the SMS and email panes read the lo
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -219,8 +220,8 @@ def test_block_and_unblock_reach_the_service(runtime, simulator):
 
 
 def test_account_link_completes_through_the_simulator(runtime, simulator):
-    """A customer picked by 顧客ID gets a LINE user of their own; after the login page (GET, then POST) the
-    redirect to /simulator/account-link sends LINE's accountLink event and the LINE user is bound, linked."""
+    """A customer picked by 顧客ID gets a LINE user of their own; after the login page (顧客ID and phone, then
+    the one-time code from the SMS pane) the redirect to /simulator/account-link sends LINE's accountLink event and the LINE user is bound, linked."""
     policyholder = customer(runtime)
     user_id = simulator.open(policyholder)
     assert simulator.open(policyholder) == user_id  # the same LINE user each time
@@ -231,9 +232,14 @@ def test_account_link_completes_through_the_simulator(runtime, simulator):
     form = simulator.client.get(f"{parts.path}?{parts.query}")
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.get_data(as_text=True))[1]
     token = parse_qs(parts.query)["linkToken"][0]
-    done = simulator.client.post(
+    asked = simulator.client.post(
         "/link", data={"linkToken": token, "csrf": csrf, "customer_code": CODE, "contact": "090-1234-5678"}
     )
+    simulator.drain()  # the one-time code goes by SMS: the simulator's SMS pane shows it
+    lines = (runtime.settings.data_dir / OUTBOX_FILE).read_text().splitlines()
+    code = re.search(r"(\d{6})", json.loads(lines[-1])["text"])[1]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', asked.get_data(as_text=True))[1]
+    done = simulator.client.post("/link/code", data={"linkToken": token, "csrf": csrf, "code": code})
     target = urlsplit(done.headers["Location"])
     assert done.status_code == 302 and target.path == "/simulator/account-link"
     result = simulator.client.get(f"{target.path}?{target.query}")

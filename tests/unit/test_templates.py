@@ -44,6 +44,9 @@ SAMPLE = {
     # the service desk and FAQ (chat_desk, chat_faq); a summary as long as the 660-character SMS check allows
     # (chat answers never go by SMS; on LINE, texts are cut at 5,000 characters)
     "reference": "R261228-7KQM",
+    "identity": "未確認（LINE連携前のお客様。ご本人かどうかを確認してから対応してください）",
+    "code": "048213",
+    "minutes": 5,
     "request_kind": "控除証明書の再発行",
     "request_status": "対応中",
     "accident_phone": "0120-000-000",
