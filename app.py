@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import cli, health, webhook
 from bot.config import Settings, load_settings
@@ -19,6 +20,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     configure_i18n(settings.default_locale)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = webhook.MAX_BODY_BYTES
+    if settings.trusted_proxies:  # request.remote_addr: the client as the outermost trusted proxy saw it
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.extensions["runtime"] = runtime = runtime or build_runtime(settings)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
     app.register_blueprint(webhook.blueprint)
