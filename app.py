@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import cli, health, webhook
+from bot import access_log, cli, health, webhook
 from bot.config import Settings, load_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
@@ -19,6 +20,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     configure_i18n(settings.default_locale)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = webhook.MAX_BODY_BYTES
+    if settings.trusted_proxies:  # request.remote_addr: the client as the outermost trusted proxy saw it
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    # access logs show the route, not the token in the path (gunicorn.conf.py, and `flask run`'s werkzeug log)
+    app.before_request(access_log.remember_route)
+    access_log.install_werkzeug_filter()
     app.extensions["runtime"] = runtime = runtime or build_runtime(settings)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
     app.register_blueprint(webhook.blueprint)

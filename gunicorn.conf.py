@@ -8,3 +8,8 @@ worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "16"))  # request threads mostly wait on the ingest commit
 keepalive = 75  # LINE and load balancers reuse connections
 timeout = 30
+# One access line per request, with the route instead of the tokens that tracking links, opt-out pages and the
+# ID連携 page carry in their addresses (bot/access_log.py).
+accesslog = "-"
+access_log_format = '"%(r)s" %(s)s %(L)ss'
+logger_class = "bot.access_log.AccessLogger"

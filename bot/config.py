@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     # The staff dashboard (/dashboard): `Authorization: Bearer <token>` or its login form; empty and not local
     # mode = closed (403).
     dashboard_token: str = ""
+    # Proxies in front of the app that append the client's address to X-Forwarded-For (and set
+    # X-Forwarded-Proto): 0 = none, the connection's address is the client's; Heroku-like routers are 1. Only
+    # that many hops are trusted (werkzeug ProxyFix), so a client cannot forge its address for the lock-outs.
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
     # The chat simulator (/simulator): act as a customer's LINE app against the LINE emulator. `make run` turns
     # it on; never in production (it signs webhook events with the channel secret for anyone who asks).
     simulator_enabled: bool = False

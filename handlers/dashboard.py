@@ -5,21 +5,23 @@ server-rendered SVG charts with compact tables, in Japanese (`?lang=en` for Engl
 Who may see it: anyone in local mode (`make run`); elsewhere a request carrying `Authorization: Bearer
 <DASHBOARD_TOKEN>`, or a browser that logged in with that token on the form (a cookie signed with the token,
 valid 12 hours: changing the token logs everyone out). No token configured outside local mode: closed (403).
-Wrong tokens on the form are counted per client address (the last `X-Forwarded-For` hop, which the platform's
-router appends) and refused after MAX_FAILURES in FAILURE_SECONDS.
+Every wrong token, in the header or on the form, is counted before it is compared (bot/staff_login.py), per
+client address (`request.remote_addr`: the app factory trusts TRUSTED_PROXIES hops of X-Forwarded-For, no more)
+and across all addresses; over either limit even the right token gets 429 and Retry-After until the window
+lapses. A browser already signed in is not locked out (its cookie is signed with the token, not a guess), so a
+botnet can shut the door but not throw staff out. The login and logout forms carry CSRF tokens (bot/csrf.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 
-from bot import dashboard
+from bot import csrf, dashboard, staff_login
 from bot.charts import Series, bar_chart, hbar_chart, line_chart, number
 from bot.config import Settings
 from bot.i18n import SUPPORTED, text
@@ -27,12 +29,12 @@ from bot.runtime import Runtime
 from flows.engine import TOKYO
 from models import utcnow
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 
 COOKIE = "dashboard_login"
+CSRF_COOKIE = "dashboard_csrf"
 SESSION_SECONDS = 12 * 3600
-MAX_FAILURES = 10
-FAILURE_SECONDS = 900
 CHANNEL_ORDER = ("line", "email", "sms", "push")
 CARRIER_ORDER = ("docomo", "au", "rakuten", "softbank", "unknown")
 KINDS = ("failed", "held", "skipped")
@@ -66,20 +68,53 @@ def _signer(token: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(token, salt="dashboard-login")
 
 
-def _same(given: str, token: str) -> bool:
-    return secrets.compare_digest(given.encode(), token.encode())
-
-
-def _signed_in(settings: Settings) -> bool:
-    token = settings.dashboard_token
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer ") and _same(header[len("Bearer ") :].strip(), token):
-        return True
+def _has_session(token: str) -> bool:
     try:
         _signer(token).loads(request.cookies.get(COOKIE, ""), max_age=SESSION_SECONDS)
     except BadSignature:
         return False
     return True
+
+
+def _bearer() -> str | None:
+    """The token of an `Authorization` header (any other scheme is a wrong token), None without the header."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, given = header.partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else ""
+
+
+def _refused(outcome: str) -> None:
+    # the route and the outcome only: never the token tried nor the client's address
+    route = request.url_rule.rule if request.url_rule else "-"
+    log.log(
+        logging.INFO if outcome == "required" else logging.WARNING, "dashboard %s refused: %s", route, outcome
+    )
+
+
+def _check(given: str, settings: Settings, locale: str) -> Response | None:
+    """None when `given` is the token; else the answer that refuses it (wrong, locked, or no Redis to count)."""
+    try:
+        verdict = staff_login.check_token(
+            _runtime().redis, settings.dashboard_token, given, request.remote_addr or "-"
+        )
+    except RedisError:  # closed rather than unlimited; signed-in browsers do not need Redis
+        _refused("unavailable")
+        return _gate(settings, locale, "unavailable", 503)
+    if verdict.outcome is staff_login.Outcome.RIGHT:
+        return None
+    _refused(verdict.outcome)
+    if verdict.outcome is staff_login.Outcome.LOCKED:
+        response = _gate(settings, locale, "locked", 429)
+        response.headers["Retry-After"] = str(verdict.retry_after)
+        return response
+    return _gate(settings, locale, "wrong")
+
+
+def _csrf_ok(settings: Settings, purpose: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return csrf.is_valid(settings.dashboard_token, cookie, purpose, request.form.get("csrf"))
 
 
 def _page(html: str, status: int = 200) -> Response:
@@ -88,18 +123,43 @@ def _page(html: str, status: int = 200) -> Response:
     return response
 
 
+def _csrf_cookie() -> str:
+    return csrf.cookie_value(request.cookies.get(CSRF_COOKIE))
+
+
+def _with_csrf_cookie(response: Response, settings: Settings, cookie: str) -> Response:
+    """Send the cookie the page's form token is bound to (again, to keep it as long as a session)."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path="/dashboard",
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(settings),
+    )
+    return response
+
+
+def _secure(settings: Settings) -> bool:
+    return request.is_secure or settings.public_base_url.startswith("https://")
+
+
 def _gate(settings: Settings, locale: str, error: str | None = None, status: int = 403) -> Response:
     """The login form, or the notice that the dashboard is closed."""
     closed = not settings.dashboard_token
+    cookie = _csrf_cookie()
     html = render_template(
         "dashboard.html",
         t=_texts(locale),
         locale=locale,
         gate=True,
         closed=closed,
+        csrf="" if closed else csrf.form_token(settings.dashboard_token, cookie, "login"),
         message=error or ("closed" if closed else "required"),
     )
-    return _page(html, status)
+    response = _page(html, status)
+    return response if closed else _with_csrf_cookie(response, settings, cookie)
 
 
 def _texts(locale: str):
@@ -110,23 +170,38 @@ def _texts(locale: str):
 def show_dashboard() -> Response:
     settings = _runtime().settings
     locale = _locale(settings)
-    if not settings.local_mode and (not settings.dashboard_token or not _signed_in(settings)):
-        return _gate(settings, locale)
+    if not settings.local_mode:
+        if not settings.dashboard_token:
+            _refused("closed")
+            return _gate(settings, locale)
+        if not _has_session(settings.dashboard_token):
+            given = _bearer()
+            if given is None:
+                _refused("required")
+                return _gate(settings, locale)
+            refusal = _check(given, settings, locale)
+            if refusal is not None:
+                return refusal
     now = utcnow()
     with _runtime().engine.connect() as connection:
         context = _figures(connection, settings, locale, now)
+
+    cookie = _csrf_cookie()
     html = render_template(
         "dashboard.html",
         t=_texts(locale),
         locale=locale,
         gate=False,
         local=settings.local_mode,
+        csrf="" if settings.local_mode else csrf.form_token(settings.dashboard_token, cookie, "logout"),
         moment=now.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M"),
         other="en" if locale == "ja" else "ja",
         number=number,
         **context,
     )
-    return _page(html)
+    if settings.local_mode:  # no logout form there
+        return _page(html)
+    return _with_csrf_cookie(_page(html), settings, cookie)
 
 
 @blueprint.post("/dashboard/login")
@@ -137,17 +212,14 @@ def log_in() -> Response:
     if settings.local_mode:
         return redirect(f"/dashboard?lang={locale}", 303)
     if not token:
+        _refused("closed")
         return _gate(settings, locale)
-    key = "dashboard:fails:" + hashlib.sha256(request.access_route[-1].encode()).hexdigest()[:32]
-    try:
-        if int(_runtime().redis.get(key) or 0) >= MAX_FAILURES:
-            return _gate(settings, locale, "locked", 429)
-        if not _same(request.form.get("token", "").strip(), token):
-            with _runtime().redis.pipeline() as pipe:
-                pipe.incr(key).expire(key, FAILURE_SECONDS).execute()
-            return _gate(settings, locale, "wrong")
-    except RedisError:
-        return _gate(settings, locale, "unavailable", 503)
+    if not _csrf_ok(settings, "login"):
+        _refused("csrf")
+        return _gate(settings, locale, "retry", 400)
+    refusal = _check(request.form.get("token", "").strip(), settings, locale)
+    if refusal is not None:
+        return refusal
     response = redirect(f"/dashboard?lang={locale}", 303)
     response.set_cookie(
         COOKIE,
@@ -156,14 +228,19 @@ def log_in() -> Response:
         path="/dashboard",
         httponly=True,
         samesite="Strict",
-        secure=settings.public_base_url.startswith("https://"),
+        secure=_secure(settings),
     )
     return response
 
 
 @blueprint.post("/dashboard/logout")
 def log_out() -> Response:
-    response = redirect(f"/dashboard?lang={_locale(_runtime().settings)}", 303)
+    settings = _runtime().settings
+    locale = _locale(settings)
+    if not _csrf_ok(settings, "logout"):
+        _refused("csrf")
+        return _gate(settings, locale, "retry", 400)
+    response = redirect(f"/dashboard?lang={locale}", 303)
     response.delete_cookie(COOKIE, path="/dashboard")
     return response
 

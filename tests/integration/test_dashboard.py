@@ -1,16 +1,22 @@
 """The staff dashboard: its figures against a database filled here (each scenario's funnel and holdout, channel
 reach per day, SMS segments and cost by month, what failed or was held and why), the page with an SVG per chart
-in Japanese and English, and who may see it (local mode, the bearer token, the login form; closed otherwise)."""
+in Japanese and English, and who may see it (local mode, the bearer token, the login form; closed otherwise), with
+wrong tokens counted per client address and in all, forwarded addresses trusted only behind proxies, and CSRF."""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
 
-from bot import dashboard
+from bot import csrf, dashboard
+from bot.staff_login import FAILURE_SECONDS, MAX_FAILURES, MAX_FAILURES_ALL
 from flows.engine import TOKYO
 from models import (
     ConsentEvent,
@@ -329,22 +335,167 @@ def test_open_with_the_bearer_token_only(runtime, open_page):
     assert opened.status_code == 200 and opened.get_data(as_text=True).count("<svg") == CHARTS
 
 
+def form_csrf(client) -> str:
+    """The CSRF field of the form on /dashboard (the login form, or the logout form when signed in)."""
+    page = client.get("/dashboard").get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def log_in(client, token: str, query: str = "", **request):
+    return client.post(
+        f"/dashboard/login{query}", data={"token": token, "csrf": form_csrf(client)}, **request
+    )
+
+
+def log_out(client):
+    return client.post("/dashboard/logout", data={"csrf": form_csrf(client)})
+
+
+def with_bearer(client, token: str, address: str = "127.0.0.1", **headers):
+    headers["Authorization"] = f"Bearer {token}"
+    return client.get("/dashboard", headers=headers, environ_base={"REMOTE_ADDR": address})
+
+
 def test_login_form_sets_a_signed_cookie_and_limits_wrong_tries(runtime, open_page):
     """The form's right token sets a signed cookie that opens the page (a forged one does not); logging out
     closes it; wrong tokens are refused, and after ten the form refuses even the right one for a while."""
     client = open_page(local_mode=False, dashboard_token=TOKEN)
-    assert client.post("/dashboard/login", data={"token": "wrong"}).status_code == 403
-    signed_in = client.post("/dashboard/login?lang=en", data={"token": TOKEN})
+    assert log_in(client, "wrong").status_code == 403
+    signed_in = log_in(client, TOKEN, "?lang=en")
     assert signed_in.status_code == 303 and signed_in.headers["Location"].endswith("/dashboard?lang=en")
     assert (
         "HttpOnly" in signed_in.headers["Set-Cookie"] and "SameSite=Strict" in signed_in.headers["Set-Cookie"]
     )
     assert client.get("/dashboard").status_code == 200
-    client.post("/dashboard/logout")
+    assert log_out(client).status_code == 303
     assert client.get("/dashboard").status_code == 403
     client.set_cookie("dashboard_login", "staff.forged.signature", path="/dashboard")
     assert client.get("/dashboard").status_code == 403
     for _ in range(9):
-        assert client.post("/dashboard/login", data={"token": "wrong"}).status_code == 403
-    locked = client.post("/dashboard/login", data={"token": TOKEN})
+        assert log_in(client, "wrong").status_code == 403
+    locked = log_in(client, TOKEN)
     assert locked.status_code == 429 and "dashboard_login=" not in locked.headers.get("Set-Cookie", "")
+
+
+def test_wrong_bearer_tokens_are_counted_with_the_form_and_lock_the_address(runtime, open_page):
+    """Wrong `Authorization` headers (any scheme) count with wrong tokens on the form: after ten, that address gets
+    429 with Retry-After even with the right token, by header or form; another address is not locked."""
+    client = open_page(local_mode=False, dashboard_token=TOKEN)
+    for i in range(MAX_FAILURES - 2):
+        headers = {"Authorization": "Basic d3Jvbmc="} if i % 2 else {"Authorization": "Bearer wrong"}
+        assert client.get("/dashboard", headers=headers).status_code == 403
+    assert log_in(client, "wrong").status_code == 403
+    assert with_bearer(client, "").status_code == 403
+    locked = with_bearer(client, TOKEN)
+    assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= FAILURE_SECONDS
+    assert "<svg" not in locked.get_data(as_text=True)
+    assert log_in(client, TOKEN).status_code == 429
+    assert with_bearer(client, TOKEN, address="203.0.113.2").status_code == 200
+
+
+def test_parallel_wrong_tries_get_no_more_than_the_limit_checked(runtime, open_page):
+    """Forty wrong tries at once from one address, by header and by form, get exactly ten answers "wrong" and
+    thirty 429s: each try is counted before its token is compared."""
+    app = open_page(local_mode=False, dashboard_token=TOKEN).application
+    browser = app.test_client()
+    field = form_csrf(browser)
+    cookie = browser.get_cookie("dashboard_csrf", path="/dashboard").value
+    start = threading.Barrier(40)
+
+    def try_wrong(i: int) -> int:
+        client = app.test_client()
+        client.set_cookie("dashboard_csrf", cookie, path="/dashboard")
+        start.wait()
+        if i % 2:
+            return with_bearer(client, f"wrong-{i}").status_code
+        return client.post("/dashboard/login", data={"token": f"wrong-{i}", "csrf": field}).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        statuses = Counter(pool.map(try_wrong, range(40)))
+    assert statuses == {403: MAX_FAILURES, 429: 40 - MAX_FAILURES}
+
+
+def test_many_addresses_are_stopped_by_a_global_ceiling_but_signed_in_staff_stay(runtime, open_page):
+    """A hundred wrong tries spread over twenty addresses lock out every address, a new one with the right token
+    included (429, Retry-After); a browser signed in before keeps its session."""
+    client = open_page(local_mode=False, dashboard_token=TOKEN)
+    staff = client.application.test_client()
+    assert log_in(staff, TOKEN).status_code == 303
+    for i in range(MAX_FAILURES_ALL):
+        assert with_bearer(client, "wrong", address=f"198.51.100.{i % 20}").status_code == 403
+    locked = with_bearer(client, TOKEN, address="203.0.113.9")
+    assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= FAILURE_SECONDS
+    assert staff.get("/dashboard").status_code == 200
+
+
+def test_forwarded_for_is_not_trusted_without_proxies(runtime, open_page):
+    """With TRUSTED_PROXIES=0 the connection's address is the client's: rotating a forged X-Forwarded-For does
+    not escape the lock, nor make the session cookie Secure by a forged X-Forwarded-Proto."""
+    client = open_page(local_mode=False, dashboard_token=TOKEN, trusted_proxies=0)
+    for i in range(MAX_FAILURES):
+        assert with_bearer(client, "wrong", **{"X-Forwarded-For": f"192.0.2.{i}"}).status_code == 403
+    assert with_bearer(client, TOKEN, **{"X-Forwarded-For": "192.0.2.200"}).status_code == 429
+    gate = client.get("/dashboard", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" not in gate.headers["Set-Cookie"]
+
+
+def test_behind_one_trusted_proxy_the_last_hop_is_the_client(runtime, open_page):
+    """With TRUSTED_PROXIES=1 (a Heroku-like router) the address the router appended is the client: hops a client
+    forges before it do not escape the lock, another client behind the same router is not locked, and the
+    router's X-Forwarded-Proto makes the cookies Secure."""
+    client = open_page(local_mode=False, dashboard_token=TOKEN, trusted_proxies=1)
+    router = "10.1.2.3"
+    for i in range(MAX_FAILURES):
+        forwarded = {"X-Forwarded-For": f"192.0.2.{i}, 198.51.100.7"}
+        assert with_bearer(client, "wrong", address=router, **forwarded).status_code == 403
+    forged = {"X-Forwarded-For": "192.0.2.99, 198.51.100.7"}
+    assert with_bearer(client, TOKEN, address=router, **forged).status_code == 429
+    other = {"X-Forwarded-For": "198.51.100.8"}
+    assert with_bearer(client, TOKEN, address=router, **other).status_code == 200
+    gate = client.get(
+        "/dashboard", headers={"X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": router}
+    )
+    assert "Secure" in gate.headers["Set-Cookie"]
+
+
+def test_login_and_logout_need_their_form_csrf_token(runtime, open_page):
+    """A login POST without the page's CSRF token, with a made-up one, another browser's or the logout form's
+    gets 400 and no session even with the right token, and is not counted; a logout POST without its token gets
+    400 and the session stays."""
+    client = open_page(local_mode=False, dashboard_token=TOKEN)
+    other = client.application.test_client()
+    form_csrf(client)
+    cookie = client.get_cookie("dashboard_csrf", path="/dashboard").value
+    for field in (None, "0" * 64, form_csrf(other), csrf.form_token(TOKEN, cookie, "logout")):
+        refused = client.post("/dashboard/login", data={"token": TOKEN} | ({"csrf": field} if field else {}))
+        assert refused.status_code == 400
+        assert not any("dashboard_login=" in c for c in refused.headers.getlist("Set-Cookie"))
+    assert client.get("/dashboard").status_code == 403
+    assert not any(int(runtime.redis.get(key)) for key in runtime.redis.scan_iter("dashboard:fails:*"))
+    assert log_in(client, TOKEN).status_code == 303
+    assert client.post("/dashboard/logout").status_code == 400
+    assert client.post("/dashboard/logout", data={"csrf": form_csrf(other)}).status_code == 400
+    assert client.get("/dashboard").status_code == 200
+    assert log_out(client).status_code == 303 and client.get("/dashboard").status_code == 403
+
+
+def test_refusals_are_logged_with_route_and_outcome_only(runtime, open_page, caplog):
+    """Each refusal is logged with its route and outcome (wrong token, CSRF, locked), never with the token tried
+    nor the client's address."""
+    caplog.set_level(logging.INFO, logger="handlers.dashboard")
+    client = open_page(local_mode=False, dashboard_token=TOKEN)
+    address, guess = "203.0.113.77", "guess-7Q4ZP"
+    assert with_bearer(client, guess, address=address).status_code == 403
+    assert log_in(client, guess, environ_base={"REMOTE_ADDR": address}).status_code == 403
+    client.post("/dashboard/login", data={"token": guess}, environ_base={"REMOTE_ADDR": address})
+    for _ in range(MAX_FAILURES):
+        with_bearer(client, guess, address=address)
+    messages = {r.getMessage() for r in caplog.records if r.name == "handlers.dashboard"}
+    assert {
+        "dashboard /dashboard refused: wrong",
+        "dashboard /dashboard/login refused: wrong",
+        "dashboard /dashboard/login refused: csrf",
+        "dashboard /dashboard refused: locked",
+    } <= messages
+    for secret in (guess, TOKEN, address):
+        assert secret not in caplog.text
