@@ -7,8 +7,9 @@
    ledger like every message. Possession of the phone or mailbox is what links.
 3. The page answers a match and a miss alike (a code row is written either way, the miss's code is sent to
    nobody), so the form never confirms whose details an attacker guessed right.
-4. Every attempt is counted before it is compared (bot/rate_limits.py), per link token, LINE user, typed 顧客ID,
-   typed contact, client address and all together; every refusal is a `security_events` row.
+4. Every attempt is counted before it is compared (bot/login_limits.py), per link token, LINE user, typed
+   顧客ID, typed contact, client address and all together; every refusal is a `security_events` row. Keys are
+   keyed digests: Redis never holds a phone number, 顧客ID or address.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from redis import Redis
@@ -25,7 +26,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from bot.chat import queue_chat_message
 from bot.config import Settings
 from bot.imports import values
-from bot.rate_limits import Limit, digest, hit
+from bot.login_limits import Attempt, Limit, take
 from flows.dsl import Channel
 from models import LinkToken, SecurityEvent, VerificationCode
 
@@ -40,18 +41,19 @@ CODE_TRIES = 5  # wrong codes before a code is dead
 CODE_TEMPLATE = "chat_link.code"
 WINDOW = 600  # the global ceiling's window (seconds)
 
+# Policy: the limits as small values (key prefix, most, seconds); each is counted per keyed digest of its subject.
 # logins (顧客ID + contact) …
-LOGIN_PER_TOKEN = Limit("token", 5, 600)
-LOGIN_PER_LINE_USER = Limit("line_user", 10, 3600)  # link tokens are cheap: the LINE user is the attacker's
-LOGIN_PER_CUSTOMER_CODE = Limit("customer_code", 10, 3600)  # one 顧客ID tried with many contacts
-LOGIN_PER_CONTACT = Limit("contact", 5, 3600)  # one phone sprayed over many 顧客IDs
-LOGIN_PER_CLIENT = Limit("client", 20, 3600)
+LOGIN_PER_TOKEN = Limit("link:login:token", 5, 600)
+LOGIN_PER_LINE_USER = Limit("link:login:line_user", 10, 3600)  # link tokens are cheap: the LINE user is not
+LOGIN_PER_CUSTOMER_CODE = Limit("link:login:customer_code", 10, 3600)  # one 顧客ID tried with many contacts
+LOGIN_PER_CONTACT = Limit("link:login:contact", 5, 3600)  # one phone sprayed over many 顧客IDs
+LOGIN_PER_CLIENT = Limit("link:login:client", 20, 3600)
 # … codes sent (an SMS costs money and must not become a way to bomb a customer's phone) …
-SENDS_PER_CUSTOMER = Limit("sends", 3, 3600)
+SENDS_PER_CUSTOMER = Limit("link:sends:customer", 3, 3600)
 # … and codes typed
-CODE_PER_TOKEN = Limit("token", 10, 600)
-CODE_PER_LINE_USER = Limit("line_user", 20, 3600)
-CODE_PER_CLIENT = Limit("client", 30, 3600)
+CODE_PER_TOKEN = Limit("link:code:token", 10, 600)
+CODE_PER_LINE_USER = Limit("link:code:line_user", 20, 3600)
+CODE_PER_CLIENT = Limit("link:code:client", 30, 3600)
 
 
 @dataclass(frozen=True)
@@ -110,41 +112,48 @@ def use_link_token(connection: Connection, start: LinkStart, now: datetime) -> b
 
 
 def client_key(settings: Settings, address: str | None) -> str:
-    return digest(settings.derived_key("client-address"), address or "unknown")
+    return _digest(settings.derived_key("client-address"), address or "unknown")
 
 
 def login_limits(
     redis: Redis, settings: Settings, start: LinkStart, client: str, customer_code: str, contact: str
-) -> Limit | None:
-    """Count a login attempt against every limit; the first one exceeded, or None."""
+) -> Attempt:
+    """Count a login attempt against every limit in turn; refused at the first one exceeded."""
     key = settings.derived_key("link-limits")
-    return hit(
+    return take(
         redis,
-        "link:login",
         [
-            (LOGIN_PER_TOKEN, start.token_hash[:32]),
-            (LOGIN_PER_LINE_USER, digest(key, start.line_user_id)),
-            (LOGIN_PER_CUSTOMER_CODE, digest(key, values.normalise(customer_code).upper())),
-            (LOGIN_PER_CONTACT, digest(key, _contact_key(contact))),
-            (LOGIN_PER_CLIENT, client),
-            (Limit("global", settings.link_login_global_limit, WINDOW), "all"),
+            _per(LOGIN_PER_TOKEN, start.token_hash[:32]),
+            _per(LOGIN_PER_LINE_USER, _digest(key, start.line_user_id)),
+            _per(LOGIN_PER_CUSTOMER_CODE, _digest(key, values.normalise(customer_code).upper())),
+            _per(LOGIN_PER_CONTACT, _digest(key, _contact_key(contact))),
+            _per(LOGIN_PER_CLIENT, client),
+            Limit("link:login:global", settings.link_login_global_limit, WINDOW),
         ],
     )
 
 
-def code_limits(redis: Redis, settings: Settings, start: LinkStart, client: str) -> Limit | None:
-    """Count a typed code against every limit; the first one exceeded, or None."""
+def code_limits(redis: Redis, settings: Settings, start: LinkStart, client: str) -> Attempt:
+    """Count a typed code against every limit in turn; refused at the first one exceeded."""
     key = settings.derived_key("link-limits")
-    return hit(
+    return take(
         redis,
-        "link:code",
         [
-            (CODE_PER_TOKEN, start.token_hash[:32]),
-            (CODE_PER_LINE_USER, digest(key, start.line_user_id)),
-            (CODE_PER_CLIENT, client),
-            (Limit("global", settings.link_login_global_limit, WINDOW), "all"),
+            _per(CODE_PER_TOKEN, start.token_hash[:32]),
+            _per(CODE_PER_LINE_USER, _digest(key, start.line_user_id)),
+            _per(CODE_PER_CLIENT, client),
+            Limit("link:code:global", settings.link_login_global_limit, WINDOW),
         ],
     )
+
+
+def refusal_reason(attempt: Attempt) -> str:
+    """`limit:<name>` of the limit that refused an attempt (its key without scope and subject)."""
+    return "limit:" + (attempt.refused_by or "").split(":")[2] if attempt.refused_by else "limit"
+
+
+def _per(limit: Limit, subject: str) -> Limit:
+    return replace(limit, key=f"{limit.key}:{subject}")
 
 
 def send_code(
@@ -167,8 +176,8 @@ def send_code(
     refused = None
     if customer_id is not None:
         key = settings.derived_key("link-limits")
-        if hit(redis, "link:sends", [(SENDS_PER_CUSTOMER, digest(key, str(customer_id)))]):
-            refused = f"limit:{SENDS_PER_CUSTOMER.name}"
+        if not take(redis, [_per(SENDS_PER_CUSTOMER, _digest(key, str(customer_id)))]).allowed:
+            refused = "limit:customer_sends"
     sent = customer_id is not None and refused is None
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     row_id = connection.execute(
@@ -250,6 +259,11 @@ def _contact_key(contact: str) -> str:
         return values.email(typed).lower() if "@" in typed else values.phone(typed) or typed
     except ValueError:
         return typed.lower()
+
+
+def _digest(secret: str, value: str) -> str:
+    """A keyed digest of what must not be stored as it is (a phone number, a client address)."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _code_digest(settings: Settings, code: str) -> str:

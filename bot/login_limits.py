@@ -24,10 +24,11 @@ return 0
 
 @dataclass(frozen=True)
 class Limit:
-    """At most `most` tries counted under `key` per window."""
+    """At most `most` tries counted under `key` per window (its own `seconds`, else the call's)."""
 
     key: str
     most: int
+    seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ class Attempt:
 
     allowed: bool
     retry_after: int = 0
+    refused_by: str | None = None  # the key of the limit that refused it
     taken: tuple[str, ...] = ()  # the counts this try is in, to give back when it was right
 
 
-def take(redis: Redis, limits: Sequence[Limit], window_seconds: int) -> Attempt:
+def take(redis: Redis, limits: Sequence[Limit], window_seconds: int | None = None) -> Attempt:
     """Count one try under each limit in turn; refused at the first limit it exceeds.
 
     The refusing count keeps the try (it is over its limit anyway, and a fixed window is not prolonged by it);
@@ -49,11 +51,14 @@ def take(redis: Redis, limits: Sequence[Limit], window_seconds: int) -> Attempt:
     taken: list[str] = []
     for limit in limits:
         with redis.pipeline(transaction=True) as pipe:  # the window starts with the first try, atomically
-            pipe.set(limit.key, 0, ex=window_seconds, nx=True).incr(limit.key).ttl(limit.key)
+            seconds = limit.seconds or window_seconds
+            if not seconds:
+                raise ValueError(f"limit {limit.key} has no window")
+            pipe.set(limit.key, 0, ex=seconds, nx=True).incr(limit.key).ttl(limit.key)
             _, count, ttl = pipe.execute()
         if int(count) > limit.most:
             give_back(redis, Attempt(True, taken=tuple(taken)))
-            return Attempt(False, retry_after=max(int(ttl), 1))
+            return Attempt(False, retry_after=max(int(ttl), 1), refused_by=limit.key)
         taken.append(limit.key)
     return Attempt(True, taken=tuple(taken))
 

@@ -34,9 +34,11 @@ from bot.link_login import (
     find_link_start,
     login_limits,
     record_refusal,
+    refusal_reason,
     send_code,
     use_link_token,
 )
+from bot.login_limits import Attempt
 from bot.outbox import dispatch_answers
 from bot.runtime import Runtime
 from models import utcnow
@@ -74,8 +76,8 @@ def log_in() -> Response:
         return limited
     try:
         with runtime.engine.begin() as connection:
-            if limited is not None:
-                return _locked(connection, "link_login", f"limit:{limited.name}", client)
+            if not limited.allowed:
+                return _locked(connection, "link_login", limited, client)
             customer_id = find_customer(connection, code, contact)
             sent = send_code(connection, runtime.redis, runtime.settings, start, customer_id, contact, now)
             if sent.refused:
@@ -108,8 +110,8 @@ def enter_code() -> Response:
     if isinstance(limited, Response):
         return limited
     with runtime.engine.begin() as connection:
-        if limited is not None:
-            return _locked(connection, "link_code", f"limit:{limited.name}", client)
+        if not limited.allowed:
+            return _locked(connection, "link_code", limited, client)
         checked = check_code(connection, runtime.settings, start, request.form.get("code", "")[:16], now)
         if checked.refused is None and use_link_token(connection, start, now):
             nonce = new_nonce(connection, checked.customer_id, start.line_user_id, now)
@@ -154,17 +156,20 @@ def _start(
     return start
 
 
-def _counted(count: Callable[[], object]) -> object:
+def _counted(count: Callable[[], Attempt]) -> Attempt | Response:
     try:
         return count()
-    except RedisError:
+    except RedisError:  # closed rather than unlimited
         return _notice("unavailable", 503)
 
 
-def _locked(connection: Connection, kind: str, reason: str, client: str) -> Response:
+def _locked(connection: Connection, kind: str, attempt: Attempt, client: str) -> Response:
+    reason = refusal_reason(attempt)
     record_refusal(connection, kind, reason, utcnow(), subject=client)
     log.info("%s refused (%s)", kind, reason)
-    return _notice("locked", 429)
+    response = _notice("locked", 429)
+    response.headers["Retry-After"] = str(attempt.retry_after)
+    return response
 
 
 def _runtime() -> Runtime:
