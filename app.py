@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import access_log, cli, health, webhook
-from bot.config import Settings, load_settings
+from bot.config import Settings, StartupRefused, load_service_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
@@ -14,8 +16,9 @@ from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
-    """Build the web app: settings from the environment unless given, embedded defaults where unset."""
-    settings = settings or (runtime.settings if runtime else load_settings())
+    """Build the web app: settings from the environment unless given, embedded defaults where unset (the sample
+    sender identity is refused outside local mode: StartupRefused)."""
+    settings = settings or (runtime.settings if runtime else load_service_settings())
     configure_logging()
     configure_i18n(settings.default_locale)
     app = Flask(__name__)
@@ -44,9 +47,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
+# gunicorn's exit status for "the app failed to load": the master stops instead of forking workers forever.
+APP_LOAD_ERROR = 4
+
+
 def __getattr__(name: str) -> Flask:
     # `app:app` (gunicorn, flask) builds the app when asked for, so importing this module has no side effect.
     if name == "app":
-        globals()["app"] = created = create_app()
+        try:
+            globals()["app"] = created = create_app()
+        except StartupRefused as refused:
+            print(refused, file=sys.stderr, flush=True)
+            raise SystemExit(APP_LOAD_ERROR) from None
         return created
     raise AttributeError(name)

@@ -5,10 +5,12 @@ Run as `python worker.py` (Procfile `worker`). Queues, most urgent first: events
 
 from __future__ import annotations
 
+import sys
+
 from rq import SimpleWorker
 
 from bot import runtime as runtime_module
-from bot.config import Settings, load_settings
+from bot.config import Settings, StartupRefused, load_service_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
 from bot.queues import WORKER_QUEUES
@@ -18,8 +20,9 @@ from handlers import build_router
 
 
 def build_worker_runtime(settings: Settings | None = None) -> Runtime:
-    """The runtime jobs run on in this process, with every handler registered."""
-    settings = settings or load_settings()
+    """The runtime jobs run on in this process, with every handler registered (settings from the environment
+    unless given; the sample sender identity is refused outside local mode: StartupRefused)."""
+    settings = settings or load_service_settings()
     configure_logging()
     configure_i18n(settings.default_locale)
     runtime = build_runtime(settings, router=build_router())
@@ -28,7 +31,10 @@ def build_worker_runtime(settings: Settings | None = None) -> Runtime:
 
 
 def main() -> None:
-    runtime = build_worker_runtime()
+    try:
+        runtime = build_worker_runtime()
+    except StartupRefused as refused:
+        sys.exit(str(refused))  # the reason on stderr, status 1, no traceback
     # SimpleWorker runs jobs in this process: no fork per job, one database pool, and jobs are short.
     worker = SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis)
     ticker = Ticker(runtime.redis, runtime.settings.tick_interval_seconds)

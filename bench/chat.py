@@ -158,6 +158,7 @@ def main() -> None:
             LOG_LEVEL="WARNING",
             SMTP_URL="",
             DATA_DIR=str(ROOT / "var" / "bench"),
+            LOCAL_MODE="1",  # a laptop: the sample sender identity is fine (outside local mode it is refused)
             PYTHONPATH=str(ROOT),
         )
         port = free_port()

@@ -190,6 +190,7 @@ def main() -> None:
                 "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
                 "QUIET_HOURS": "",
                 "TICK_INTERVAL_SECONDS": "3600",
+                "LOCAL_MODE": "1",  # a laptop: the sample sender identity is fine (refused outside local mode)
             }
             if args.concurrency:
                 env["LINE_PUSH_CONCURRENCY"] = str(args.concurrency)

@@ -141,6 +141,7 @@ def main() -> None:
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         LOG_LEVEL="WARNING",
+        LOCAL_MODE="1",  # a laptop: the sample sender identity is fine (outside local mode the app refuses it)
         PYTHONPATH=str(ROOT),
     )
     app_port, bare_port = free_port(), free_port()

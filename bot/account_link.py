@@ -25,9 +25,10 @@ from sqlalchemy import Connection, insert, select, update
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.config import Settings
+from bot.consent import Evidence, consent_row
 from bot.imports import values
 from bot.referrals import follow_link
-from flows.dsl import Channel, Purpose
+from flows.dsl import Channel
 from models import ConsentEvent, Customer, CustomerChannels, LineMembership, LinkNonce
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ NONCE_LIFETIME = timedelta(minutes=10)  # as long as LINE's link token
 NONCE_BYTES = 24  # 192 bits; LINE asks for at least 128, as URL-safe Base64 of 10–255 characters
 LINK_SOURCE = "line:account_link"
 UNLINK_SOURCE = "line:account_unlink"
+NO_EVIDENCE = Evidence()
 
 
 @cache
@@ -183,7 +185,14 @@ def link_pending(connection: Connection, line_user_id: str, customer_id: int) ->
     return code is None or (member is not None and member.linked is not True)
 
 
-def bind(connection: Connection, line_user_id: str, customer_id: int, at: datetime, now: datetime) -> None:
+def bind(
+    connection: Connection,
+    line_user_id: str,
+    customer_id: int,
+    at: datetime,
+    now: datetime,
+    evidence: Evidence = NO_EVIDENCE,
+) -> None:
     """The LINE address (and its permission) moves to the customer, who is now linked (#21's goal).
 
     The prospect made at friend-add keeps its record and history, without the address: a LINE user is one
@@ -212,11 +221,13 @@ def bind(connection: Connection, line_user_id: str, customer_id: int, at: dateti
     else:
         connection.execute(update(CHANNELS).where(CHANNELS.c.customer_id == customer_id).values(**moved))
     if permitted is not None and (before is None or before.line_permitted != permitted):
-        _consent(connection, customer_id, permitted, LINK_SOURCE, at)
+        _consent(connection, customer_id, permitted, LINK_SOURCE, at, evidence)
     _membership(connection, line_user_id, linked=True, now=now)
 
 
-def unbind(connection: Connection, line_user_id: str, at: datetime, now: datetime) -> int | None:
+def unbind(
+    connection: Connection, line_user_id: str, at: datetime, now: datetime, evidence: Evidence = NO_EVIDENCE
+) -> int | None:
     """Undo the link: the customer keeps their record without the LINE address, which goes to a new prospect
     (with the permission it had); returns that prospect, or None when the user was not linked."""
     linked = connection.execute(
@@ -244,7 +255,7 @@ def unbind(connection: Connection, line_user_id: str, at: datetime, now: datetim
         )
     )
     if linked.line_permitted is not None:
-        _consent(connection, prospect, linked.line_permitted, UNLINK_SOURCE, at)
+        _consent(connection, prospect, linked.line_permitted, UNLINK_SOURCE, at, evidence)
     return prospect
 
 
@@ -257,16 +268,11 @@ def _membership(connection: Connection, line_user_id: str, linked: bool, now: da
     )
 
 
-def _consent(connection: Connection, customer_id: int, granted: bool, source: str, at: datetime) -> None:
+def _consent(
+    connection: Connection, customer_id: int, granted: bool, source: str, at: datetime, evidence: Evidence
+) -> None:
     connection.execute(
-        insert(CONSENT).values(
-            customer_id=customer_id,
-            channel=str(Channel.LINE),
-            purpose=Purpose.MARKETING,
-            granted=granted,
-            occurred_at=at,
-            source=source,
-        )
+        insert(CONSENT).values(consent_row(customer_id, Channel.LINE, granted, at, source, evidence))
     )
 
 

@@ -152,7 +152,8 @@ def _sms_segments(
     billed = too_long = 0
     for row in rows:
         try:
-            billed += segments(sms_text(template, fields[row.id], links, marketing), Carrier.UNKNOWN)
+            message = sms_text(template, fields[row.id], links, marketing, settings.sms_sender_label)
+            billed += segments(message, Carrier.UNKNOWN)
         except SmsTooLong:
             too_long += 1
     weight = len(customer_ids) if shared else 1  # the same text for everyone: counted once

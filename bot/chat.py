@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from bot.consent import Evidence, consent_row
 from bot.context import Ctx
 from bot.outbox import new_token
 from flows.dsl import Channel, Purpose
@@ -43,11 +44,11 @@ class Turn:
     params: Mapping[str, str] = field(default_factory=dict)  # LINE's postback params (date-time picker)
 
 
-def ensure_customer(connection: Connection, line_user_id: str, at: datetime) -> int:
+def ensure_customer(connection: Connection, line_user_id: str, at: datetime, evidence: Evidence) -> int:
     """The customer behind a LINE user; a new prospect (LINE address only) for a user we do not know yet.
 
     Adding the official account as a friend is asking for its messages (a block withdraws it), so a new
-    prospect is permitted on LINE, with that consent in the history."""
+    prospect is permitted on LINE, with that consent (and the event that showed it) in the history."""
     found = connection.execute(
         select(CHANNELS.c.customer_id)
         .where(CHANNELS.c.line_user_id == line_user_id)
@@ -66,14 +67,7 @@ def ensure_customer(connection: Connection, line_user_id: str, at: datetime) -> 
         )
     )
     connection.execute(
-        insert(CONSENT).values(
-            customer_id=customer_id,
-            channel=str(Channel.LINE),
-            purpose=Purpose.MARKETING,
-            granted=True,
-            occurred_at=at,
-            source=FRIEND_ADD_SOURCE,
-        )
+        insert(CONSENT).values(consent_row(customer_id, Channel.LINE, True, at, FRIEND_ADD_SOURCE, evidence))
     )
     return customer_id
 

@@ -10,6 +10,7 @@ import hmac
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -46,6 +47,24 @@ DEFAULT_LINK_TARGETS = {
 }
 
 
+# The sender identity the repository ships with (特定電子メール法: every marketing email and SMS names its sender,
+# address and contact, and offers an opt-out at PUBLIC_BASE_URL): right for a laptop, never for customers.
+SAMPLE_MAIL_FROM = "お客さまサポート <noreply@example.jp>"
+SAMPLE_SENDER_NAME = "サンプル保険株式会社"
+SAMPLE_POSTAL_ADDRESS = "〒100-0001 東京都千代田区千代田1-1"
+SAMPLE_CONTACT = "support@example.jp"
+SAMPLE_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# Domains reserved for examples (RFC 2606, JPRS): an address or page there reaches nobody.
+_EXAMPLE_DOMAIN = re.compile(r"(?:^|[@./])example\.(?:jp|com|net|org)(?![\w-])", re.IGNORECASE)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
+# 【name】 starts every marketing SMS; the SMS templates are checked to fit 660 characters with a name this long.
+SMS_SENDER_NAME_MAX = 20
+
+
+class StartupRefused(RuntimeError):
+    """The settings must not face customers; the message names what to set."""
+
+
 def normalise_database_url(url: str) -> str:
     """Accept Heroku's `postgres://` and plain `postgresql://`, and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -64,7 +83,7 @@ class Settings(BaseSettings):
     line_api_base_url: str = LINE_API_DEFAULT
     database_url: str = ""
     redis_url: str = ""
-    public_base_url: str = "http://127.0.0.1:5000"
+    public_base_url: str = SAMPLE_PUBLIC_BASE_URL
     data_dir: Path = Path("var")
     default_locale: str = "ja"
     # Event processing: retries with backoff, then the event is recorded as failed.
@@ -91,15 +110,18 @@ class Settings(BaseSettings):
     # SMTP_URL: smtp://user:pass@host:587 (STARTTLS when offered), smtps://host:465; empty = a local maildir
     # under DATA_DIR/mail (for `make run`).
     smtp_url: str = ""
-    mail_from: str = "お客さまサポート <noreply@example.jp>"
-    sender_name: str = "サンプル保険株式会社"  # 送信者の氏名又は名称
-    sender_postal_address: str = "〒100-0001 東京都千代田区千代田1-1"  # 送信者の住所
-    sender_contact: str = "support@example.jp"  # 苦情・問合せ先 (email, phone or URL)
+    # The samples below serve `make run` only: outside local mode the service refuses to start on them.
+    mail_from: str = SAMPLE_MAIL_FROM
+    sender_name: str = SAMPLE_SENDER_NAME  # 送信者の氏名又は名称
+    sender_postal_address: str = SAMPLE_POSTAL_ADDRESS  # 送信者の住所
+    sender_contact: str = SAMPLE_CONTACT  # 苦情・問合せ先 (email, phone or URL)
     # SMS: provider "outbox" (a local file, for `make run`), "http" (a JSON gateway) or "twilio".
     sms_provider: str = "outbox"
     sms_gateway_url: str = ""
     sms_gateway_token: str = ""
     sms_sender: str = ""  # the 050 number or sender id shown to the customer
+    # The name a marketing SMS starts with (【…】, at most SMS_SENDER_NAME_MAX characters); empty = SENDER_NAME.
+    sms_sender_name: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
@@ -285,6 +307,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_sms_sender_name(self) -> Settings:
+        if len(self.sms_sender_label) > SMS_SENDER_NAME_MAX:  # the SMS templates are checked with this length
+            unset = "" if self.sms_sender_name.strip() else " (SENDER_NAME is too long to stand in for it)"
+            raise ValueError(
+                f"SMS_SENDER_NAME{unset}: the name every marketing SMS starts with must be at most "
+                f"{SMS_SENDER_NAME_MAX} characters"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_caps(self) -> Settings:
         self.delivery_rules()  # raises when the daily cap exceeds the weekly one
         return self
@@ -331,7 +363,50 @@ class Settings(BaseSettings):
     def uses_embedded_redis(self) -> bool:
         return not self.redis_url
 
+    @property
+    def sms_sender_label(self) -> str:
+        """The sender's name as marketing SMS show it: SMS_SENDER_NAME, else SENDER_NAME."""
+        return self.sms_sender_name.strip() or self.sender_name.strip()
+
+    def sample_identity(self) -> list[str]:
+        """The settings (environment names) that still hold the sample sender identity: the shipped value, an
+        example domain, or for PUBLIC_BASE_URL (where the opt-out links lead) this machine."""
+        samples = {
+            "SENDER_NAME": self.sender_name.strip() in ("", SAMPLE_SENDER_NAME),
+            "SENDER_POSTAL_ADDRESS": self.sender_postal_address.strip() in ("", SAMPLE_POSTAL_ADDRESS),
+            "SENDER_CONTACT": _is_example(self.sender_contact, SAMPLE_CONTACT),
+            "MAIL_FROM": _is_example(self.mail_from, SAMPLE_MAIL_FROM),
+            "SMS_SENDER_NAME": self.sms_sender_name.strip() == SAMPLE_SENDER_NAME,
+            "PUBLIC_BASE_URL": _is_example(self.public_base_url, SAMPLE_PUBLIC_BASE_URL)
+            or (urlsplit(self.public_base_url).hostname or "localhost") in _LOOPBACK_HOSTS,
+        }
+        return [name for name, sample in samples.items() if sample]
+
+
+def _is_example(value: str, sample: str) -> bool:
+    return value.strip() in ("", sample) or bool(_EXAMPLE_DOMAIN.search(value))
+
+
+def refuse_sample_identity(settings: Settings) -> None:
+    """Raise StartupRefused outside local mode while any sender-identity setting holds its sample value."""
+    names = [] if settings.local_mode else settings.sample_identity()
+    if names:
+        raise StartupRefused(
+            f"Not starting: {', '.join(names)} still {'holds' if len(names) == 1 else 'hold'} the sample sender "
+            "identity. Marketing emails and SMS must name the insurer as their sender, with its address, a "
+            "contact and a working opt-out link (特定電子メール法): set these to the insurer's own values "
+            "(LOCAL_MODE=1 allows the samples on a laptop)."
+        )
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment now (never at import), with explicit overrides for tests."""
     return Settings(**overrides)
+
+
+def load_service_settings() -> Settings:
+    """The settings a web, worker or release process starts on: the environment, refused (StartupRefused) while
+    the sender identity is the sample one outside local mode."""
+    settings = load_settings()
+    refuse_sample_identity(settings)
+    return settings

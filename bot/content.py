@@ -277,9 +277,14 @@ def _coupon(template: Template, fields: dict[str, Any], links: Links) -> list[di
     return [{"type": "flex", "altText": alt[:400], "contents": bubble}]
 
 
-def sms_text(template: Template, fields: dict[str, Any], links: Links, marketing: bool) -> str:
-    """The SMS: the text, its short link, and for marketing the opt-out link (the provider checks 660)."""
-    parts = [template.body(fields, sms=True)]
+def sms_text(template: Template, fields: dict[str, Any], links: Links, marketing: bool, sender: str) -> str:
+    """The SMS: the text, its short link, and for marketing the sender's name before the text (【…】: an 050
+    number names nobody, and 特定電子メール法 asks an advert to name its sender) and the opt-out link after it
+    (the provider checks 660 characters). A service notice answers something the customer did and goes bare."""
+    body = template.body(fields, sms=True)
+    if marketing:
+        body = text("delivery.sms_sender", template.locale, name=sender) + body
+    parts = [body]
     if template.link and links.token:
         parts.append(links.click(template.link))
     if marketing and links.opt_out:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.consent import Evidence
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,14 @@ class Ctx:
     event_row_id: int
     occurred_at: datetime | None
     answers: list[int] = field(default_factory=list)  # ledger rows of chat answers, sent right after commit
+    webhook_event_id: str | None = None  # LINE's id of the event (or our key for one that came without)
 
     @property
     def effective_time(self) -> datetime:
         """When the event happened (LINE's timestamp), or when we process it if LINE gave none."""
         return self.occurred_at or self.now
+
+    @property
+    def evidence(self) -> Evidence:
+        """What shows a consent change this event makes: the event itself, by its webhookEventId."""
+        return Evidence.webhook(self.webhook_event_id)

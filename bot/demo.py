@@ -138,14 +138,15 @@ class _Cast:
 
     def blocks(self, at: datetime) -> Entry:
         """LINE's unfollow, as its handler records it: the friend blocked, LINE consent withdrawn."""
-        from bot.consent import BLOCKED_SOURCE, customers_on_line, opt_out
+        from bot.consent import BLOCKED_SOURCE, Evidence, customers_on_line, opt_out
         from bot.reachability import record_unfollow
         from flows.dsl import Channel
 
         with Session(self.runtime.engine) as session:
             record_unfollow(session, LINE_IDS["DEMO0002"], at, utcnow())
             for customer_id in customers_on_line(session.connection(), LINE_IDS["DEMO0002"]):
-                opt_out(session.connection(), customer_id, Channel.LINE, BLOCKED_SOURCE, at)
+                demo = Evidence(ref="demo:block")  # a replayed story, not a LINE event
+                opt_out(session.connection(), customer_id, Channel.LINE, BLOCKED_SOURCE, at, demo)
             session.commit()
         return Entry(at, "DEMO0002", "story", entry_texts("story.block"))
 

@@ -85,7 +85,14 @@ def _process(event_row_id: int) -> str:
             return "skipped"
         row = session.get(WebhookEvent, event_row_id)
         event = parse_event(json.loads(row.payload))
-        ctx = Ctx(session, now, runtime.settings, event_row_id, row.occurred_at)
+        ctx = Ctx(
+            session,
+            now,
+            runtime.settings,
+            event_row_id,
+            row.occurred_at,
+            webhook_event_id=row.webhook_event_id,
+        )
         runtime.router.resolve(event)(event, ctx)
         row.status = EventStatus.PROCESSED
         row.processed_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -23,9 +24,12 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def main() -> None:
-    from bot.config import load_settings
+    from bot.config import StartupRefused, load_service_settings
 
-    settings = load_settings()
+    try:  # the release phase stops a deploy that would face customers with the sample sender identity
+        settings = load_service_settings()
+    except StartupRefused as refused:
+        sys.exit(str(refused))
     upgrade(settings.effective_database_url)
     print("database is at the latest schema revision")
 

@@ -99,6 +99,7 @@ class LineSender:
 class SmsSender:
     def __init__(self, settings: Settings) -> None:
         self.provider = open_sms_provider(settings)
+        self.sender_name = settings.sms_sender_label
 
     def close(self) -> None:
         self.provider.close()
@@ -108,7 +109,7 @@ class SmsSender:
             self.provider.send(
                 SmsMessage(
                     to=item.address,
-                    text=sms_text(item.template, item.fields, item.links, item.marketing),
+                    text=sms_text(item.template, item.fields, item.links, item.marketing, self.sender_name),
                     reference=retry_key(item.row.id, item.row.created_at),
                 )
             )

@@ -186,7 +186,7 @@ def _record(item: Outgoing, result: SendResult, settings: Settings, now: datetim
             "error": None,
         }
         if row.channel == Channel.SMS:
-            values["segments"] = _sms_segments(item)
+            values["segments"] = _sms_segments(item, settings.sms_sender_label)
         return values
     if result.outcome is Outcome.FAILED:
         return _failed(row, result.reason or "failed", now)
@@ -207,9 +207,10 @@ def _retry(row: Any, result: SendResult, settings: Settings, now: datetime) -> d
     return _waiting(row, when, result.reason or "retry", now, attempt=True) | {"outcome": "retry"}
 
 
-def _sms_segments(item: Outgoing) -> int | None:
+def _sms_segments(item: Outgoing, sender: str) -> int | None:
     try:  # until the receipt names the carrier, bill as the carrier that bills most
-        return segments(sms_text(item.template, item.fields, item.links, item.marketing), Carrier.UNKNOWN)
+        message = sms_text(item.template, item.fields, item.links, item.marketing, sender)
+        return segments(message, Carrier.UNKNOWN)
     except (SmsTooLong, ValueError):
         return None
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select, update
 
 from bot.channels.sms_billing import Carrier, cost, segments
-from bot.consent import opt_out
+from bot.consent import Evidence, opt_out
 from flows.dsl import Channel
 from models import CustomerChannels, Delivery, DeliveryStatus
 
@@ -95,11 +95,14 @@ def monthly_price(
         return None
 
 
-def opt_out_number(connection: Connection, number: str, now: datetime) -> int:
-    """Withdraw SMS marketing permission for every customer with this E.164 number; how many changed."""
+def opt_out_number(connection: Connection, number: str, now: datetime, message_id: str | None) -> int:
+    """Withdraw SMS marketing permission for every customer with this E.164 number; how many changed. The
+    provider's id of the reply, when it gives one, is the evidence."""
+    evidence = Evidence(ref=f"sms:{message_id}" if message_id else None)
     customers = connection.execute(
         select(CHANNELS.c.customer_id).where(CHANNELS.c.sms_phone == number).order_by(CHANNELS.c.customer_id)
     ).scalars()
     return sum(
-        opt_out(connection, customer, Channel.SMS, OPT_OUT_SOURCE, now) for customer in list(customers)
+        opt_out(connection, customer, Channel.SMS, OPT_OUT_SOURCE, now, evidence)
+        for customer in list(customers)
     )

@@ -29,6 +29,6 @@ def receive_account_link(event: AccountLinkEvent, ctx: Ctx) -> None:
         return
     if getattr(event.source, "type", "user") != "user":
         return
-    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time)
+    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time, ctx.evidence)
     turn = Turn(user_id, customer_id, getattr(event, "reply_token", None))
     complete_link(turn, ctx, str(getattr(link, "nonce", "") or ""))

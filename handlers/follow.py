@@ -33,8 +33,8 @@ def mark_friend(event: FollowEvent, ctx: Ctx) -> None:
         return  # a late redelivery of an older follow: the friend was greeted then
     connection = ctx.session.connection()
     for customer_id in customers_on_line(connection, user_id):
-        restore_after_block(connection, customer_id, ctx.effective_time)
-    customer_id = ensure_customer(connection, user_id, ctx.effective_time)
+        restore_after_block(connection, customer_id, ctx.effective_time, ctx.evidence)
+    customer_id = ensure_customer(connection, user_id, ctx.effective_time, ctx.evidence)
     mark_line_friend(connection, customers_on_line(connection, user_id), ctx.now)
     unblocked = bool(getattr(getattr(event, "follow", None), "is_unblocked", False))
     greet(Turn(user_id, customer_id, event.reply_token), ctx, returning=unblocked)
@@ -50,7 +50,7 @@ def mark_blocked(event: UnfollowEvent, ctx: Ctx) -> None:
     if _applied(user, FriendStatus.BLOCKED, ctx):
         connection = ctx.session.connection()
         for customer_id in customers_on_line(connection, user_id):
-            opt_out(connection, customer_id, Channel.LINE, BLOCKED_SOURCE, ctx.effective_time)
+            opt_out(connection, customer_id, Channel.LINE, BLOCKED_SOURCE, ctx.effective_time, ctx.evidence)
 
 
 def mark_line_friend(connection: Connection, customer_ids: list[int], now: datetime) -> None:

@@ -27,7 +27,7 @@ def receive_message(event: MessageEvent, ctx: Ctx) -> None:
     user_id = getattr(event.source, "user_id", None)
     if not user_id or getattr(event.source, "type", "user") != "user":
         return
-    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time)
+    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time, ctx.evidence)
     turn = Turn(user_id, customer_id, event.reply_token, text=text)
     if text is None:
         answer(ctx, turn, "chat.menu")

@@ -51,7 +51,7 @@ def receive_postback(event: PostbackEvent, ctx: Ctx) -> None:
         _opt_out(ctx, customer_ids)
     if getattr(event.source, "type", "user") != "user":
         return
-    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time)
+    customer_id = ensure_customer(ctx.session.connection(), user_id, ctx.effective_time, ctx.evidence)
     turn = Turn(
         user_id,
         customer_id,
@@ -106,5 +106,7 @@ def _record_tap(ctx: Ctx, customer_ids: list[int], token: str) -> None:
 def _opt_out(ctx: Ctx, customer_ids: list[int]) -> None:
     connection = ctx.session.connection()
     for customer_id in customer_ids:
-        changed = opt_out(connection, customer_id, Channel.LINE, "line:postback", ctx.effective_time)
+        changed = opt_out(
+            connection, customer_id, Channel.LINE, "line:postback", ctx.effective_time, ctx.evidence
+        )
         log.info("event row=%s customer=%s line opt-out changed=%s", ctx.event_row_id, customer_id, changed)

@@ -11,7 +11,8 @@
   that bills most), except on SoftBank, which bills one segment for any length.
 - `POST /sms/inbound` (JSON, bearer token) and `POST /sms/inbound/twilio` (form, signed): a reply 停止,
   ていし, 配信停止, STOP, UNSUBSCRIBE or ストップ withdraws SMS marketing permission for every customer with
-  that number. Other replies change nothing here.
+  that number, with the reply's provider id (JSON `id`, Twilio's `MessageSid`) as the consent history's
+  evidence. Other replies change nothing here.
 
 Providers resend anything not answered 2xx, so a receipt for an unknown id, or one already applied, is
 answered 200 and changes nothing; a malformed body is answered 400 with what is wrong.
@@ -24,6 +25,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -47,6 +49,7 @@ blueprint = Blueprint("sms_callbacks", __name__)
 STOP_WORDS = frozenset({"停止", "ていし", "配信停止", "stop", "unsubscribe", "ストップ"})
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 TWILIO_FAILED = frozenset({"failed", "undelivered"})
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 REPORTED_CARRIERS = {c.value: c for c in (Carrier.DOCOMO, Carrier.AU, Carrier.RAKUTEN, Carrier.SOFTBANK)}
 
 
@@ -89,7 +92,7 @@ def gateway_inbound() -> Response:
         number = phone(sender)
     except ValueError:
         raise Malformed('"from" is not a phone number') from None
-    _reply(runtime, number, text)
+    _reply(runtime, number, text, _message_id(data.get("id")))
     return jsonify(status="ok")
 
 
@@ -106,7 +109,7 @@ def twilio_inbound() -> Response:
     except ValueError:  # a short code or a sender name: nobody of ours
         number = None
     if number:
-        _reply(runtime, number, text)
+        _reply(runtime, number, text, _message_id(request.form.get("MessageSid")))
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -119,11 +122,19 @@ def _record(runtime: Runtime, receipt: Receipt) -> Response:
     return jsonify(status="ok", changed=changed)
 
 
-def _reply(runtime: Runtime, number: str, text: str) -> None:
+def _message_id(value: object) -> str | None:
+    """The provider's id of a reply (the opt-out's evidence), when it has the shape of one: a bare number might
+    be a phone number, which the consent history does not keep."""
+    if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) and not value.isdigit():
+        return value
+    return None
+
+
+def _reply(runtime: Runtime, number: str, text: str, message_id: str | None) -> None:
     if not is_stop_word(text):
         return  # a later issue routes other replies to the service desk
     with runtime.engine.begin() as connection:
-        count = opt_out_number(connection, number, utcnow())
+        count = opt_out_number(connection, number, utcnow(), message_id)
     log.info("sms inbound: stop keyword, %s customers opted out", count)
 
 

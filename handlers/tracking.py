@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, redirect, request
 from sqlalchemy import ColumnElement, Connection, func, select, update
 
-from bot.consent import opt_out
+from bot.consent import Evidence, opt_out
 from bot.i18n import SUPPORTED, text
 from bot.runtime import Runtime
 from flows.dsl import Channel
@@ -150,7 +150,9 @@ def take_opt_out(token: str) -> Response:
         if row is None or row.channel not in CHANNELS:
             return _not_found()
         channel = Channel(row.channel)
-        changed = opt_out(connection, row.customer_id, channel, f"link:{channel}", utcnow())
+        changed = opt_out(
+            connection, row.customer_id, channel, f"link:{channel}", utcnow(), Evidence.delivery(row.id)
+        )
     log.info("delivery=%s opt-out channel=%s changed=%s", row.id, channel, changed)
     return _page(
         locale,

@@ -89,3 +89,10 @@ class ConsentEvent(SQLModel, table=True):
     source: str = Field(
         sa_column=Column(String(64), nullable=False)
     )  # e.g. "import:F5", "api", "unsubscribe"
+    # Evidence of the change (特定電子メール法 asks a sender to keep records of consent): the imported file's name,
+    # SHA-256 and line (the header is line 1); for an API request its body's SHA-256 and the event's position in
+    # it; and the reference of what carried it ("webhook:<webhookEventId>", "delivery:<ledger id>", "api:…").
+    evidence_file: str | None = Field(default=None, sa_column=Column(String(255)))
+    evidence_sha256: str | None = Field(default=None, sa_column=Column(String(64)))
+    evidence_line: int | None = Field(default=None, sa_column=Column(Integer))
+    evidence_ref: str | None = Field(default=None, sa_column=Column(String(300)))

@@ -15,6 +15,15 @@ from bot.line_emulator.webhook_sender import sign
 __all__ = ["sign", "ulid", "user_id"]
 
 _counter = itertools.count(1)
+# An insurer's own sender identity (environment): what a web, worker or release process started outside local mode
+# needs instead of the samples it refuses (bot/config.py, 特定電子メール法).
+OWN_SENDER_IDENTITY = {
+    "SENDER_NAME": "はなまる損害保険株式会社",
+    "SENDER_POSTAL_ADDRESS": "〒530-0001 大阪府大阪市北区梅田3-3-3",
+    "SENDER_CONTACT": "0120-123-456",
+    "MAIL_FROM": "はなまる損保 <info@hanamaru-sonpo.test>",
+    "PUBLIC_BASE_URL": "https://engage.hanamaru-sonpo.test",
+}
 
 
 def body(*events: dict[str, Any], destination: str = "U" + "0" * 32) -> bytes:

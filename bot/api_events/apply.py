@@ -15,6 +15,7 @@ from sqlalchemy import Connection, or_, update
 from bot.api_events.rows import MAPPINGS, ApiEvent
 from bot.api_events.validation import FieldError
 from bot.bulk import select_map, upsert
+from bot.consent import Evidence, consent_row
 from bot.imports.customers import resolve_customers
 from bot.imports.writer import PERMISSIONS, write_batch
 from models import ConsentEvent, CustomerActivity, CustomerChannels, Purpose
@@ -32,11 +33,12 @@ class EventsRefused(Exception):
         self.errors = errors
 
 
-def apply_events(connection: Connection, events: list[ApiEvent], now: datetime) -> None:
-    """Write the events in order; raises EventsRefused listing every refusal (the caller rolls back)."""
+def apply_events(connection: Connection, events: list[ApiEvent], now: datetime, evidence: Evidence) -> None:
+    """Write the events in order; raises EventsRefused listing every refusal (the caller rolls back). Consent
+    changes keep `evidence` (the request) with the event's position in it."""
     errors: list[FieldError] = []
     for event in events:
-        refused = write_batch(connection, MAPPINGS[event.type].kind, [event.row], now, SOURCE)
+        refused = write_batch(connection, MAPPINGS[event.type].kind, [event.row], now, SOURCE, evidence)
         if refused:
             errors += [_refusal(event, reason) for row in refused for reason in row.errors]
             continue
@@ -44,7 +46,7 @@ def apply_events(connection: Connection, events: list[ApiEvent], now: datetime) 
         if follow_up:
             # The row is written, so resolving it again finds the same customer (by 顧客ID or contact).
             customer_id = resolve_customers(connection, [event.row], now)[event.row.line]
-            follow_up(connection, customer_id, event, now)
+            follow_up(connection, customer_id, event, now, evidence.at_line(event.row.line))
     if errors:
         raise EventsRefused(errors)
 
@@ -55,7 +57,9 @@ def _refusal(event: ApiEvent, reason: str) -> FieldError:
     return FieldError(f"{event.path}.{field}" if event.path else field, message or reason)
 
 
-def record_app_login(connection: Connection, customer_id: int, event: ApiEvent, now: datetime) -> None:
+def record_app_login(
+    connection: Connection, customer_id: int, event: ApiEvent, now: datetime, _: Evidence
+) -> None:
     """スマホアプリ: keep the latest login (a late, older event does not move it back)."""
     activity = CustomerActivity.__table__
     last = activity.c.app_last_login_at
@@ -66,15 +70,21 @@ def record_app_login(connection: Connection, customer_id: int, event: ApiEvent, 
     )
 
 
-def change_email(connection: Connection, customer_id: int, event: ApiEvent, now: datetime) -> None:
+def change_email(
+    connection: Connection, customer_id: int, event: ApiEvent, now: datetime, _: Evidence
+) -> None:
     _set_channels(connection, customer_id, {"email_main": event.extras["email"]}, now)
 
 
-def change_phone(connection: Connection, customer_id: int, event: ApiEvent, now: datetime) -> None:
+def change_phone(
+    connection: Connection, customer_id: int, event: ApiEvent, now: datetime, _: Evidence
+) -> None:
     _set_channels(connection, customer_id, {"sms_phone": event.extras["phone"]}, now)
 
 
-def opt_out(connection: Connection, customer_id: int, event: ApiEvent, now: datetime) -> None:
+def opt_out(
+    connection: Connection, customer_id: int, event: ApiEvent, now: datetime, evidence: Evidence
+) -> None:
     """配信停止: the permission(s) become false; each change is one consent event, dated when it occurred."""
     wanted = event.extras["channel"]
     fields = [name for name, channel in PERMISSIONS.items() if wanted in ("all", channel)]
@@ -86,14 +96,7 @@ def opt_out(connection: Connection, customer_id: int, event: ApiEvent, now: date
     _set_channels(connection, customer_id, dict.fromkeys(changed, False), now)
     purpose = event.extras.get("purpose") or Purpose.MARKETING
     history = [
-        {
-            "customer_id": customer_id,
-            "channel": PERMISSIONS[name].value,
-            "purpose": purpose,
-            "granted": False,
-            "occurred_at": event.occurred_at,
-            "source": SOURCE,
-        }
+        consent_row(customer_id, PERMISSIONS[name], False, event.occurred_at, SOURCE, evidence, purpose)
         for name in changed
     ]
     connection.execute(ConsentEvent.__table__.insert(), history)
@@ -104,7 +107,7 @@ def _set_channels(connection: Connection, customer_id: int, values: dict[str, ob
     upsert(connection, CustomerChannels.__table__, [row], ["customer_id"], now)
 
 
-FOLLOW_UPS: dict[str, Callable[[Connection, int, ApiEvent, datetime], None]] = {
+FOLLOW_UPS: dict[str, Callable[[Connection, int, ApiEvent, datetime, Evidence], None]] = {
     "app_login": record_app_login,
     "email_updated": change_email,
     "phone_updated": change_phone,

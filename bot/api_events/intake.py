@@ -18,6 +18,7 @@ from bot.api_events import idempotency
 from bot.api_events.apply import EventsRefused, apply_events
 from bot.api_events.rows import ApiEvent, to_events
 from bot.api_events.validation import FieldError, MalformedBody, check_body, parse_body
+from bot.consent import Evidence
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def write_events(
         with engine.begin() as connection:
             if key is not None:
                 idempotency.claim(connection, client, key, fingerprint, (accepted.status, accepted.body), now)
-            apply_events(connection, events, now)
+            apply_events(connection, events, now, request_evidence(client, key, fingerprint))
     except idempotency.KeyTaken as taken:
         # A simultaneous request with the same key committed first: answer as it was answered.
         earlier = _recall(engine, client, taken.key, fingerprint, now)
@@ -80,6 +81,11 @@ def write_events(
     types = ", ".join(f"{name}×{count}" for name, count in Counter(e.type for e in events).items())
     log.info("ingest api: client %s, %s events accepted (%s), key %s", client, len(events), types, key or "-")
     return accepted
+
+
+def request_evidence(client: str, key: str | None, fingerprint: str) -> Evidence:
+    """A request's consent changes are shown by who sent it, its Idempotency-Key and its body's SHA-256."""
+    return Evidence(sha256=fingerprint, ref=f"api:{client}" + (f":{key}" if key else ""))
 
 
 def _recall(engine: Engine, client: str, key: str, fingerprint: str, now: datetime) -> Reply | None:

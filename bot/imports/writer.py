@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.bulk import insert_many, select_map, upsert
+from bot.consent import Evidence, consent_row
 from bot.engine.triggers import mark_data_changed
 from bot.imports.customers import resolve_customers
 from bot.imports.reader import Row
@@ -68,13 +69,16 @@ def product_kind(type_name: str | None) -> str | None:
     return None
 
 
-def write_batch(connection: Connection, kind: str, rows: list[Row], now: datetime, source: str) -> list[Row]:
-    """Write the rows; returns those refused here (e.g. a LINE ID that belongs to someone else)."""
+def write_batch(
+    connection: Connection, kind: str, rows: list[Row], now: datetime, source: str, evidence: Evidence
+) -> list[Row]:
+    """Write the rows; returns those refused here (e.g. a LINE ID that belongs to someone else). Each consent
+    change keeps `evidence` (the file or request) with the line of the row that made it."""
     _write_reference_data(connection, rows)
     customer_ids = resolve_customers(connection, rows, now)
     refused = _refuse_taken_line_ids(connection, rows, customer_ids)
     good = [row for row in rows if row.line in customer_ids and not row.errors]
-    _write_channels(connection, good, customer_ids, now, source)
+    _write_channels(connection, good, customer_ids, now, source, evidence)
     WRITERS[kind](connection, good, customer_ids, now)
     mark_data_changed(connection)  # the scenario triggers look again at today's entrants
     return refused + [row for row in rows if row.line not in customer_ids]
@@ -139,31 +143,29 @@ def _refuse_taken_line_ids(
 
 
 def _write_channels(
-    connection: Connection, rows: list[Row], ids: dict[int, int], now: datetime, source: str
+    connection: Connection,
+    rows: list[Row],
+    ids: dict[int, int],
+    now: datetime,
+    source: str,
+    evidence: Evidence,
 ) -> None:
+    """The channels as the rows give them; a permission that changes is one consent event (an unchanged one,
+    as on a re-import of the same file, none), with the line that changed it."""
     table = CustomerChannels.__table__
     before = select_map(connection, table, "customer_id", (ids[row.line] for row in rows), *PERMISSIONS)
     wanted = [{"customer_id": ids[row.line]} | {f: row.values.get(f) for f in CHANNEL_FIELDS} for row in rows]
     upsert(connection, table, wanted, ["customer_id"], now)
     events, seen = [], {}
-    for entry in wanted:
+    for row, entry in zip(rows, wanted, strict=True):
+        customer_id = entry["customer_id"]
         for field, channel in PERMISSIONS.items():
             new = entry[field]
-            previous = seen.get(
-                (entry["customer_id"], field), getattr(before.get(entry["customer_id"]), field, None)
-            )
+            previous = seen.get((customer_id, field), getattr(before.get(customer_id), field, None))
             if new is not None and new != previous:
-                events.append(
-                    {
-                        "customer_id": entry["customer_id"],
-                        "channel": channel,
-                        "purpose": "marketing",
-                        "granted": new,
-                        "occurred_at": now,
-                        "source": source,
-                    }
-                )
-                seen[(entry["customer_id"], field)] = new
+                line = evidence.at_line(row.line)
+                events.append(consent_row(customer_id, channel, new, now, source, line))
+                seen[(customer_id, field)] = new
     insert_many(connection, ConsentEvent.__table__, events)
 
 

@@ -89,7 +89,7 @@ def complete_link(turn: Turn, ctx: Ctx, nonce: str) -> None:
         answer(ctx, turn, f"chat_link.conflict_{conflict}")
         notify_staff(ctx, "link_conflict", customer_id, f"chat_link.staff_{conflict}")
         return
-    bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now)
+    bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now, ctx.evidence)
     mark_line_friend(connection, [customer_id], ctx.now)
     end(turn, ctx)
     log.info("event row=%s account linked customer=%s", ctx.event_row_id, customer_id)
@@ -113,7 +113,7 @@ def ask_to_unlink(turn: Turn, ctx: Ctx) -> None:
 def confirm_unlink(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     if turn.action == "confirm" or (turn.text is not None and turn.text.strip() in YES):
         end(turn, ctx)
-        prospect = unbind(ctx.session.connection(), turn.user_id, ctx.effective_time, ctx.now)
+        prospect = unbind(ctx.session.connection(), turn.user_id, ctx.effective_time, ctx.now, ctx.evidence)
         if prospect is None:  # unlinked meanwhile (another device)
             answer(ctx, turn, "chat_link.not_linked")
             return

@@ -11,9 +11,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, update
 
 from bot.chat import Turn, answer
+from bot.consent import consent_row
 from bot.context import Ctx
 from bot.dialog_state import DialogState
-from flows.dsl import Channel, Purpose
+from flows.dsl import Channel
 from handlers.conversation import begin, chat, end, move
 from handlers.dialogs.coupons import grant_benefit
 from models import ConsentEvent, CustomerActivity, CustomerChannels
@@ -78,12 +79,7 @@ def store(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     )
     connection.execute(
         insert(ConsentEvent.__table__).values(
-            customer_id=turn.customer_id,
-            channel=str(Channel.EMAIL),
-            purpose=Purpose.MARKETING,
-            granted=True,
-            occurred_at=ctx.effective_time,
-            source=SOURCE,
+            consent_row(turn.customer_id, Channel.EMAIL, True, ctx.effective_time, SOURCE, ctx.evidence)
         )
     )
     _mark_acquired(ctx, turn.customer_id)

@@ -127,6 +127,7 @@ def test_the_dry_run_counts_the_database_and_confirming_twice_sends_once(runtime
             {"service_name": "お客さまサポート"},
             Links(runtime.settings.public_base_url, "0" * 22),
             True,
+            runtime.settings.sms_sender_label,
         )
         billed = segments(message, Carrier.UNKNOWN)  # no carrier known yet: the one that bills most
         assert (

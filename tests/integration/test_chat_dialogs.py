@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import ConsentEvent, CustomerActivity, CustomerChannels, Delivery, Dialog, utcnow
+from models import ConsentEvent, CustomerActivity, CustomerChannels, Delivery, Dialog, WebhookEvent, utcnow
 from tests import factories
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 
@@ -59,8 +59,15 @@ def test_email_capture_with_a_wrong_then_a_right_address(runtime, post_webhook, 
             select(CustomerActivity.email_acquired).where(CustomerActivity.customer_id == customer)
         ).scalar_one()
         dialogs = connection.execute(select(Dialog)).all()
+        consent = connection.execute(
+            select(ConsentEvent.source, ConsentEvent.evidence_ref).where(ConsentEvent.channel == "email")
+        ).one()
+        confirmed = connection.execute(  # the tap on はい: the last event of the chat
+            select(WebhookEvent.webhook_event_id).order_by(WebhookEvent.id.desc()).limit(1)
+        ).scalar_one()
     assert channels.email_main == "Taro.Yamada@example.jp" and channels.email_permitted is True
     assert acquired is True and dialogs == []
+    assert tuple(consent) == ("line:email_capture", f"webhook:{confirmed}")  # the consent's evidence
 
 
 def test_unknown_text_gets_the_menu_and_a_new_command_interrupts_a_dialog(runtime, post_webhook, drain):

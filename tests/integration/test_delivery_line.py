@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.channels.line import LinePusher, retry_key
-from bot.consent import opt_out
+from bot.consent import Evidence, opt_out
 from bot.line_emulator import LineEmulator
 from bot.outbox import dispatch_due, resume_channel, stopped_channels
 from bot.sending import send_batch
@@ -159,7 +159,7 @@ def test_permission_is_checked_again_when_the_message_goes(sending, line, drain)
     b = add_row(sending, add_customer(sending, line=blocked, friend=FriendStatus.BLOCKED))
     c = add_row(sending, add_customer(sending, line=notice, line_ok=False), purpose="transactional")
     with sending.engine.begin() as connection:
-        assert opt_out(connection, opted_id, Channel.LINE, "test", utcnow())
+        assert opt_out(connection, opted_id, Channel.LINE, "test", utcnow(), Evidence())
     send_due(sending, drain)
     rows = {row.id: row for row in ledger(sending, a, b, c)}
     assert rows[a].status == DeliveryStatus.FAILED and rows[a].error == "not_sent: no_consent"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -328,6 +329,37 @@ def test_permission_changes_are_recorded_as_consent_history(runtime, tmp_path):
     ]
     assert {e.source for e in events} == {"import:F5"}
     assert one(runtime, CustomerChannels).sms_permitted is False
+
+
+def test_each_consent_change_keeps_the_files_name_hash_and_line(runtime, tmp_path, app):
+    """Every consent row an import writes names the file, its SHA-256 and the row's line (the header is line 1);
+    importing the same file again adds no consent row; a later file's change names that file and line; the
+    report (and `flask import`) prints the hash."""
+    first = write_csv(
+        tmp_path / "顧客_2024-06.csv", [f5_row(), f5_row(顧客ID="C0002", **{"LINE ID": LINE_B})]
+    )
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    report = run(runtime, "F5", first)
+    assert f"  SHA-256 {digest} (kept with each consent change as evidence)" in report.lines()
+
+    def evidence() -> list[tuple]:
+        with Session(runtime.engine) as session:
+            events = session.execute(select(ConsentEvent).order_by(ConsentEvent.id)).scalars().all()
+            return [
+                (e.channel, e.evidence_file, e.evidence_sha256, e.evidence_line, e.evidence_ref)
+                for e in events
+            ]
+
+    channels = ["email", "line", "sms", "push"]
+    written = [(c, "顧客_2024-06.csv", digest, line, None) for line in (2, 3) for c in channels]
+    assert evidence() == written
+    assert app.test_cli_runner().invoke(args=["import", "F5", str(first)]).output.count(digest) == 1
+    assert evidence() == written  # the same file again: nothing changed, nothing added
+    later = write_csv(
+        tmp_path / "b.csv", [f5_row(), f5_row(顧客ID="C0002", SMS配信許可フラグ="真", **{"LINE ID": LINE_B})]
+    )
+    run(runtime, "F5", later)
+    assert evidence() == [*written, ("sms", "b.csv", hashlib.sha256(later.read_bytes()).hexdigest(), 3, None)]
 
 
 def test_line_id_of_another_customer_is_refused(runtime, tmp_path):

@@ -635,3 +635,26 @@ def test_the_periodic_tick_forgets_expired_keys(runtime):
     )
     assert tick((t0 + timedelta(hours=25)).isoformat())["idempotency_keys_forgotten"] == 1
     assert count(runtime, ApiRequest) == 1
+
+
+def test_consent_changes_keep_the_request_as_evidence(push, runtime):
+    """Each consent change names the caller and Idempotency-Key, the body's SHA-256 and the event's position in
+    the request; a request without a key names the caller."""
+    from bot.api_events.auth import fingerprint
+
+    caller = f"api:{fingerprint(API_TOKEN)}"
+    body = {"events": [event("app_login"), event("opted_out", {"channel": "email"})]}
+    body["events"][0]["customer"] = TARO | {"email_permitted": True}
+    assert accepted(push(body, key="batch-7"), events=2)
+    assert accepted(push(event("opted_out", {"channel": "sms"}, TARO | {"phone": "09012345678"})))
+    rows = [
+        (e.channel, e.granted, e.evidence_ref, e.evidence_sha256, e.evidence_line)
+        for e in all_rows(runtime, ConsentEvent)
+    ]
+    assert rows[:2] == [
+        ("email", True, f"{caller}:batch-7", _hash(body), 1),
+        ("email", False, f"{caller}:batch-7", _hash(body), 2),
+    ]
+    [(channel, granted, ref, digest, line)] = rows[2:]
+    assert (channel, granted, ref, line) == ("sms", False, caller, 1) and len(digest) == 64
+    assert all(e.evidence_file is None for e in all_rows(runtime, ConsentEvent))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.consent import opt_out
+from bot.consent import Evidence, opt_out
 from flows.dsl import Channel
 from models import ConsentEvent, CustomerChannels, utcnow
 from tests import factories
@@ -50,7 +50,7 @@ def test_unblocking_does_not_give_back_a_permission_withdrawn_otherwise(runtime,
     uid = line_id()
     customer = add_customer(runtime, line=uid)
     with runtime.engine.begin() as connection:
-        opt_out(connection, customer, Channel.LINE, "line:postback", utcnow())
+        opt_out(connection, customer, Channel.LINE, "line:postback", utcnow(), Evidence())
     post_webhook(factories.body(factories.unfollow(uid)))
     post_webhook(factories.body(factories.follow(uid, unblocked=True)))
     drain()
@@ -68,3 +68,35 @@ def test_a_late_redelivered_unfollow_changes_nothing(runtime, post_webhook, drai
     post_webhook(factories.body(old))
     drain()
     assert permitted(runtime, customer) is True and history(runtime, customer) == []
+
+
+def evidence(runtime, customer_id: int) -> list[tuple[str, str | None]]:
+    table = ConsentEvent.__table__
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(
+            select(table.c.source, table.c.evidence_ref)
+            .where(table.c.customer_id == customer_id)
+            .order_by(table.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_line_events_are_the_evidence_of_the_consent_they_change(runtime, post_webhook, drain):
+    """A new friend, a block, an unblock and a 配信停止 tap each keep LINE's webhookEventId with the change."""
+    uid = line_id()
+    add, block = factories.follow(uid), factories.unfollow(uid)
+    unblock, tap = factories.follow(uid, unblocked=True), factories.postback(uid, "a=optout")
+    for event in (add, block, unblock, tap):
+        post_webhook(factories.body(event))
+        drain()
+    table = CustomerChannels.__table__
+    with runtime.engine.connect() as connection:
+        customer = connection.execute(
+            select(table.c.customer_id).where(table.c.line_user_id == uid)
+        ).scalar_one()
+    assert evidence(runtime, customer) == [
+        ("line:friend_add", f"webhook:{add['webhookEventId']}"),
+        ("line:unfollow", f"webhook:{block['webhookEventId']}"),
+        ("line:follow", f"webhook:{unblock['webhookEventId']}"),
+        ("line:postback", f"webhook:{tap['webhookEventId']}"),
+    ]

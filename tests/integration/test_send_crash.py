@@ -23,6 +23,7 @@ from bot.outbox import dispatch_due
 from bot.redis_conn import connect
 from models import Delivery, DeliveryStatus, utcnow
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.factories import OWN_SENDER_IDENTITY
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 10_000
@@ -90,6 +91,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(postgres_url, redis_url,
             "QUIET_HOURS": "",
             "SEND_CLAIM_SECONDS": str(CLAIM_SECONDS),
             "DATA_DIR": str(tmp_path),
+            **OWN_SENDER_IDENTITY,  # a worker outside local mode refuses the sample sender identity
         }
         settings = Settings(
             **{

@@ -590,3 +590,22 @@ def test_twilio_stop_reply_is_verified_and_answered_with_empty_twiml(client, run
     assert answer.status_code == 200 and answer.mimetype == "text/xml"
     assert answer.get_data(as_text=True).endswith("<Response/>")
     assert consent_of(runtime.engine, person) == (False, [("sms", False, "sms:reply")])
+
+
+def test_a_stop_reply_keeps_the_providers_message_id_as_evidence(client, runtime):
+    """The consent change of a stop reply names the reply by the provider's id (JSON `id`, Twilio's MessageSid);
+    an id that is a bare number (it might be a phone number) is not kept."""
+    sid = "SM" + "0123456789abcdef" * 2
+    people = [customer(runtime.engine, number) for number in ("+819011110001", "+819011110002", NUMBER)]
+    assert inbound(client, {"from": "+819011110001", "text": "STOP", "id": "in-42"}).status_code == 200
+    assert inbound(client, {"from": "+819011110002", "text": "STOP", "id": "819011110002"}).status_code == 200
+    form = {"From": NUMBER, "Body": "STOP", "MessageSid": sid}
+    assert twilio_post(client, runtime, "/sms/inbound/twilio", form).status_code == 200
+    with session_scope(runtime.engine) as session:
+        refs = [
+            session.execute(
+                select(ConsentEvent.evidence_ref).where(ConsentEvent.customer_id == person)
+            ).scalar_one()
+            for person in people
+        ]
+    assert refs == ["sms:in-42", None, f"sms:{sid}"]

@@ -292,3 +292,12 @@ def test_malformed_postback_data_is_processed_without_failure(post_webhook, drai
     assert processed(runtime) == [EventStatus.PROCESSED] * len(events)
     assert signals(delivery(runtime, token)) == (True, False, True)
     assert consent_events(runtime) == []
+
+
+def test_an_opt_out_link_keeps_its_message_as_evidence(client, runtime, customer):
+    """The consent change of an opt-out link names the ledger row whose link was followed."""
+    token = customer["tokens"]["sms"]
+    assert client.post(f"/u/{token}").status_code == 200
+    with session_scope(runtime.engine) as session:
+        refs = session.execute(select(ConsentEvent.evidence_ref)).scalars().all()
+    assert refs == [f"delivery:{delivery(runtime, token).id}"]

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import DEFAULT_LINK_TARGETS, LINE_API_DEFAULT, load_settings
+from bot.config import (
+    DEFAULT_LINK_TARGETS,
+    LINE_API_DEFAULT,
+    SMS_SENDER_NAME_MAX,
+    StartupRefused,
+    load_service_settings,
+    load_settings,
+)
+from tests.factories import OWN_SENDER_IDENTITY
 
 
 def test_heroku_postgres_url_is_accepted(monkeypatch):
@@ -72,3 +80,60 @@ def test_every_link_the_messages_carry_needs_a_url(monkeypatch):
         load_settings()
     monkeypatch.setenv("LINK_TARGETS", json.dumps(DEFAULT_LINK_TARGETS | {"renewal": "https://x.example/r"}))
     assert load_settings().link_targets["renewal"] == "https://x.example/r"
+
+
+def _without_identity(monkeypatch) -> None:
+    for name in (*OWN_SENDER_IDENTITY, "SMS_SENDER_NAME", "LOCAL_MODE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_sample_sender_identity_is_named(monkeypatch):
+    """Settings name each sender-identity setting still on its sample: the shipped value, an example domain, or
+    a PUBLIC_BASE_URL (where opt-out links lead) on this machine; an insurer's own values leave none."""
+    _without_identity(monkeypatch)
+    assert load_settings().sample_identity() == [
+        "SENDER_NAME",
+        "SENDER_POSTAL_ADDRESS",
+        "SENDER_CONTACT",
+        "MAIL_FROM",
+        "PUBLIC_BASE_URL",
+    ]
+    for name, value in OWN_SENDER_IDENTITY.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().sample_identity() == []
+    monkeypatch.setenv("MAIL_FROM", "保険 <info@mail.example.com>")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://localhost:8000")
+    monkeypatch.setenv("SMS_SENDER_NAME", "サンプル保険株式会社")
+    assert load_settings().sample_identity() == ["MAIL_FROM", "SMS_SENDER_NAME", "PUBLIC_BASE_URL"]
+
+
+def test_service_settings_refuse_the_sample_identity_outside_local_mode(monkeypatch):
+    """A service process started on the sample sender identity stops with the settings to set; local mode
+    (`make run`) starts on the defaults; the insurer's own identity starts anywhere."""
+    _without_identity(monkeypatch)
+    monkeypatch.setenv("SENDER_NAME", OWN_SENDER_IDENTITY["SENDER_NAME"])
+    with pytest.raises(StartupRefused) as refused:
+        load_service_settings()
+    assert str(refused.value).startswith(
+        "Not starting: SENDER_POSTAL_ADDRESS, SENDER_CONTACT, MAIL_FROM, PUBLIC_BASE_URL still hold the sample"
+    )
+    monkeypatch.setenv("LOCAL_MODE", "1")
+    assert load_service_settings().sender_name == OWN_SENDER_IDENTITY["SENDER_NAME"]
+    monkeypatch.delenv("LOCAL_MODE")
+    for name, value in OWN_SENDER_IDENTITY.items():
+        monkeypatch.setenv(name, value)
+    assert load_service_settings().mail_from == OWN_SENDER_IDENTITY["MAIL_FROM"]
+
+
+def test_the_sms_sender_name_fits_the_checked_length(monkeypatch):
+    """Marketing SMS start with SMS_SENDER_NAME (else SENDER_NAME); a name longer than the templates were checked
+    with stops the start, naming SMS_SENDER_NAME."""
+    _without_identity(monkeypatch)
+    monkeypatch.setenv("SENDER_NAME", "株式会社はなまるホールディングス損害保険事業本部")
+    with pytest.raises(ValidationError, match="SMS_SENDER_NAME \\(SENDER_NAME is too long"):
+        load_settings()
+    monkeypatch.setenv("SMS_SENDER_NAME", " はなまる損保 ")
+    assert load_settings().sms_sender_label == "はなまる損保"
+    monkeypatch.setenv("SMS_SENDER_NAME", "は" * (SMS_SENDER_NAME_MAX + 1))
+    with pytest.raises(ValidationError, match=f"at most {SMS_SENDER_NAME_MAX} characters"):
+        load_settings()

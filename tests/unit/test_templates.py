@@ -8,7 +8,7 @@ import pytest
 
 from bot.buttons import ACTIONS
 from bot.channels.sms_billing import MAX_CHARACTERS
-from bot.config import DEFAULT_LINK_TARGETS, load_settings
+from bot.config import DEFAULT_LINK_TARGETS, SMS_SENDER_NAME_MAX, load_settings
 from bot.content import Links, Template, email_parts, line_messages, sms_text
 from bot.i18n import SUPPORTED, configure_i18n, message_document, template_keys
 from bot.line_emulator.validation import validate_body
@@ -128,6 +128,7 @@ SAMPLE = {
 }
 DATE_FIELDS = [name for name, value in SAMPLE.items() if value is None and name != "service_name"]
 BASE = "https://support.example.jp"
+LONGEST_SENDER = ("はなまる損害保険株式会社" * 2)[:SMS_SENDER_NAME_MAX]  # the longest SMS_SENDER_NAME allowed
 
 
 def fields(locale: str, template: str) -> dict[str, object]:
@@ -192,10 +193,25 @@ def test_line_version_passes_lines_request_schema(key, locale):
 @pytest.mark.parametrize("locale", SUPPORTED)
 @pytest.mark.parametrize("key", [key for key in TEMPLATES if not key.startswith(("chat", "admin"))])
 def test_sms_version_fits_660_characters(key, locale):
-    """The SMS with its short link and opt-out link fits one message (660 characters); chat answers and staff
-    messages never go by SMS."""
-    message = sms_text(Template(key, locale), fields(locale, key), Links(BASE, new_token()), True)
+    """The marketing SMS, led by the longest sender name the settings allow and with its short link and opt-out
+    link, fits one message (660 characters); chat answers and staff messages never go by SMS."""
+    message = sms_text(
+        Template(key, locale), fields(locale, key), Links(BASE, new_token()), True, LONGEST_SENDER
+    )
     assert 0 < len(message) <= MAX_CHARACTERS and "%{" not in message
+    assert message.startswith(("【" if locale == "ja" else "[") + LONGEST_SENDER)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_only_marketing_sms_carry_the_senders_name(locale):
+    """特定電子メール法: a marketing SMS starts with the sender's name and ends with the opt-out link; a service
+    notice (transactional) is the template's text alone."""
+    template, values = Template("visit_reminder.a", locale), fields(locale, "visit_reminder.a")
+    links = Links(BASE, new_token())
+    marketing = sms_text(template, values, links, True, "はなまる損保")
+    notice = sms_text(template, values, links, False, "はなまる損保")
+    assert marketing.startswith("【はなまる損保】" if locale == "ja" else "[はなまる損保] ")
+    assert marketing.endswith(links.opt_out) and "はなまる損保" not in notice and links.opt_out not in notice
 
 
 def _email_templates() -> list[str]:
