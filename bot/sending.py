@@ -2,10 +2,10 @@
 
 A job takes over the rows it was handed only if they still carry the claim it was given, counts the attempt
 and claims them for `SEND_CLAIM_SECONDS` (its RQ time-out too, so it is stopped before another job could get
-them); from then on no dispatch hands them out on RQ's word, even if Redis forgets the job. Then, a chunk at a time, it checks each row again (permission, a
-blocked LINE friend, quiet hours for marketing), renders and sends it, and records every outcome in one
-statement per chunk, so a crash loses at most a chunk's records — and a LINE push sent but not recorded is
-answered 409 when it is tried again.
+them); from then on no dispatch hands them out on RQ's word, even if Redis forgets the job. Then, a chunk at a
+time, it checks each row again (permission, a blocked LINE friend, quiet hours for marketing), renders and
+sends it, and records every outcome in one statement per chunk, so a crash loses at most a chunk's records —
+and a LINE push sent but not recorded is answered 409 when it is tried again.
 
 Outcomes: sent; retry later with backoff (never more than 23 hours after the first attempt: LINE keeps a retry
 key for 24); channel stopped (the row waits, the channel is held, an operator is alerted); failed with the
