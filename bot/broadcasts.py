@@ -126,7 +126,9 @@ def cancel_broadcast(connection: Connection, broadcast_id: int, now: datetime) -
             DELIVERIES.c.broadcast_id == broadcast_id,
             DELIVERIES.c.status.in_(WAITING),
         )
-        .values(status=DeliveryStatus.FAILED, error="cancelled", claimed_until=None, updated_at=now)
+        .values(
+            status=DeliveryStatus.FAILED, error="cancelled", claimed_until=None, send_job=None, updated_at=now
+        )
     ).rowcount
 
 

@@ -1,10 +1,11 @@
 """The send job: a batch of ledger rows on one channel, sent and recorded.
 
 A job takes over the rows it was handed only if they still carry the claim it was given, counts the attempt
-and claims them for `SEND_CLAIM_SECONDS`. Then, a chunk at a time, it checks each row again (permission, a
-blocked LINE friend, quiet hours for marketing), renders and sends it, and records every outcome in one
-statement per chunk, so a crash loses at most a chunk's records — and a LINE push sent but not recorded is
-answered 409 when it is tried again.
+and claims them for `SEND_CLAIM_SECONDS` (its RQ time-out too, so it is stopped before another job could get
+them); from then on no dispatch hands them out on RQ's word, even if Redis forgets the job. Then, a chunk at a
+time, it checks each row again (permission, a blocked LINE friend, quiet hours for marketing), renders and
+sends it, and records every outcome in one statement per chunk, so a crash loses at most a chunk's records —
+and a LINE push sent but not recorded is answered 409 when it is tried again.
 
 Outcomes: sent; retry later with backoff (never more than 23 hours after the first attempt: LINE keeps a retry
 key for 24); channel stopped (the row waits, the channel is held, an operator is alerted); failed with the
@@ -102,6 +103,7 @@ def _take(engine: Engine, ids: list[int], claim: str, lease: datetime, now: date
             )
             .values(
                 claimed_until=lease,
+                send_job=None,  # taken over: only the lease protects them now
                 attempts=DELIVERIES.c.attempts + 1,
                 first_attempt_at=_coalesce(DELIVERIES.c.first_attempt_at, now),
                 updated_at=now,
@@ -292,7 +294,7 @@ def _within_sms_rate(
                     among(connection, DELIVERIES.c.id, later),
                     DELIVERIES.c.claimed_until == datetime.fromisoformat(claim),
                 )
-                .values(claimed_until=None, due_at=until)
+                .values(claimed_until=None, send_job=None, due_at=until)
             )
         counts["rate_limited"] += len(later)
     return ids[:allowed]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -79,8 +79,10 @@ class DeliveryStatus(StrEnum):
 
 class Delivery(SQLModel, table=True):
     """The delivery ledger: a row per (enrollment step or broadcast, customer, channel), written before anything
-    is sent. A worker claims due rows for a while (`claimed_until`); a row whose worker died is claimed again
-    once that has passed, and LINE's retry key (derived from the row) turns the second push into a 409."""
+    is sent. A due row is handed to a send job (`send_job`, `claimed_until`), which takes it over as it starts
+    (claimed for SEND_CLAIM_SECONDS). A row whose job was lost before it started is handed out again at the
+    next dispatch; one whose worker died while sending, once its claim has passed, and LINE's retry key
+    (derived from the row) turns the second push into a 409."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -89,6 +91,12 @@ class Delivery(SQLModel, table=True):
         Index("ix_deliveries_token", "token", unique=True),
         Index("ix_deliveries_due", "status", "due_at", "id"),  # the dispatcher takes them in this order
         Index("ix_deliveries_provider", "channel", "provider_id"),  # delivery receipts find their row
+        Index(  # rows handed to a send job that has not taken them yet: every dispatch checks those jobs
+            "ix_deliveries_send_job",
+            "send_job",
+            postgresql_where=text("send_job IS NOT NULL"),
+            sqlite_where=text("send_job IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -123,6 +131,7 @@ class Delivery(SQLModel, table=True):
     cost_yen: float | None = None
     segments: int | None = None  # SMS billable segments (課金通数) for the recipient's carrier
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    send_job: str | None = Field(default=None, sa_column=Column(String(64)))  # the RQ job it was handed to
     first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
