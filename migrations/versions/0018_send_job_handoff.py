@@ -1,7 +1,7 @@
 """deliveries name the send job they were handed to, so a dispatch can hand out again the rows of a lost job
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-08
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -333,7 +333,9 @@ def test_limits_per_line_user_client_and_overall(runtime, client, post_webhook, 
             log_in(client, more[n // 5], code=f"C4{n:03d}", contact=f"080-0000-{n:04d}").status_code
             for n in range(11)
         ]
-        assert statuses == [200] * 10 + [429]  # 20 counted from this address (a refused try gives its places back)
+        assert statuses == [200] * 10 + [
+            429
+        ]  # 20 counted from this address (a refused try gives its places back)
         assert ("link_login", "limit:client") in refusals(runtime)
 
         runtime.settings = runtime.settings.model_copy(update={"link_login_global_limit": 1})
