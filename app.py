@@ -7,6 +7,7 @@ from flask import Flask
 from bot import cli, health, webhook
 from bot.config import Settings, load_settings
 from bot.i18n import configure_i18n
+from bot.json_input import BoundedJSONProvider
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
 from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks, tracking
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     configure_logging()
     configure_i18n(settings.default_locale)
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)  # request.get_json(): a too-deep body is a 400, not a RecursionError
     app.config["MAX_CONTENT_LENGTH"] = webhook.MAX_BODY_BYTES
     app.extensions["runtime"] = runtime = runtime or build_runtime(settings)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
