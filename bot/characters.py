@@ -18,6 +18,8 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066
 
 def forbidden_character(text: str) -> str | None:
     """The first refused character of `text` as a code point (`U+0000`) and what it is, or None."""
+    if text.isprintable():  # nearly all text, 50 times faster than the search: no control or format character
+        return None
     found = _FORBIDDEN.search(text)
     if found is None:
         return None

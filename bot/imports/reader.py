@@ -135,7 +135,7 @@ def _typed(line: int, cells: list[str], stored: list[_Stored], width: int) -> Ro
         return row
     values = row.values
     # One search over the whole row (the hot path); the cell is looked for only when the row holds one.
-    suspect = forbidden_character("\t".join(cells)) is not None
+    suspect = forbidden_character(" ".join(cells)) is not None
     for index, name, header, parse, required in stored:
         value = cells[index].strip()
         if suspect and (found := forbidden_character(cells[index])):
