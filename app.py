@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bot import access_log, cli, health, webhook
 from bot.config import Settings, StartupRefused, load_service_settings
 from bot.i18n import configure_i18n
+from bot.json_input import BoundedJSONProvider
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
 from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks, tracking
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     configure_logging()
     configure_i18n(settings.default_locale)
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)  # request.get_json(): a too-deep body is a 400, not a RecursionError
     app.config["MAX_CONTENT_LENGTH"] = webhook.MAX_BODY_BYTES
     if settings.trusted_proxies:  # request.remote_addr: the client as the outermost trusted proxy saw it
         n = settings.trusted_proxies

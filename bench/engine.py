@@ -19,12 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pg import libpq_url, temporary_database
+from bot.db import make_engine
 from bot.engine import runner
 from bot.engine.facts import CHANNELS, CONTRACTS, CUSTOMERS
 from bot.engine.triggers import enrol_due
@@ -147,7 +148,7 @@ def main() -> None:
         started = time.perf_counter()
         populate(url, args.customers)
         print(f"{args.customers:,} customers written in {time.perf_counter() - started:.0f}s (PostgreSQL)")
-        engine = create_engine(url)
+        engine = make_engine(url)
         evaluations, advances = [], []
         for run in range(args.runs):
             reset(engine)

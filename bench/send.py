@@ -30,7 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.pg import libpq_url, temporary_database
 from bot.broadcasts import queue_broadcast
 from bot.config import Settings
+from bot.db import make_engine
 from bot.outbox import dispatch_due
 from bot.redis_conn import connect
 from models import Broadcast, utcnow
@@ -151,7 +152,7 @@ def send_all(
     """(seconds from the dispatch to the last row recorded sent, worker CPU seconds, emulator CPU seconds)."""
     redis = connect(REDIS_URL)
     redis.flushdb()
-    engine = create_engine(url)
+    engine = make_engine(url)
     processes = run_workers(env, workers)
     pids = [process.pid for process in processes]
     dispatch_due(engine, redis, settings, utcnow())  # the warm-up rows (none for a broadcast)
@@ -241,7 +242,7 @@ def main() -> None:
                 populate(url, args.multicast)
                 with psycopg.connect(libpq_url(url)) as conn:
                     conn.execute("DELETE FROM deliveries")
-                engine = create_engine(url)
+                engine = make_engine(url)
                 started = time.perf_counter()
                 with engine.begin() as connection:
                     broadcast_id = connection.execute(

@@ -11,6 +11,8 @@ from typing import Any
 from linebot.v3.models import UnknownEvent
 from linebot.v3.webhooks import Event
 
+from bot.json_input import TooDeep, read_json
+
 
 class MalformedPayload(ValueError):
     """The webhook body is not a LINE webhook payload; the request is refused and nothing is stored."""
@@ -27,9 +29,11 @@ class MalformedEvent:
 def split_payload(body: bytes) -> list[dict[str, Any]]:
     """The events of a webhook body. Raises MalformedPayload for anything that is not `{"events": [{...}]}`."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayload("body is not JSON") from exc
+        document = read_json(body)
+    except TooDeep as exc:
+        raise MalformedPayload(f"body is {exc}") from None
+    except ValueError:  # UnicodeDecodeError included
+        raise MalformedPayload("body is not JSON") from None
     if not isinstance(document, dict):
         raise MalformedPayload("body is not a JSON object")
     events = document.get("events")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
 import unicodedata
@@ -38,6 +37,7 @@ from bot.api_events.auth import authenticate
 from bot.channels.sms import error_code
 from bot.channels.sms_billing import MAX_CHARACTERS, Carrier
 from bot.imports.values import phone
+from bot.json_input import read_json
 from bot.runtime import Runtime
 from bot.sms_receipts import Receipt, apply_receipt, opt_out_number
 from models import utcnow
@@ -161,8 +161,8 @@ def _twilio_signed(runtime: Runtime) -> bool:
 
 def _json_body() -> dict:
     try:
-        data = json.loads(request.get_data(cache=False))
-    except ValueError:  # includes bad UTF-8
+        data = read_json(request.get_data(cache=False))
+    except ValueError:  # includes bad UTF-8 and nesting too deep
         raise Malformed("body is not valid JSON") from None
     if not isinstance(data, dict):
         raise Malformed("body must be a JSON object")

@@ -26,6 +26,8 @@ from bot.db import make_engine, session_scope
 from bot.redis_conn import connect, embedded_redis_url
 from bot.runtime import Runtime
 
+pytest_plugins = ["tests.log_guard"]  # every test: no personal data in what it logs
+
 NO_LINE = "http://127.0.0.1:9"  # the discard port: a send fails at once, nothing leaves the machine
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHANNEL_SECRET = "test-channel-secret"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from bot.api_events import idempotency
 from bot.api_events.apply import EventsRefused, apply_events
 from bot.api_events.rows import ApiEvent, to_events
-from bot.api_events.validation import FieldError, MalformedBody, check_body, parse_body
+from bot.api_events.validation import FieldError, MalformedBody, character_errors, check_body, parse_body
 from bot.consent import Evidence
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ def receive(engine: Engine, body: bytes, *, client: str, key: str | None, now: d
 
 
 def _receive(engine: Engine, payload: Any, client: str, key: str | None, now: datetime) -> Reply:
+    refused = character_errors(payload, "")
+    if refused:  # before anything else: a lone surrogate cannot even be hashed, and a field name holding a
+        return _invalid(client, refused)  # control character must not come back as a path
     fingerprint = idempotency.request_hash(payload)
     if key is not None and (earlier := _recall(engine, client, key, fingerprint, now)):
         return earlier

@@ -15,6 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from bot.api_events.schemas import EVENT_TYPES, SCHEMAS, Schema, ref, schema_name
+from bot.characters import forbidden_character
+from bot.json_input import read_json
 
 ROOT = "body"
 _TYPE_NAMES = {
@@ -57,14 +59,12 @@ class FieldError:
 def parse_body(body: bytes) -> Any:
     """The JSON document of the body (UTF-8); NaN and Infinity are not JSON."""
     try:
-        return json.loads(body, parse_constant=_no_constants)
+        return read_json(body, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except UnicodeDecodeError:
         raise MalformedBody("the body is not UTF-8 text") from None
-    except RecursionError:
-        raise MalformedBody("nested too deeply") from None
-    except ValueError as exc:  # NaN, Infinity
+    except ValueError as exc:  # NaN, Infinity, nested too deeply
         raise MalformedBody(str(exc)) from None
 
 
@@ -91,6 +91,28 @@ def check_event(event: Any, path: str = "") -> list[FieldError]:
     if errors:
         return errors
     return _errors(_validator(schema_name(event["type"])), event, path)
+
+
+def character_errors(value: Any, path: str) -> list[FieldError]:
+    """A control character, a bidirectional override or a lone surrogate anywhere in the body, by field;
+    the message names the code point, never the value."""
+    if isinstance(value, str):
+        found = forbidden_character(value)
+        return [FieldError(path or ROOT, f"must not contain {found}")] if found else []
+    if isinstance(value, list):
+        return [
+            error for index, item in enumerate(value) for error in character_errors(item, f"{path}[{index}]")
+        ]
+    if not isinstance(value, dict):
+        return []
+    errors = []
+    for name, item in value.items():
+        found = forbidden_character(name)
+        if found:
+            errors.append(FieldError(path or ROOT, f"a field name contains {found}"))
+        else:
+            errors += character_errors(item, _join(path, [name]))
+    return errors
 
 
 @cache

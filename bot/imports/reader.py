@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.characters import forbidden_character
 from bot.imports.files import Column, FileSpec
 from bot.imports.values import normalise
 
@@ -133,8 +134,13 @@ def _typed(line: int, cells: list[str], stored: list[_Stored], width: int) -> Ro
         row.errors.append(f"{len(cells)} cells where the header has {width}")
         return row
     values = row.values
+    # One search over the whole row (the hot path); the cell is looked for only when the row holds one.
+    suspect = forbidden_character(" ".join(cells)) is not None
     for index, name, header, parse, required in stored:
         value = cells[index].strip()
+        if suspect and (found := forbidden_character(cells[index])):
+            row.errors.append(f"{header}: must not contain {found}")
+            continue
         if not value:
             if required:
                 row.errors.append(f"{header}: required")

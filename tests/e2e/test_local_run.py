@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.log_guard import find_personal_data
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -68,6 +70,8 @@ def local_service(tmp_path):
         else:
             output = process.communicate()[0]
     assert "Traceback" not in output, output[-3000:]
+    # the real processes' logs (gunicorn, the worker) too: no LINE user id, email, phone or name
+    assert [kind for kind, _ in find_personal_data(output)] == []
 
 
 def test_make_run_serves_and_processes_a_signed_event(local_service):
