@@ -9,6 +9,7 @@ from bot.config import Settings, load_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
+from bot.signal_buffer import SignalBuffer, spool_for
 from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks, tracking
 
 
@@ -21,6 +22,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config["MAX_CONTENT_LENGTH"] = webhook.MAX_BODY_BYTES
     app.extensions["runtime"] = runtime = runtime or build_runtime(settings)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
+    # Tracking links answer without the database; their signals are kept for the worker's tick.
+    app.extensions["signals"] = SignalBuffer(
+        runtime.quick_redis or runtime.redis, spool_for(settings.data_dir)
+    )
+    app.extensions["tracking_database"] = tracking.database_bulkhead()
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(ingest_api.blueprint)
