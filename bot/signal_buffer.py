@@ -69,6 +69,7 @@ class SignalBuffer:
 
     def __init__(self, redis: Redis, spool: Spool, clock: Callable[[], float] = time.monotonic) -> None:
         self._redis = redis
+        self._push = redis.register_script(_PUSH_BELOW_CAP)
         self._spool = spool
         self._clock = clock
         self._redis_down_until = 0.0
@@ -77,11 +78,9 @@ class SignalBuffer:
         """Keep `signal` for the tick: in Redis, else in the spool. False only when neither could take it."""
         if self._clock() >= self._redis_down_until:
             try:
-                if self._spool.has_lines():
-                    moved = self._spool.drain(lambda lines: push_lines(self._redis, lines))
-                    log.info("tracking: %s spooled signals moved to Redis", moved)
+                self._move_spool()
                 key = list_for(signal)
-                if self._redis.eval(_PUSH_BELOW_CAP, 1, key, signal.encode(), MAX_PENDING[key]):
+                if self._push(keys=[key], args=[signal.encode(), MAX_PENDING[key]]):
                     return True
                 log.error("tracking: %s is full (a flood of made-up links?)", key)
                 if signal.kind != OPT_OUT:
@@ -90,6 +89,17 @@ class SignalBuffer:
                 self._redis_down_until = self._clock() + REDIS_RETRY_SECONDS
                 log.warning("tracking: Redis unreachable (%s); signals go to the spool", type(exc).__name__)
         return self._spool.append(signal.encode())
+
+    def _move_spool(self) -> None:
+        """What this machine spooled while Redis was down goes to Redis first (the worker cannot read it)."""
+        if not self._spool.has_lines():
+            return
+        try:
+            moved = self._spool.drain(lambda lines: push_lines(self._redis, lines))
+        except OSError as exc:
+            log.error("tracking: spool unreadable (%s)", type(exc).__name__)
+            return
+        log.info("tracking: %s spooled signals moved to Redis", moved)
 
 
 def push_lines(redis: Redis, lines: list[str]) -> None:

@@ -233,7 +233,10 @@ def test_a_hung_database_gets_a_503_within_lines_wait_and_links_still_answer(pro
     assert first[0] == 503 and first[1] < LINE_WAITS
     later = [send_webhook(client, factories.body(factories.follow(factories.user_id()))) for _ in range(5)]
     assert [status for status, _ in later] == [503] * 5
-    assert max(seconds for _, seconds in later) < 0.5  # the writer is stuck: no request waits for it
+    # the writer is stuck: no request waits for it (but the first, if the writer's thread started its write
+    # a moment after the first request began, has not been stuck for the whole time-out yet)
+    assert max(seconds for _, seconds in later) < LINE_WAITS
+    assert sum(seconds > 0.5 for _, seconds in later) <= 1
     answers = use_links(client, customer["token"])
     assert [status for status, _ in answers] == [200, 200, 302, 302, 200, 200, 200]
     assert max(seconds for _, seconds in answers) < LINE_WAITS
