@@ -13,6 +13,7 @@ from bot.i18n import configure_i18n
 from bot.json_input import BoundedJSONProvider
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
+from bot.signal_buffer import SignalBuffer, spool_for
 from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks, tracking
 
 
@@ -33,6 +34,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     access_log.install_werkzeug_filter()
     app.extensions["runtime"] = runtime = runtime or build_runtime(settings)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
+    # Tracking links answer without the database; their signals are kept for the worker's tick.
+    app.extensions["signals"] = SignalBuffer(
+        runtime.quick_redis or runtime.redis, spool_for(settings.data_dir)
+    )
+    app.extensions["tracking_database"] = tracking.database_bulkhead()
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(ingest_api.blueprint)

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     line_channel_access_token: str = Field(default="", description="Messaging API access token")
     line_api_base_url: str = LINE_API_DEFAULT
     database_url: str = ""
+    # How long a process waits on its database, in seconds: to open a PostgreSQL connection (libpq's minimum is
+    # 2), for a free connection of the pool, and (SQLite) for another process's write lock. A web thread that
+    # waits minutes on a dead database is a thread the webhook does not get.
+    database_connect_timeout: int = Field(default=3, ge=2, le=60)
+    database_pool_timeout: float = Field(default=2.0, gt=0, le=60)
+    database_busy_timeout: float = Field(default=10.0, gt=0, le=300)
     redis_url: str = ""
     public_base_url: str = SAMPLE_PUBLIC_BASE_URL
     data_dir: Path = Path("var")

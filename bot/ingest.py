@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 MAX_BATCH_EVENTS = 500  # below SQLAlchemy's 1000-row insertmanyvalues page: one statement a batch
+# LINE gives up after 2 s; answer 503 before that if the database does not commit in time (the webhook's
+# writer connection also ends any statement after this long: bot/runtime.py).
+INGEST_TIMEOUT_SECONDS = 1.5
 
 
 @dataclass
@@ -40,10 +44,16 @@ class Ingestor:
         self._pending: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._writing_since: float | None = None  # monotonic start of the batch being written, if any
 
     def submit(self, rows: list[dict], timeout: float) -> int:
-        """Store `rows` (deduplicated by key); returns how many were new. Raises what the store raised."""
+        """Store `rows` (deduplicated by key); returns how many were new. Raises what the store raised, or
+        TimeoutError: after `timeout`, or at once while the writer has been stuck longer than that (a hung
+        database must not hold a web thread per LINE request)."""
         self._ensure_thread()
+        since = self._writing_since
+        if since is not None and time.monotonic() - since > timeout:
+            raise TimeoutError("the webhook's writer is waiting on the database")
         pending = _Pending(rows, Future())
         self._pending.put(pending)
         return pending.result.result(timeout=timeout)
@@ -69,12 +79,15 @@ class Ingestor:
             self._write(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
+        self._writing_since = time.monotonic()
         try:
             self._store_and_enqueue(batch)
         except Exception as exc:  # noqa: BLE001 -- every waiting request answers 503; LINE redelivers
             for pending in batch:
                 if not pending.result.done():
                     pending.result.set_exception(exc)
+        finally:
+            self._writing_since = None
 
     def _store_and_enqueue(self, batch: list[_Pending]) -> None:
         unique: dict[str, dict] = {}

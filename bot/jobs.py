@@ -24,6 +24,7 @@ from bot.outbox import dispatch_answers, dispatch_due
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.referrals import credit_referrals
 from bot.runtime import current
+from bot.signal_buffer import apply_pending, apply_spool, spool_for
 from bot.staff import requeue_stale
 from models import EventStatus, WebhookEvent, utcnow
 
@@ -123,10 +124,12 @@ def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
 
 
 def tick(at: str | None = None) -> dict[str, object]:
-    """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys, run the
-    scenario engine (triggers due by now, then every enrollment whose wake-up has come), and hand every
-    ledger row that is due to the send workers."""
+    """The periodic tick: record the clicks, opens and opt-outs the tracking links kept, re-enqueue events
+    whose job was lost, forget expired API idempotency keys, run the scenario engine (triggers due by now,
+    then every enrollment whose wake-up has come), and hand every ledger row that is due to the send workers."""
     now = datetime.fromisoformat(at) if at else utcnow()
+    # First: an opt-out kept while the database was down holds for everything this tick sends.
+    tracked = apply_tracking_signals()
     with session_scope(current().engine) as session:
         forgotten = idempotency.forget_expired(session.connection(), now)
     requeued = requeue_stalled_events(now)
@@ -145,6 +148,7 @@ def tick(at: str | None = None) -> dict[str, object]:
     notices = requeue_stale(current().engine, current().redis, now)  # staff notices whose enqueue was lost
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
     return {
+        "tracking_signals": tracked,
         "events_requeued": requeued,
         "idempotency_keys_forgotten": forgotten,
         "scenarios": scenarios,
@@ -153,6 +157,13 @@ def tick(at: str | None = None) -> dict[str, object]:
         "staff_notices_requeued": notices,
         "deliveries_dispatched": dispatched,
     }
+
+
+def apply_tracking_signals() -> dict[str, int]:
+    """Clicks, opens and opt-outs the tracking links kept (a spool of this machine's DATA_DIR first)."""
+    runtime = current()
+    apply_spool(spool_for(runtime.settings.data_dir), runtime.redis)
+    return dict(apply_pending(runtime.engine, runtime.redis, utcnow()))
 
 
 def requeue_stalled_events(now: datetime) -> int:

@@ -35,6 +35,9 @@ def resolve_redis_url(redis_url: str, data_dir: Path) -> str:
     return redis_url or embedded_redis_url(data_dir)
 
 
-def connect(url: str) -> Redis:
-    """A client for RQ (which stores pickled bytes, so no response decoding)."""
+def connect(url: str, timeout: float | None = None) -> Redis:
+    """A client for RQ (which stores pickled bytes, so no response decoding); `timeout` for one that must give
+    up quickly (connecting and each command)."""
+    if timeout is not None:
+        return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)

@@ -33,6 +33,7 @@ from bot.engine.delivery import NOBODY, load_reach, refusal
 from bot.outbox import WAITING, stop_channel
 from bot.runtime import current
 from bot.senders import Outgoing, Sender, open_sender
+from bot.signal_buffer import OPT_OUTS, apply_pending
 from flows.dsl import Channel, Purpose
 from flows.engine import TOKYO
 from flows.rules import in_quiet_hours, quiet_end
@@ -61,6 +62,8 @@ def send_batch(
 ) -> dict[str, int]:
     """Send the rows; `clock` gives the moment of each chunk (quiet hours, back-off, the 23-hour window)."""
     now = clock()
+    # An opt-out taken while the database was down waits in Redis: it holds before this job checks permission.
+    apply_pending(engine, redis, utcnow(), lists=(OPT_OUTS,), wait=True)
     counts: Counter[str] = Counter()
     if channel is Channel.SMS:
         ids = _within_sms_rate(engine, redis, settings, ids, claim, now, counts)

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from bot.chat import Turn, answer, ensure_customer
 from bot.consent import opt_out
 from bot.context import Ctx
+from bot.engagement import DELIVERIES, mark_engaged, valid_token
 from bot.router import HandlerGroup
 from flows.dsl import Channel
 from handlers.admin import handle_postback
 from handlers.conversation import converse
 from handlers.interaction import note_interaction
-from handlers.tracking import DELIVERIES, mark_engaged, valid_token
 from models import CustomerChannels
 
 log = logging.getLogger(__name__)

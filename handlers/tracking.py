@@ -5,6 +5,11 @@ The links carry the row's public token and nothing else: `/r/<token>[/<name>]` c
 customer on to a configured page, `/o/<token>.gif` is the email's open pixel, `/u/<token>` opts the customer out
 of the channel the message came on (no login: the token is the credential). The first signal wins; a later
 click or open changes nothing, so the scenarios' branches see when the customer first reacted.
+
+None of them needs the database to answer. Clicks and opens are kept (bot/signal_buffer.py) and recorded by
+the worker's tick: the redirect's target comes from `LINK_TARGETS`, never from the ledger. The opt-out page
+reads and writes the database with a deadline and does without it when it does not answer: the page then
+names no channel, and the opt-out is kept for the tick (and for the next send job, which applies it first).
 """
 
 from __future__ import annotations
@@ -12,28 +17,27 @@ from __future__ import annotations
 import base64
 import html
 import logging
-import re
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request
-from sqlalchemy import ColumnElement, Connection, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.consent import Evidence, opt_out
+from bot.bulkhead import Bulkhead, Unavailable
+from bot.engagement import CHANNELS, CLICK, OPEN, OPT_OUT, Signal, find_delivery, opt_out_by_link, valid_token
 from bot.i18n import SUPPORTED, text
 from bot.runtime import Runtime
-from flows.dsl import Channel
-from models import Delivery, utcnow
+from bot.signal_buffer import SignalBuffer
+from models import utcnow
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("tracking", __name__)
 
-DELIVERIES = Delivery.__table__
-# Tokens are URL-safe random strings no longer than the column; anything else is refused before the database
-# (PostgreSQL rejects NUL bytes in text, so a crafted URL must never reach a query).
-TOKEN = re.compile(rf"[A-Za-z0-9_-]{{1,{DELIVERIES.c.token.type.length}}}")
-CHANNELS = frozenset(str(channel) for channel in Channel)
 DEFAULT_TARGET = "home"
+# The opt-out page's database calls: this many at once per process, each waited for this long (seconds).
+DATABASE_PLACES = 4
+DATABASE_SECONDS = 1.0
+RETRY_AFTER_SECONDS = "60"
 # Link-preview fetchers that open a link on the customer's behalf, without the customer (lower case).
 # LINE's preview fetcher is reported to send "facebookexternalhit/1.1;line-poker/1.0". Mail security
 # scanners that follow links look like browsers and cannot be told apart here.
@@ -59,22 +63,9 @@ PAGE_HEADERS = {
 }
 
 
-def valid_token(token: object) -> bool:
-    """Whether `token` has the shape of a ledger token (checked before any query)."""
-    return isinstance(token, str) and TOKEN.fullmatch(token) is not None
-
-
-def mark_engaged(
-    connection: Connection, criteria: list[ColumnElement[bool]], signal: str, at: datetime, now: datetime
-) -> bool:
-    """Set `signal` (opened_at, clicked_at, tapped_at) on the matching row if still empty; a click or a tap
-    also marks the message opened. False when nothing changed (no such row, or already recorded)."""
-    column = DELIVERIES.c[signal]
-    values: dict[Any, Any] = {column: at, DELIVERIES.c.updated_at: now}
-    if signal != "opened_at":
-        values[DELIVERIES.c.opened_at] = func.coalesce(DELIVERIES.c.opened_at, at)
-    statement = update(DELIVERIES).where(*criteria, column.is_(None)).values(values)
-    return bool(connection.execute(statement).rowcount)
+def database_bulkhead() -> Bulkhead:
+    """The opt-out page's way to the database (built once per web process by app.py)."""
+    return Bulkhead(DATABASE_PLACES, DATABASE_SECONDS, "tracking-db")
 
 
 @blueprint.get("/r/<token>")
@@ -85,19 +76,13 @@ def follow_home_link(token: str) -> Response:
 
 @blueprint.get("/r/<token>/<name>")
 def follow_link(token: str, name: str) -> Response:
-    """Count the click (people only, first click wins) and send the customer on to the named page."""
-    runtime = _runtime()
-    target = runtime.settings.link_targets.get(name)
-    if target is None:
+    """Send the customer on to the named page at once; the click (people only) is kept for the tick. A token
+    the ledger does not know is sent on too (nothing is recorded for it): the target is configuration's."""
+    target = _runtime().settings.link_targets.get(name)
+    if target is None or not valid_token(token):
         return _not_found()
-    with runtime.engine.begin() as connection:
-        row = _delivery(connection, token)
-        if row is None:
-            return _not_found()
-        if not _fetched_for_someone_else():
-            now = utcnow()
-            if mark_engaged(connection, [DELIVERIES.c.id == row.id], "clicked_at", now, now):
-                log.info("delivery=%s clicked target=%s", row.id, name)
+    if not _fetched_for_someone_else():
+        _signals().keep(Signal(CLICK, token, utcnow()))
     response = redirect(target, code=302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -106,59 +91,61 @@ def follow_link(token: str, name: str) -> Response:
 
 @blueprint.get("/o/<token>.gif")
 def open_pixel(token: str) -> Response:
-    """The email's open pixel: always the GIF; the first load marks the message opened."""
-    if request.method == "GET":
-        with _runtime().engine.begin() as connection:
-            row = _delivery(connection, token)
-            now = utcnow()
-            if row is not None and mark_engaged(
-                connection, [DELIVERIES.c.id == row.id], "opened_at", now, now
-            ):
-                log.info("delivery=%s opened", row.id)
+    """The email's open pixel: always the GIF; the first load marks the message opened (by the tick)."""
+    if request.method == "GET" and valid_token(token):
+        _signals().keep(Signal(OPEN, token, utcnow()))
     return Response(PIXEL, mimetype="image/gif", headers={"Cache-Control": "no-store"})
 
 
 @blueprint.get("/u/<token>")
 def confirm_opt_out(token: str) -> Response:
     """The opt-out page: names the channel and asks for a button press (a GET never opts out: mail scanners
-    fetch every link)."""
+    fetch every link). Without the database it asks all the same, naming no channel."""
     locale = _locale()
-    with _runtime().engine.connect() as connection:
-        row = _delivery(connection, token)
-    if row is None or row.channel not in CHANNELS:
+    if not valid_token(token):
         return _not_found()
-    channel = text(f"tracking.channel.{row.channel}", locale)
+    runtime = _runtime()  # resolved here: the call runs on another thread, outside the app context
+    try:
+        row = _database().call(lambda: _find(runtime, token))
+    except (Unavailable, SQLAlchemyError) as exc:
+        log.warning("tracking: opt-out page without the database (%s)", type(exc).__name__)
+        message = text("tracking.optout_confirm_any", locale)
+    else:
+        if row is None or row.channel not in CHANNELS:
+            return _not_found()
+        channel = text(f"tracking.channel.{row.channel}", locale)
+        message = text("tracking.optout_confirm", locale, channel=channel)
     form = (
         f'<form method="post" action="{html.escape(request.path)}">'
         f'<button type="submit">{html.escape(text("tracking.optout_button", locale))}</button></form>'
     )
-    return _page(
-        locale,
-        text("tracking.optout_title", locale),
-        text("tracking.optout_confirm", locale, channel=channel),
-        form_html=form,
-    )
+    return _page(locale, text("tracking.optout_title", locale), message, form_html=form)
 
 
 @blueprint.post("/u/<token>")
 def take_opt_out(token: str) -> Response:
     """Opt the customer out of the message's channel: the page's button, or a mail client's RFC 8058 one-click
-    POST (`List-Unsubscribe=One-Click`). Repeating it is harmless: one consent event, the same page."""
+    POST (`List-Unsubscribe=One-Click`). Repeating it is harmless: one consent event, the same page. Without
+    the database the opt-out is kept and recorded by the tick (or the next send job), never lost."""
     locale = _locale()
-    with _runtime().engine.begin() as connection:
-        row = _delivery(connection, token)
-        if row is None or row.channel not in CHANNELS:
+    if not valid_token(token):
+        return _not_found()
+    now = utcnow()
+    runtime = _runtime()
+    try:
+        row = _database().call(lambda: _opt_out_now(runtime, token, now))
+    except (Unavailable, SQLAlchemyError) as exc:
+        if not _signals().keep(Signal(OPT_OUT, token, now)):
+            return _unavailable(locale)
+        log.warning("tracking: opt-out kept for the worker (%s)", type(exc).__name__)
+        body = text("tracking.optout_done_any", locale)
+    else:
+        if row is None:
             return _not_found()
-        channel = Channel(row.channel)
-        changed = opt_out(
-            connection, row.customer_id, channel, f"link:{channel}", utcnow(), Evidence.delivery(row.id)
+        body = text(
+            "tracking.optout_done_body", locale, channel=text(f"tracking.channel.{row.channel}", locale)
         )
-    log.info("delivery=%s opt-out channel=%s changed=%s", row.id, channel, changed)
-    return _page(
-        locale,
-        text("tracking.optout_done_title", locale),
-        text("tracking.optout_done_body", locale, channel=text(f"tracking.channel.{channel}", locale)),
-    )
+    return _page(locale, text("tracking.optout_done_title", locale), body)
 
 
 @blueprint.route("/r/<path:_rest>", methods=["GET", "POST"])
@@ -173,14 +160,27 @@ def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
 
 
-def _delivery(connection: Connection, token: str) -> Any | None:
-    """The ledger row (id, customer, channel) of a token, or None."""
-    if not valid_token(token):
-        return None
-    statement = select(DELIVERIES.c.id, DELIVERIES.c.customer_id, DELIVERIES.c.channel).where(
-        DELIVERIES.c.token == token
-    )
-    return connection.execute(statement).first()
+def _signals() -> SignalBuffer:
+    return current_app.extensions["signals"]
+
+
+def _database() -> Bulkhead:
+    return current_app.extensions["tracking_database"]
+
+
+def _find(runtime: Runtime, token: str) -> Any | None:
+    with runtime.engine.connect() as connection:
+        return find_delivery(connection, token)
+
+
+def _opt_out_now(runtime: Runtime, token: str, now: datetime) -> Any | None:
+    """The ledger row opted out of (it may have been already), or None for a token we do not know."""
+    with runtime.engine.begin() as connection:
+        row = find_delivery(connection, token)
+        if row is None or row.channel not in CHANNELS:
+            return None
+        opt_out_by_link(connection, row, now)
+        return row
 
 
 def _fetched_for_someone_else() -> bool:
@@ -201,6 +201,16 @@ def _not_found() -> Response:
         locale, text("tracking.not_found_title", locale), text("tracking.not_found_body", locale)
     )
     response.status_code = 404
+    return response
+
+
+def _unavailable(locale: str) -> Response:
+    """Neither the database, Redis nor the spool took the opt-out: say so honestly, so the customer tries again."""
+    response = _page(
+        locale, text("tracking.unavailable_title", locale), text("tracking.unavailable_body", locale)
+    )
+    response.status_code = 503
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 
 

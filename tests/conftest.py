@@ -110,7 +110,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     built = build_worker_runtime(settings)
     assert built.router is not None and isinstance(built.router, type(build_router()))
     yield built
-    built.engine.dispose()
+    built.dispose()
     runtime_module._current = None
 
 

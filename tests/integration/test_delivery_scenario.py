@@ -66,6 +66,7 @@ def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, c
     import re
     from datetime import timedelta
 
+    from bot.jobs import apply_tracking_signals
     from tests.integration.scenario_helpers import customer_ids
 
     runtime.settings = runtime.settings.model_copy(
@@ -96,6 +97,7 @@ def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, c
     html = mails["opens@example.com"].get_body(("html",)).get_content()
     pixel = re.search(r'src="https://bot\.example\.jp(/o/[^"]+\.gif)"', html).group(1)
     assert client.get(pixel).status_code == 200  # the customer's mail client shows the email
+    assert apply_tracking_signals() == {"open": 1}  # what the worker's tick does first
     tick(runtime.engine, only, moment + timedelta(days=1))
     who = customer_ids(runtime)
     sent_next = {(row.customer_id, row.step) for row in ledger(runtime) if row.step != "send_a"}

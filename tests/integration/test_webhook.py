@@ -152,7 +152,9 @@ def test_database_down_is_503_so_line_redelivers(post_webhook, runtime, monkeypa
     """When the event cannot be stored the webhook says so (503) instead of acknowledging it."""
     from sqlalchemy import create_engine
 
-    monkeypatch.setattr(runtime, "engine", create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    monkeypatch.setattr(
+        runtime, "webhook_engine", create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    )
     response = post_webhook(factories.body(factories.follow(factories.user_id())))
     assert response.status_code == 503
     assert len(queued_event_ids(runtime)) == 0

@@ -137,3 +137,23 @@ def test_the_sms_sender_name_fits_the_checked_length(monkeypatch):
     monkeypatch.setenv("SMS_SENDER_NAME", "は" * (SMS_SENDER_NAME_MAX + 1))
     with pytest.raises(ValidationError, match=f"at most {SMS_SENDER_NAME_MAX} characters"):
         load_settings()
+
+
+def test_database_time_outs_are_seconds_not_minutes(monkeypatch):
+    """Connect, pool and SQLite busy time-outs default to a few seconds, come from the environment, and a
+    connect time-out below libpq's 2-second floor is refused rather than silently raised."""
+    from bot.db import Timeouts
+    from bot.runtime import database_timeouts
+
+    for name in ("DATABASE_CONNECT_TIMEOUT", "DATABASE_POOL_TIMEOUT", "DATABASE_BUSY_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    assert database_timeouts(load_settings()) == Timeouts(connect=3, pool=2.0, busy=10.0, statement=None)
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "5")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT", "0.5")
+    monkeypatch.setenv("DATABASE_BUSY_TIMEOUT", "3")
+    assert database_timeouts(load_settings(), statement=1.5) == Timeouts(
+        connect=5, pool=0.5, busy=3, statement=1.5
+    )
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "1")
+    with pytest.raises(ValidationError, match="database_connect_timeout"):
+        load_settings()
