@@ -7,13 +7,13 @@ import json
 
 import pytest
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.exceptions import BadRequest
 
 from bot.api_events.examples import EXAMPLES
 from bot.json_input import MAX_DEPTH
 from bot.runtime import Runtime
-from models import Customer, Dialog, ServiceRequest, WebhookEvent
+from models import Customer, CustomerChannels, Dialog, ServiceRequest, WebhookEvent
 from tests import factories
 from tests.integration.chat_helpers import Chat, emulated_line, texts
 from tests.integration.test_imports import f5_row, run, snapshot, write_csv
@@ -89,6 +89,9 @@ def test_chat_text_with_a_control_character_is_asked_again_and_not_stored(
     with emulated_line(runtime) as line:
         runtime.settings = runtime.settings.model_copy(update={"staff_line_targets": ["C" + "5" * 32]})
         chat = Chat(runtime, line, post_webhook, drain)
+        chat.follow()
+        with runtime.engine.begin() as connection:  # a name change needs a verified (linked) customer
+            connection.execute(update(CustomerChannels).values(line_linked=True))
         chat.say("氏名変更")
         chat.say("CD98765432")
         [before] = rows(runtime, Dialog)
