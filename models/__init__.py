@@ -29,6 +29,7 @@ from models.enrollment import (
 )
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
+from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
 from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
@@ -64,6 +65,9 @@ __all__ = [
     "LinkNonce",
     "NoticeStatus",
     "PageView",
+    "PrivacyKind",
+    "PrivacyRequest",
+    "PrivacyStatus",
     "Product",
     "ProductKind",
     "ProductType",

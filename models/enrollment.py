@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -89,6 +89,13 @@ class Delivery(SQLModel, table=True):
         Index("ix_deliveries_token", "token", unique=True),
         Index("ix_deliveries_due", "status", "due_at", "id"),  # the dispatcher takes them in this order
         Index("ix_deliveries_provider", "channel", "provider_id"),  # delivery receipts find their row
+        # the retention job clears the merge values of old chat answers (bot/privacy/retention.py)
+        Index(
+            "ix_deliveries_fields_kept",
+            "created_at",
+            postgresql_where=text("fields IS NOT NULL"),
+            sqlite_where=text("fields IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
