@@ -9,7 +9,7 @@ from bot.config import Settings, load_settings
 from bot.i18n import configure_i18n
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
-from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks, tracking
+from handlers import coupon_api, dashboard, ingest_api, link_page, privacy_download, sms_callbacks, tracking
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(link_page.blueprint)
     app.register_blueprint(coupon_api.blueprint)
     app.register_blueprint(dashboard.blueprint)  # staff; open in local mode, else DASHBOARD_TOKEN
+    app.register_blueprint(privacy_download.blueprint)  # an approved disclosure, with its one-time code
     if settings.simulator_enabled:  # `make run` only (bot/local.py): it signs webhook events for anyone
         from handlers import simulator
 

@@ -21,6 +21,7 @@ from bot.db import session_scope
 from bot.engine.runner import tick as engine_tick
 from bot.events import parse_event
 from bot.outbox import dispatch_answers, dispatch_due
+from bot.privacy.retention import forget_old_texts
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.referrals import credit_referrals
 from bot.runtime import current
@@ -117,8 +118,8 @@ def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
 
 def tick(at: str | None = None) -> dict[str, object]:
     """The periodic tick: re-enqueue events whose job was lost, forget expired API idempotency keys, run the
-    scenario engine (triggers due by now, then every enrollment whose wake-up has come), and hand every
-    ledger row that is due to the send workers."""
+    scenario engine (triggers due by now, then every enrollment whose wake-up has come), let old chat texts go
+    (retention), and hand every ledger row that is due to the send workers."""
     now = datetime.fromisoformat(at) if at else utcnow()
     with session_scope(current().engine) as session:
         forgotten = idempotency.forget_expired(session.connection(), now)
@@ -136,6 +137,8 @@ def tick(at: str | None = None) -> dict[str, object]:
     with current().engine.begin() as connection:  # friends referred (#19) who have since contracted
         credited = credit_referrals(connection, now)
     notices = requeue_stale(current().engine, current().redis, now)  # staff notices whose enqueue was lost
+    # APPI retention: chat texts and webhook payloads older than RETENTION_DAYS lose their text, a batch a tick
+    forgotten_texts = forget_old_texts(current().engine, settings.retention_days, now)
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
     return {
         "events_requeued": requeued,
@@ -144,6 +147,7 @@ def tick(at: str | None = None) -> dict[str, object]:
         "coupon_reminders_queued": reminders,
         "referrals_credited": credited,
         "staff_notices_requeued": notices,
+        "texts_forgotten": forgotten_texts,
         "deliveries_dispatched": dispatched,
     }
 

@@ -1,0 +1,28 @@
+"""What is left of a stored LINE webhook event once its text is gone (retention) or its sender erased: an allow
+list of the fields that say what happened and when, never who or what they wrote (text, location, file names,
+postback data, mentions and member lists are all dropped)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+KEPT = ("type", "mode", "timestamp", "webhookEventId", "deliveryContext")
+KEPT_INSIDE = {"source": ("type",), "message": ("type",), "follow": ("isUnblocked",), "link": ("result",)}
+
+
+def skeleton(payload: str) -> str:
+    """The event's JSON reduced to the allow list, marked `"redacted": true`."""
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        return json.dumps({"redacted": True})
+    kept: dict[str, Any] = {key: event[key] for key in KEPT if key in event}
+    for part, keys in KEPT_INSIDE.items():
+        inner = event.get(part)
+        if isinstance(inner, dict):
+            kept[part] = {key: inner[key] for key in keys if key in inner}
+    kept["redacted"] = True
+    return json.dumps(kept, ensure_ascii=False)
