@@ -5,7 +5,14 @@ postback data, mentions and member lists are all dropped)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from models import WebhookEvent
+
+EVENTS = WebhookEvent.__table__
 
 KEPT = ("type", "mode", "timestamp", "webhookEventId", "deliveryContext")
 KEPT_INSIDE = {"source": ("type",), "message": ("type",), "follow": ("isUnblocked",), "link": ("result",)}
@@ -26,3 +33,15 @@ def skeleton(payload: str) -> str:
             kept[part] = {key: inner[key] for key in keys if key in inner}
     kept["redacted"] = True
     return json.dumps(kept, ensure_ascii=False)
+
+
+def redact_event(connection: Connection, event_row_id: int, now: datetime) -> None:
+    """Redact one stored event now, in its handler's transaction: a slash command typed in the admin chat names
+    customers (a 顧客ID, a phone number); the audit keeps what it needs as keyed hashes, the event store nothing."""
+    payload = connection.execute(select(EVENTS.c.payload).where(EVENTS.c.id == event_row_id)).scalar()
+    if payload is not None:
+        connection.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_row_id)
+            .values(payload=skeleton(payload), redacted_at=now)
+        )

@@ -2,7 +2,9 @@
 
 Commands register on `admin` like Bolt listeners, with their names, the role they need and their usage line;
 `/help` is generated from the registry. A command acknowledges at once; long work (a broadcast's count, its
-sending) runs in the worker. Bad arguments get the usage line, never a stack trace. Every attempt is audited.
+sending) runs in the worker. Bad arguments get the usage line, never a stack trace. Every attempt is audited, and
+the stored webhook event of a slash command loses its text at once (it may name a customer; the audit keeps the
+customer keys as keyed hashes).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from bot.admin import Role, Staff, audit, identify, pseudonym, speaker
 from bot.context import Ctx
 from bot.i18n import text
+from bot.privacy.redaction import redact_event
 from bot.staff import STAFF_LOCALE, reply_staff
 
 log = logging.getLogger(__name__)
@@ -137,6 +140,7 @@ def handle_text(event: object, ctx: Ctx, text: str) -> bool:
     source = getattr(event, "source", None)
     staff = identify(ctx.settings, source)
     connection = ctx.session.connection()
+    redact_event(connection, ctx.event_row_id, ctx.now)  # what was typed may name a customer: not kept
     if staff is None:
         actor, place = speaker(source)
         known = admin.commands[name].name if name in admin.commands else "-"
