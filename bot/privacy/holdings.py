@@ -57,9 +57,8 @@ def _audit_match(row: Any, who: Subject) -> bool:
 
 def _notice_rows(table: Table, who: Subject) -> ColumnElement[bool]:
     # an admin answer has no customer id: one that names the customer (a /customer card …) is theirs too
-    return or_(
-        table.c.customer_id == who.customer_id, and_(table.c.customer_id.is_(None), table.c.kind == "admin")
-    )
+    admin_answers = and_(table.c.customer_id.is_(None), table.c.kind == "admin", table.c.fields.is_not(None))
+    return or_(table.c.customer_id == who.customer_id, admin_answers)
 
 
 def _notice_match(row: Any, who: Subject) -> bool:

@@ -34,9 +34,9 @@ from models import (
     EventStatus,
     FriendStatus,
     NoticeStatus,
+    PrivacyStatus,
     RequestStatus,
 )
-from models.privacy import PrivacyStatus
 
 Erase = Callable[[Connection, Table, ColumnElement[bool], Subject, datetime], int]
 ERASED = "erased"  # the reason a message that was still waiting was not sent

@@ -9,6 +9,8 @@ as a keyed hash.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import event, select
 from sqlmodel import Session, SQLModel
 
@@ -131,7 +133,9 @@ def _decide(staff: Staff, value: str, reply_token: str | None, ctx: Ctx, approve
     return "done"
 
 
-def _tell(ctx: Ctx, staff: Staff, row, reply_token: str | None, template: str, fields: dict) -> None:
+def _tell(
+    ctx: Ctx, staff: Staff, row: Any, reply_token: str | None, template: str, fields: dict[str, Any]
+) -> None:
     """The answer goes where the request was made (its buttons are there), and only there."""
     token = reply_token if staff.reply_to == row.requested_in else None
     reply_staff(ctx, row.requested_in, token, template, **fields)
