@@ -14,7 +14,7 @@ from bot.json_input import BoundedJSONProvider
 from bot.logs import configure_logging
 from bot.runtime import Runtime, build_runtime
 from bot.signal_buffer import SignalBuffer, spool_for
-from handlers import coupon_api, dashboard, ingest_api, link_page, sms_callbacks, tracking
+from handlers import coupon_api, dashboard, ingest_api, link_page, privacy_download, sms_callbacks, tracking
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(link_page.blueprint)
     app.register_blueprint(coupon_api.blueprint)
     app.register_blueprint(dashboard.blueprint)  # staff; open in local mode, else DASHBOARD_TOKEN
+    app.register_blueprint(privacy_download.blueprint)  # an approved disclosure, with its one-time code
     if settings.simulator_enabled:  # `make run` only (bot/local.py): it signs webhook events for anyone
         from handlers import simulator
 

@@ -41,6 +41,8 @@ POSTBACK = (
     "enter_code",
     "admin_broadcast_confirm",  # the admin chat: a broadcast's dry run (送信する, やめる)
     "admin_broadcast_drop",
+    "admin_privacy_approve",  # the admin chat: a disclosure or erasure request (承認する, 却下する)
+    "admin_privacy_reject",
 )
 ACTIONS = (
     {name: "datetimepicker" for name in DATETIME}

@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     from bot.delivery_cli import delivery_group
     from bot.engine.cli import engine_group, scenarios_group, why_command
     from bot.imports.cli import import_command
+    from bot.privacy.cli import customers_group
     from bot.staff_cli import requests_group
 
     app.cli.add_command(engine_group)
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(delivery_group)
     app.cli.add_command(coupons_group)
     app.cli.add_command(requests_group)
+    app.cli.add_command(customers_group)
 
 
 def _runtime() -> Runtime:

@@ -166,6 +166,11 @@ class Settings(BaseSettings):
     admin_groups: Annotated[list[str], NoDecode] = []
     # A broadcast to more recipients than this needs a second staff member (an approver) to confirm it.
     broadcast_approval_threshold: int = Field(default=10_000, ge=1)
+    # APPI: customer identifiers in the append-only admin audit are kept as a keyed hash (HMAC-SHA-256) with this
+    # key ("" = derived from LINE_CHANNEL_SECRET; set it to keep the hashes stable when that secret is rotated).
+    audit_hash_key: str = ""
+    # Webhook payloads and chat texts older than this many days lose their text (the worker's tick).
+    retention_days: int = Field(default=90, ge=1)
     # `make run` (bot/local.py sets LOCAL_MODE=1): a laptop with sample data; pages for staff are open there.
     local_mode: bool = False
     # The staff dashboard (/dashboard): `Authorization: Bearer <token>` or its login form; empty and not local

@@ -13,6 +13,9 @@ end). Every KPI is a set of intervals [since, until) per person, and a day count
   flag's last write, whichever is earlier.
 Dated by a row's last change, a figure may count someone later than they joined, never earlier; withdrawn
 permissions and blocks lower the curve on the day they happened.
+An erased customer (a tombstone, bot/privacy) keeps the flags and the consent history that counted, without the
+addresses: they count as before up to the erasure (`customers.erased_at`) and not after it; their LINE user's
+friend spell ends then too.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from flows.dsl import Outcome
 from flows.engine import TOKYO, japan_day
 from models import (
     ConsentEvent,
+    Customer,
     CustomerActivity,
     CustomerChannels,
     Delivery,
@@ -61,6 +65,7 @@ CONSENT = ConsentEvent.__table__
 ACTIVITY = CustomerActivity.__table__
 LINE_USERS = LineUser.__table__
 TRACE = TraceEntry.__table__
+CUSTOMERS = Customer.__table__
 REACH_KPIS = ("line_friends", "line_linked", "sms_permitted", "email_permitted", "app_users")
 UNKNOWN_CARRIER = "unknown"
 REASON_LENGTH = 80  # a provider's error text is cut here: the chart groups by it
@@ -153,18 +158,29 @@ def _line_friends() -> Select:
     )
 
 
+def _erased(customer_id: Any) -> Any:
+    """When the customer was erased (NULL: never): their spans end there."""
+    return select(CUSTOMERS.c.erased_at).where(CUSTOMERS.c.id == customer_id).scalar_subquery()
+
+
+def _until_erased(until: Any, erased: Any) -> Any:
+    return case((and_(erased.is_not(None), or_(until.is_(None), erased < until)), erased), else_=until)
+
+
 def _line_linked() -> Select:
-    return select(*_spans(CHANNELS.c.updated_at)).where(CHANNELS.c.line_linked.is_(True))
+    since = CHANNELS.c.updated_at
+    return select(*_spans(since, _erased(CHANNELS.c.customer_id))).where(CHANNELS.c.line_linked.is_(True))
 
 
 def _app_users() -> Select:
     login, written = ACTIVITY.c.app_last_login_at, ACTIVITY.c.updated_at
     since = case((and_(login.is_not(None), login < written), login), else_=written)
-    return select(*_spans(since)).where(ACTIVITY.c.app_user.is_(True))
+    return select(*_spans(since, _erased(ACTIVITY.c.customer_id))).where(ACTIVITY.c.app_user.is_(True))
 
 
 def _permitted(channel: str, address: Any, permitted: Any) -> Any:
-    """Grants from the consent history, each open until the customer's next change on the channel."""
+    """Grants from the consent history, each open until the customer's next change on the channel (or their
+    erasure: a tombstone has no address, and kept only the history that counted)."""
     ordered = (
         select(
             CONSENT.c.customer_id,
@@ -177,15 +193,24 @@ def _permitted(channel: str, address: Any, permitted: Any) -> Any:
         .where(CONSENT.c.channel == channel)
         .subquery()
     )
+    erased = CUSTOMERS.c.erased_at
     history = (
-        select(*_spans(ordered.c.occurred_at, ordered.c.next_at))
-        .select_from(ordered.join(CHANNELS, CHANNELS.c.customer_id == ordered.c.customer_id))
-        .where(ordered.c.granted.is_(True), address.is_not(None))
+        select(*_spans(ordered.c.occurred_at, _until_erased(ordered.c.next_at, erased)))
+        .select_from(
+            ordered.join(CHANNELS, CHANNELS.c.customer_id == ordered.c.customer_id).join(
+                CUSTOMERS, CUSTOMERS.c.id == ordered.c.customer_id
+            )
+        )
+        .where(ordered.c.granted.is_(True), or_(address.is_not(None), erased.is_not(None)))
     )
-    unrecorded = select(*_spans(CHANNELS.c.updated_at)).where(
-        permitted.is_(True),
-        address.is_not(None),
-        ~exists().where(CONSENT.c.customer_id == CHANNELS.c.customer_id, CONSENT.c.channel == channel),
+    unrecorded = (
+        select(*_spans(CHANNELS.c.updated_at, erased))
+        .select_from(CHANNELS.join(CUSTOMERS, CUSTOMERS.c.id == CHANNELS.c.customer_id))
+        .where(
+            permitted.is_(True),
+            or_(address.is_not(None), erased.is_not(None)),
+            ~exists().where(CONSENT.c.customer_id == CHANNELS.c.customer_id, CONSENT.c.channel == channel),
+        )
     )
     return union_all(history, unrecorded)
 

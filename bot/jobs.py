@@ -21,6 +21,7 @@ from bot.db import session_scope
 from bot.engine.runner import tick as engine_tick
 from bot.events import parse_event
 from bot.outbox import dispatch_answers, dispatch_due
+from bot.privacy.retention import forget_old_texts
 from bot.queues import enqueue_event, event_job_id, take_pending_events
 from bot.referrals import credit_referrals
 from bot.runtime import current
@@ -126,7 +127,8 @@ def _record_failure(event_row_id: int, exc: Exception, final: bool) -> None:
 def tick(at: str | None = None) -> dict[str, object]:
     """The periodic tick: record the clicks, opens and opt-outs the tracking links kept, re-enqueue events
     whose job was lost, forget expired API idempotency keys, run the scenario engine (triggers due by now,
-    then every enrollment whose wake-up has come), and hand every ledger row that is due to the send workers."""
+    then every enrollment whose wake-up has come), let old chat texts go (retention), and hand every ledger
+    row that is due to the send workers."""
     now = datetime.fromisoformat(at) if at else utcnow()
     # First: an opt-out kept while the database was down holds for everything this tick sends.
     tracked = apply_tracking_signals()
@@ -146,6 +148,8 @@ def tick(at: str | None = None) -> dict[str, object]:
     with current().engine.begin() as connection:  # friends referred (#19) who have since contracted
         credited = credit_referrals(connection, now)
     notices = requeue_stale(current().engine, current().redis, now)  # staff notices whose enqueue was lost
+    # APPI retention: chat texts and webhook payloads older than RETENTION_DAYS lose their text, a batch a tick
+    forgotten_texts = forget_old_texts(current().engine, settings.retention_days, now)
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
     return {
         "tracking_signals": tracked,
@@ -155,6 +159,7 @@ def tick(at: str | None = None) -> dict[str, object]:
         "coupon_reminders_queued": reminders,
         "referrals_credited": credited,
         "staff_notices_requeued": notices,
+        "texts_forgotten": forgotten_texts,
         "deliveries_dispatched": dispatched,
     }
 

@@ -109,8 +109,17 @@ def _notified_since(connection: Connection, kind: str, customer_id: int, since: 
 
 def customer_ref(connection: Connection, customer_id: int) -> str:
     """How staff find the customer: the insurer's 顧客ID when known, and our own id."""
-    code = connection.execute(select(Customer.customer_code).where(Customer.id == customer_id)).scalar()
-    key = "customer_known" if code else "customer_prospect"
+    person = connection.execute(
+        select(Customer.customer_code, Customer.erased_at).where(Customer.id == customer_id)
+    ).first()
+    code = person.customer_code if person else None
+    key = (
+        "customer_known"
+        if code
+        else "customer_erased"
+        if person and person.erased_at
+        else "customer_prospect"
+    )
     return text(f"messages.chat_desk.labels.{key}", STAFF_LOCALE, code=code or "", id=customer_id)
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from bot.admin import CLI, about, audit, operator
 from bot.outbox import dispatch_answers
 from bot.staff import (
     NOTICES,
@@ -35,16 +36,21 @@ def requests_group() -> None:
 @requests_group.command("list")
 @click.option("--status", "state", type=click.Choice(["open", "all", *STATUS_ORDER]), default="open")
 @click.option("--limit", default=50, show_default=True)
-def list_requests(state: str, limit: int) -> None:
+@click.option("--by", help="Who looks, for the audit (default: the shell's login).")
+def list_requests(state: str, limit: int, by: str | None) -> None:
     """Requests, newest first: reference, date (Japan), kind, status, customer id, whether the customer was
-    verified (linked on LINE) when filing (open ones by default)."""
+    verified (linked on LINE) when filing (open ones by default); audited as a personal-data access naming
+    the customers listed."""
     statement = select(REQUESTS).order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id.desc()).limit(limit)
     if state == "open":
         statement = statement.where(REQUESTS.c.status != RequestStatus.CLOSED)
     elif state != "all":
         statement = statement.where(REQUESTS.c.status == state)
-    with current_app.extensions["runtime"].engine.connect() as connection:
+    with current_app.extensions["runtime"].engine.begin() as connection:  # the audit commits before the list
         rows = connection.execute(statement).all()
+        shown = list(dict.fromkeys(row.customer_id for row in rows))
+        detail = about(shown) if shown else "no requests"
+        audit(connection, operator(by), CLI, "requests list", state, "done", utcnow(), detail, bool(shown))
     for row in rows:
         day = row.created_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
         click.echo(

@@ -29,6 +29,7 @@ from models.enrollment import (
 )
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
+from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
 from models.security import LinkToken, SecurityEvent, VerificationCode
 from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
@@ -66,6 +67,9 @@ __all__ = [
     "LinkToken",
     "NoticeStatus",
     "PageView",
+    "PrivacyKind",
+    "PrivacyRequest",
+    "PrivacyStatus",
     "Product",
     "ProductKind",
     "ProductType",

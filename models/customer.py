@@ -36,6 +36,9 @@ class Customer(SQLModel, table=True):
     prefecture: str | None = Field(default=None, sa_column=Column(String(8)))  # 都道府県
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # APPI erasure (消去): set once the person's data is gone. The row stays as an anonymous tombstone so that
+    # foreign keys and the dashboard's counts hold; its channel flags are the state at erasure (bot/privacy).
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 def customer_fk(nullable: bool = False) -> Column:

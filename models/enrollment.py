@@ -97,6 +97,13 @@ class Delivery(SQLModel, table=True):
             postgresql_where=text("send_job IS NOT NULL"),
             sqlite_where=text("send_job IS NOT NULL"),
         ),
+        # the retention job clears the merge values of old chat answers (bot/privacy/retention.py)
+        Index(
+            "ix_deliveries_fields_kept",
+            "created_at",
+            postgresql_where=text("fields IS NOT NULL"),
+            sqlite_where=text("fields IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, String
+from sqlalchemy import JSON, Column, Index, String, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -26,7 +26,16 @@ class StaffNotice(SQLModel, table=True):
     """One notice to one staff target; `template` and `fields` render it (the customer named by id only)."""
 
     __tablename__ = "staff_notices"
-    __table_args__ = (Index("ix_staff_notices_status", "status", "id"),)
+    __table_args__ = (
+        Index("ix_staff_notices_status", "status", "id"),
+        # the retention job clears the fields of old notices (bot/privacy/retention.py)
+        Index(
+            "ix_staff_notices_fields_kept",
+            "created_at",
+            postgresql_where=text("fields IS NOT NULL"),
+            sqlite_where=text("fields IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(String(32), nullable=False))  # a request kind, or "handoff"

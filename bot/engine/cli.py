@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
+from bot.admin import CLI, about, audit, operator, pseudonym
 from bot.engine.controls import paused_scenarios, set_paused
 from bot.engine.explain import entry_check, find_customer, trace_lines
 from bot.engine.runner import ENROLLMENTS, tick
@@ -63,16 +64,33 @@ def tick_command(at: str | None) -> None:
 @click.argument("scenario", required=False)
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @click.option("--at", help="For the entry check: as of this moment (ISO with offset); default now.")
+@click.option("--by", help="Who looks, for the audit (default: the shell's login).")
 @with_appcontext
-def why_command(customer: str, scenario: str | None, lang: str, at: str | None) -> None:
-    """The explain trace of CUSTOMER (顧客ID or id), for one SCENARIO (id or number) or all."""
-    engine = current_app.extensions["runtime"].engine
+def why_command(customer: str, scenario: str | None, lang: str, at: str | None, by: str | None) -> None:
+    """The explain trace of CUSTOMER (顧客ID or id), for one SCENARIO (id or number) or all; audited as a
+    personal-data access, like /why in the admin chat."""
+    runtime = current_app.extensions["runtime"]
     try:
         chosen = find_scenario(scenario, _catalog()) if scenario else None
     except ScenarioError as exc:
         raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
-    with engine.connect() as connection:
+    with runtime.engine.begin() as connection:  # the audit row commits before anything is shown
         customer_id = find_customer(connection, customer)
+        arguments = " ".join([pseudonym(runtime.settings, customer), *([scenario] if scenario else [])])
+        found = customer_id is not None
+        detail = about([customer_id]) if found else "no customer"
+        audit(
+            connection,
+            operator(by),
+            CLI,
+            "why",
+            arguments,
+            "done" if found else "not_found",
+            utcnow(),
+            detail,
+            found,
+        )
+    with runtime.engine.connect() as connection:
         if customer_id is None:
             raise click.ClickException(text("trace.no_customer", lang, customer=customer))
         lines = trace_lines(connection, customer_id, chosen.id if chosen else None, lang)

@@ -2,7 +2,9 @@
 
 Commands register on `admin` like Bolt listeners, with their names, the role they need and their usage line;
 `/help` is generated from the registry. A command acknowledges at once; long work (a broadcast's count, its
-sending) runs in the worker. Bad arguments get the usage line, never a stack trace. Every attempt is audited.
+sending) runs in the worker. Bad arguments get the usage line, never a stack trace. Every attempt is audited, and
+the stored webhook event of a slash command loses its text at once (it may name a customer; the audit keeps the
+customer keys as keyed hashes).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.admin import Role, Staff, audit, identify, masked, speaker
+from bot.admin import Role, Staff, audit, identify, pseudonym, speaker
 from bot.context import Ctx
 from bot.i18n import text
+from bot.privacy.redaction import redact_event
 from bot.staff import STAFF_LOCALE, reply_staff
 
 log = logging.getLogger(__name__)
@@ -137,9 +140,11 @@ def handle_text(event: object, ctx: Ctx, text: str) -> bool:
     source = getattr(event, "source", None)
     staff = identify(ctx.settings, source)
     connection = ctx.session.connection()
+    redact_event(connection, ctx.event_row_id, ctx.now)  # what was typed may name a customer: not kept
     if staff is None:
         actor, place = speaker(source)
-        audit(connection, actor or "-", place, name, masked(args), "refused", ctx.now, "not staff here")
+        known = admin.commands[name].name if name in admin.commands else "-"
+        audit(connection, _stranger(ctx, actor), place, known, "", "refused", ctx.now, "not staff here")
         return place != "1:1"  # in a group the bot stays silent; in 1:1 the ordinary bot answers
     call = Call(staff, name, args, text, getattr(event, "reply_token", None), well_formed=well_formed)
     entry = admin.commands.get(name)
@@ -156,6 +161,15 @@ def handle_text(event: object, ctx: Ctx, text: str) -> bool:
         call.personal_data,
     )
     return True
+
+
+def _stranger(ctx: Ctx, actor: str | None) -> str:
+    """Someone who may not command here is often a customer: the audit keeps their LINE user id as a keyed hash
+    (a listed staff member, commanding from the wrong place, as is), and never what they typed (it may be
+    anything a customer wrote), only a command name of ours."""
+    if actor is None:
+        return "-"
+    return actor if actor in ctx.settings.admin_users else pseudonym(ctx.settings, actor)
 
 
 def _run(entry: Command | None, call: Call, ctx: Ctx) -> tuple[str, str | None]:
@@ -196,7 +210,7 @@ def handle_postback(event: object, ctx: Ctx, action: str, value: str | None) -> 
     connection = ctx.session.connection()
     if staff is None:
         actor, place = speaker(source)
-        audit(connection, actor or "-", place, action, value or "", "refused", ctx.now, "not staff here")
+        audit(connection, _stranger(ctx, actor), place, action, "", "refused", ctx.now, "not staff here")
         return True
     result = handler(staff, value or "", getattr(event, "reply_token", None), ctx)
     audit(connection, staff.actor, staff.place, action, value or "", result, ctx.now)

@@ -3,9 +3,9 @@
 `flask requests` commands; the customer is told in LINE as they would be.
 
 /customer is a personal-data access (APPI): once the look-up has run, its audit row says so, with the ids of the
-customers shown in the detail ("no match" when none). The audit is read by staff too, so the phone number or email
-address searched for is kept in its arguments masked, as staff see it (090-****-5678, t***@example.jp); a 顧客ID
-is kept as typed.
+customers shown in the detail ("no match" when none). The 顧客ID, phone number or email address searched for is
+kept in its arguments as a keyed hash only (bot.admin.pseudonym): the append-only audit holds no customer
+identifier in the clear, so erasing a customer never has to change it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from handlers.admin.lookups import (
     ENROLLMENTS,
     MATCHES_SHOWN,
     PHONE_LIKE,
-    by_code,
+    audit_term,
     customer_id_of,
     find_customers,
     fit,
@@ -70,17 +70,16 @@ def look_up(call: Call, ctx) -> str | None:
     connection = ctx.session.connection()
     typed = " ".join(call.args)  # a phone number may be typed with spaces: 090 1234 5678
     key = typed if len(call.args) == 1 or PHONE_LIKE.fullmatch(typed) else None
-    if key is None or by_code(connection, key) is None:
-        # the frame audits `call.args` as they are when the handler returns: what was searched for is kept
-        # masked there (staff read the audit too); the detail names the customers shown
-        call.args[:] = [masked_term(typed)] if typed else []
+    # the frame audits `call.args` as they are when the handler returns: what was searched for is kept there as
+    # a keyed hash only; the detail names the customers shown by internal id
+    call.args[:] = [audit_term(ctx, typed)] if typed else []
     if key is None:
         raise Usage
     found = find_customers(connection, key)
     call.personal_data = True
     call.detail = "customers " + ",".join(map(str, found)) if found else "no match"
     if not found:
-        say(call, ctx, "admin_lookup.customer_none", lookup_key=call.args[0])
+        say(call, ctx, "admin_lookup.customer_none", lookup_key=masked_term(typed))
         return "not_found"
     if len(found) > 1:
         lines = [_match_line(connection, customer_id) for customer_id in found[:MATCHES_SHOWN]]
@@ -123,7 +122,7 @@ def card(connection: Connection, settings, customer_id: int) -> dict[str, str]:
         "masked_phone": mask_phone(person.sms_phone) if person.sms_phone else label("none"),
         "masked_email": "、".join(mask_email(a) for a in addresses if a) or label("none"),
         "line_state": label(
-            "line_linked" if person.line_linked else "line_known" if person.line_user_id else "line_none"
+            ("line_linked" if person.line_linked else "line_known") if person.line_user_id else "line_none"
         ),
         "permissions": _permissions(person),
         "contract_state": label({True: "contracted", False: "not_contracted"}.get(contracted, "unknown")),
@@ -191,9 +190,9 @@ def _issue(call: Call, ctx, campaign: str, customer: str) -> str | None:
     sent to the customer in LINE (now, not at the next tick)."""
     connection = ctx.session.connection()
     customer_id = customer_id_of(connection, customer)
+    call.args[2] = audit_term(ctx, customer)  # the audit keeps the key as a keyed hash only
     if customer_id is None:
-        call.args[2] = masked_term(customer)  # a phone number typed by mistake is not kept in the audit
-        say(call, ctx, "admin_lookup.no_customer", lookup_key=call.args[2])
+        say(call, ctx, "admin_lookup.no_customer", lookup_key=masked_term(customer))
         return "not_found"
     issued = issue(connection, campaign, customer_id, ctx.now)
     if issued.outcome in (IssueOutcome.NO_CAMPAIGN, IssueOutcome.CAP_REACHED):

@@ -3,7 +3,7 @@ commands share with them: how a customer is found (by 顧客ID, internal id, pho
 masked for staff, and how a long answer is cut to one LINE message.
 
 /why is a personal-data access (APPI): once the look-up has run, its audit row says so, with the customer's id in
-the detail (a phone number typed by mistake is kept masked in the audit's arguments). Masking shows the family
+the detail; the key typed is kept in the audit's arguments as a keyed hash only (`audit_term`). Masking shows the family
 name's first character (山＊ ＊＊＊), a phone's first three and last four digits (090-****-5678) and an email's
 first character and domain (t***@example.jp).
 """
@@ -14,6 +14,7 @@ import re
 
 from sqlalchemy import Connection, func, or_, select
 
+from bot.admin import pseudonym
 from bot.content import LINE_TEXT_LIMIT
 from bot.dashboard import Funnel, funnels  # the dashboard's funnel chart shows the same figures
 from bot.engine.explain import entry_check, find_customer, trace_lines
@@ -74,6 +75,12 @@ def mask_email(address: str) -> str:
     """taro@example.jp → t***@example.jp."""
     local, _, domain = address.rpartition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def audit_term(ctx, term: str) -> str:
+    """A customer key typed by staff as the audit keeps it: a keyed hash (bot.admin.pseudonym), never the
+    顧客ID, phone number or address itself; the detail names the customer found by internal id."""
+    return pseudonym(ctx.settings, term)
 
 
 def masked_term(term: str) -> str:
@@ -198,16 +205,16 @@ def show_stats(call: Call, ctx) -> None:
 def explain(call: Call, ctx) -> str | None:
     """/why CUSTOMER [N]: the decisions taken for the customer (in one scenario, or all), newest kept."""
     if not 1 <= len(call.args) <= 2:
-        call.args[:] = [masked_term(" ".join(call.args))] if call.args else []  # 090 1234 5678 by mistake
+        call.args[:] = [audit_term(ctx, " ".join(call.args))] if call.args else []  # 090 1234 5678 by mistake
         raise Usage
     scenario = _scenario(call.args[1], ctx) if len(call.args) == 2 else None
     connection = ctx.session.connection()
     call.personal_data = True
-    customer_id = customer_id_of(connection, call.args[0])
+    key, call.args[0] = call.args[0], audit_term(ctx, call.args[0])
+    customer_id = customer_id_of(connection, key)
     if customer_id is None:
-        call.args[0] = masked_term(call.args[0])  # a phone number typed by mistake is not kept in the audit
         call.detail = "no customer"
-        say(call, ctx, "admin_lookup.no_customer", lookup_key=call.args[0])
+        say(call, ctx, "admin_lookup.no_customer", lookup_key=masked_term(key))
         return "not_found"
     call.detail = f"customer {customer_id}"
     scope = f"#{scenario.number} {scenario.title}" if scenario else label("all_scenarios")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 
 import handlers.admin.broadcast  # noqa: F401  (registers /broadcast, /cancel and the buttons)
+from bot.admin import pseudonym
 from bot.broadcast_jobs import report_progress
 from bot.channels.sms_billing import Carrier, segments
 from bot.content import Links, Template, sms_text
@@ -298,8 +299,8 @@ def test_outside_the_admin_places_nothing_runs_and_every_attempt_is_audited(runt
     assert draft.status == BroadcastStatus.DRAFT and broadcast_rows(runtime) == []
     assert audit_rows(runtime) == [
         (operator, ADMIN_GROUP, "broadcast", "done"),
-        (stranger, "1:1", "broadcast", "refused"),
-        (stranger, "1:1", "admin_broadcast_confirm", "refused"),
+        (pseudonym(runtime.settings, stranger), "1:1", "broadcast", "refused"),  # often a customer: hashed
+        (pseudonym(runtime.settings, stranger), "1:1", "admin_broadcast_confirm", "refused"),
         (operator, OTHER_GROUP, "broadcast", "refused"),
         (operator, OTHER_GROUP, "admin_broadcast_confirm", "refused"),
         (operator, OTHER_GROUP, "admin_broadcast_drop", "refused"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
+from bot.admin import pseudonym
 from models import AdminAudit, ScenarioControl
 from tests.integration.admin_helpers import (
     ADMIN_GROUP,
@@ -35,7 +36,7 @@ def test_only_staff_in_admin_places_command_and_every_attempt_is_audited(runtime
     assert audit_rows(runtime) == [
         (operator, ADMIN_GROUP, "help", "done"),
         (operator, OTHER_GROUP, "help", "refused"),
-        (stranger, "1:1", "pause", "refused"),
+        (pseudonym(runtime.settings, stranger), "1:1", "pause", "refused"),  # often a customer: hashed
         (stranger, ADMIN_GROUP, "scenarios", "done"),
     ]
     with runtime.engine.connect() as connection:
@@ -88,14 +89,17 @@ def test_the_audit_log_cannot_be_changed_on_postgresql(runtime, database_url):
             connection.execute(statement)
 
 
-def test_a_strangers_attempt_is_audited_with_contact_details_masked(runtime, post_webhook, drain):
-    """A stranger's /customer with a phone number and an email runs nothing; the audit keeps them masked."""
+def test_a_strangers_attempt_keeps_neither_who_they_are_nor_what_they_typed(runtime, post_webhook, drain):
+    """A stranger's /customer with a phone number and an email runs nothing; the audit keeps their LINE user id
+    as a keyed hash, not what they typed, and the name of a command only when it is one of ours."""
     stranger = new_user()
     with emulated_line(runtime) as line:
         staff_settings(runtime, operators=[], approvers=[])
-        StaffChat(runtime, line, post_webhook, drain, stranger, OTHER_GROUP).say(
-            "/customer 090-1234-5678 taro@example.jp"
-        )
+        chat = StaffChat(runtime, line, post_webhook, drain, stranger, OTHER_GROUP)
+        chat.say("/customer 090-1234-5678 taro@example.jp")
+        chat.say("/山田花子です 住所を変えたい")
     with runtime.engine.connect() as connection:
-        [row] = connection.execute(select(AdminAudit.arguments, AdminAudit.result)).all()
-    assert row == ("****5678 t***@example.jp", "refused")
+        rows = connection.execute(select(AdminAudit.actor, AdminAudit.command, AdminAudit.arguments)).all()
+    hashed = pseudonym(runtime.settings, stranger)
+    assert rows == [(hashed, "customer", None), (hashed, "-", None)]
+    assert hashed.startswith("#") and stranger not in hashed and len(hashed) == 17

@@ -5,10 +5,12 @@ told in LINE); bad arguments get the usage line, and someone who may not command
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import insert, select, update
 
 import handlers.admin.desk  # noqa: F401 (registers /customer, /coupon, /request; and through it /stats, /why)
+from bot.admin import pseudonym
 from bot.content import LINE_TEXT_LIMIT
 from bot.engine.runner import tick
 from models import (
@@ -149,7 +151,7 @@ def test_why_shows_the_trace_in_japanese_and_is_a_personal_data_access(
 ):
     """/why C1 5 shows what the engine decided for C1 in #5; for a scenario C2 is not in, its entry conditions;
     an unknown customer is named (a phone number typed by mistake masked); each look-up is audited as a
-    personal-data access."""
+    personal-data access, the key typed kept as a keyed hash."""
     rows = [
         person("C1", email="a@example.com", email_ok="真"),
         person("C2", email="b@example.com", email_ok="真"),
@@ -177,11 +179,12 @@ def test_why_shows_the_trace_in_japanese_and_is_a_personal_data_access(
         ]
         assert chat.say("/why") == ["使い方: /why 顧客ID [シナリオ番号]（例: /why C0001 5）"]
     log = audit_log(runtime)
+    key = partial(pseudonym, runtime.settings)  # the audit keeps the key typed as a keyed hash only
     assert [(row[0], row[1], row[2], row[4]) for row in log] == [
-        ("why", "C1 5", "done", True),
-        ("why", "C1", "done", True),
-        ("why", "C2 5", "done", True),
-        ("why", "090-****-5678", "not_found", True),
+        ("why", f"{key('C1')} 5", "done", True),
+        ("why", key("C1"), "done", True),
+        ("why", f"{key('C2')} 5", "done", True),
+        ("why", key("09012345678"), "not_found", True),
         ("why", None, "usage", False),
     ]
 
@@ -215,7 +218,7 @@ def test_a_long_trace_keeps_the_newest_lines_within_one_line_message(runtime, po
 def test_customer_look_up_shows_masked_data_only_and_is_audited(runtime, post_webhook, drain):
     """/customer by 顧客ID shows the masked record (name, phone, email), LINE, permissions, contract, scenarios
     and open requests; by phone several matches are listed masked with their ids; by email in another case it
-    is found; what was searched for is kept masked in the audit, marked a personal-data access."""
+    is found; what was searched for is kept in the audit as a keyed hash only, marked a personal-data access."""
     taro = add_customer(
         runtime, line=line_id(), phone="+819012345678", email="taro@example.jp", email_ok=True
     )
@@ -262,11 +265,12 @@ def test_customer_look_up_shows_masked_data_only_and_is_audited(runtime, post_we
         seen = f"{card}\n{both}"
     for personal in ("山田", "花子", "佐藤", "9012345678", "1234", "taro@"):
         assert personal not in seen
+    key = partial(pseudonym, runtime.settings)  # no 顧客ID, phone or address in the clear in the audit
     assert audit_log(runtime) == [
-        ("customer", "C100", "done", f"customers {taro}", True),
-        ("customer", "090-****-5678", "done", f"customers {taro},{sibling}", True),
-        ("customer", "T***@Example.jp", "done", f"customers {taro}", True),
-        ("customer", "h***@example.jp", "not_found", "no match", True),
+        ("customer", key("C100"), "done", f"customers {taro}", True),
+        ("customer", key("090 1234 5678"), "done", f"customers {taro},{sibling}", True),
+        ("customer", key("TARO@Example.jp"), "done", f"customers {taro}", True),
+        ("customer", key("hanako@example.jp"), "not_found", "no match", True),
         ("customer", None, "usage", None, False),
     ]
 
@@ -402,5 +406,5 @@ def test_someone_who_may_not_command_changes_nothing_and_is_audited(runtime, pos
     assert audit_rows(runtime) == [
         (operator, OTHER_GROUP, "coupon", "refused"),
         (operator, OTHER_GROUP, "customer", "refused"),
-        (stranger, "1:1", "request", "refused"),
+        (pseudonym(runtime.settings, stranger), "1:1", "request", "refused"),
     ]

@@ -69,6 +69,12 @@ SAMPLE = {
         f"#{n} 資料請求者への契約促進シナリオ（稼働中・進行中 12345）" for n in range(1, 24)
     ),
     "number": 5,
+    "customer_id": 1234567,
+    "request_state": "承認済み（ダウンロード待ち）",
+    "approve_by": "12/24 10:00",
+    "download_url": "https://support.example.jp/privacy/exports/123456",
+    "download_code": "ABCD-EFGH-JKLM",
+    "valid_until": "10:30",
     "title": "来店予約後の来店リマインドシナリオ",
     "state": "稼働中",
     "trigger": "reservation.visit_on の7日前 10:00",

@@ -1,6 +1,6 @@
 """deliveries name the send job they were handed to, so a dispatch can hand out again the rows of a lost job
 
-Revision ID: 0018
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-08
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-08
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
