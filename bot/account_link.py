@@ -237,9 +237,39 @@ def unbind(
     ).first()
     if linked is None:
         return None
+    return _to_prospect(
+        connection, linked.customer_id, line_user_id, linked.line_permitted, at, now, evidence
+    )
+
+
+def release_line_user(
+    connection: Connection, customer_id: int, at: datetime, now: datetime, evidence: Evidence = NO_EVIDENCE
+) -> int | None:
+    """Staff take the LINE user off a customer's record, linked or only on file (the customer lost the phone
+    that holds the old LINE account, and a new one may link after the check by phone); as `unbind`, the LINE
+    address goes to a prospect of its own. None when the record holds no LINE user."""
+    held = connection.execute(
+        select(CHANNELS.c.line_user_id, CHANNELS.c.line_permitted).where(
+            CHANNELS.c.customer_id == customer_id
+        )
+    ).first()
+    if held is None or held.line_user_id is None:
+        return None
+    return _to_prospect(connection, customer_id, held.line_user_id, held.line_permitted, at, now, evidence)
+
+
+def _to_prospect(
+    connection: Connection,
+    customer_id: int,
+    line_user_id: str,
+    permitted: bool | None,
+    at: datetime,
+    now: datetime,
+    evidence: Evidence,
+) -> int:
     connection.execute(
         update(CHANNELS)
-        .where(CHANNELS.c.customer_id == linked.customer_id)
+        .where(CHANNELS.c.customer_id == customer_id)
         .values(line_user_id=None, line_permitted=None, line_linked=False, updated_at=now)
     )
     _membership(connection, line_user_id, linked=False, now=now)
@@ -248,14 +278,11 @@ def unbind(
     ).scalar_one()
     connection.execute(
         insert(CHANNELS).values(
-            customer_id=prospect,
-            line_user_id=line_user_id,
-            line_permitted=linked.line_permitted,
-            updated_at=now,
+            customer_id=prospect, line_user_id=line_user_id, line_permitted=permitted, updated_at=now
         )
     )
-    if linked.line_permitted is not None:
-        _consent(connection, prospect, linked.line_permitted, UNLINK_SOURCE, at, evidence)
+    if permitted is not None:
+        _consent(connection, prospect, permitted, UNLINK_SOURCE, at, evidence)
     return prospect
 
 

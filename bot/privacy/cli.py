@@ -1,4 +1,5 @@
-"""`flask customers export|erase`: a customer's APPI rights from the operator's shell.
+"""`flask customers export|erase|unlink`: a customer's APPI rights from the operator's shell, and taking a LINE
+account off a customer's record when they can no longer unlink it themselves.
 
 Both name the customer by 顧客ID or internal id (the finder of `flask why`) and are audited in `admin_audit`
 (place "cli"): the operator is who `--by` names, else the shell's login (bot.admin.operator); the customer is
@@ -15,6 +16,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import SQLModel
 
+from bot.account_link import release_line_user
 from bot.admin import CLI, about, audit, operator, pseudonym
 from bot.i18n import text
 from bot.privacy.disclosure import dumps, export_customer
@@ -104,3 +106,35 @@ def erase_command(customer: str, by: str, yes: bool) -> None:
         return
     forget_in_redis(runtime.redis, erasure)
     click.echo(_t("erased", id=customer_id, rows=sum(erasure.changed.values())))
+
+
+@customers_group.command("unlink")
+@click.argument("customer")
+@click.option("--by", required=True, help="The staff member who unlinks (kept in the audit).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def unlink_command(customer: str, by: str, yes: bool) -> None:
+    """Take the LINE account off CUSTOMER's record (顧客ID or internal id), linked or only on file, so that the
+    customer's new LINE can link (ID連携 never re-binds a customer by itself). Check who the customer is first."""
+    runtime = _runtime()
+    with runtime.engine.connect() as connection:
+        customer_id = find(connection, customer)
+        shown = customer_ref(connection, customer_id) if customer_id is not None else None
+    if customer_id is None:
+        raise click.ClickException(_t("no_customer", key=customer))
+    if not yes:
+        click.confirm(_t("unlink_confirm", customer_ref=shown), abort=True)
+    now = utcnow()
+    with runtime.engine.begin() as connection:
+        prospect = release_line_user(connection, customer_id, now, now)
+        result = "done" if prospect is not None else "nothing"
+        audit(
+            connection,
+            operator(by),
+            CLI,
+            "unlink",
+            pseudonym(runtime.settings, customer),
+            result,
+            now,
+            about([customer_id]),
+        )
+    click.echo(_t("unlinked" if prospect is not None else "no_line", id=customer_id))

@@ -18,7 +18,9 @@ from sqlalchemy import insert, select, update
 from bot.account_link import new_nonce
 from bot.channels.sms import OUTBOX_FILE
 from bot.coupons import create_campaign
+from bot.privacy.cli import customers_group
 from models import (
+    AdminAudit,
     ConsentEvent,
     Coupon,
     Customer,
@@ -352,10 +354,11 @@ def app_client_from(client, address: str):
     return other
 
 
-def test_a_linked_customer_is_never_re_bound(runtime, client, post_webhook, drain):
+def test_a_linked_customer_is_never_re_bound(runtime, app, client, post_webhook, drain):
     """A customer linked to LINE user A: LINE user B who has the customer's phone passes the code, but the
-    accountLink is refused, B is told how to go on, staff are notified, A keeps the link; and a nonce issued
-    for A's link token is refused when it comes from B."""
+    accountLink is refused, B is told how to go on, staff are notified, A keeps the link; a nonce issued for
+    A's link token is refused when it comes from B; once staff take A off (`flask customers unlink`, audited),
+    B links."""
     policyholder = customer(runtime)
     with emulated_line(runtime) as line:
         owner = Chat(runtime, line, post_webhook, drain)
@@ -374,8 +377,17 @@ def test_a_linked_customer_is_never_re_bound(runtime, client, post_webhook, drai
         with runtime.engine.begin() as connection:
             stolen = new_nonce(connection, policyholder, owner.user_id, utcnow())
         assert "完了できませんでした" in account_link(intruder, stolen)[0]["text"]
+        mine = channels(runtime, policyholder)
+        assert (mine.line_user_id, mine.line_linked) == (owner.user_id, True)
+
+        # the customer lost the old phone: staff check by phone, take the old LINE off, the new one links
+        done = app.test_cli_runner().invoke(customers_group, ["unlink", CODE, "--by", "staff-7", "--yes"])
+        assert done.exit_code == 0 and "外しました" in done.output
+        url = login_url(intruder.tap("a=link_account")[0])
+        nonce = parse_qs(urlsplit(link_with_code(client, runtime, drain, url).headers["Location"]).query)
+        assert "連携が完了しました" in account_link(intruder, nonce["nonce"][0])[0]["text"]
     mine = channels(runtime, policyholder)
-    assert (mine.line_user_id, mine.line_linked) == (owner.user_id, True)
+    assert (mine.line_user_id, mine.line_linked) == (intruder.user_id, True)
     with runtime.engine.connect() as connection:
         notices = connection.execute(
             select(StaffNotice.kind, StaffNotice.customer_id, StaffNotice.template)
@@ -383,6 +395,9 @@ def test_a_linked_customer_is_never_re_bound(runtime, client, post_webhook, drai
     assert ("link_conflict", policyholder, "chat_link.staff_customer_has_other_line_user") in notices
     assert ("link_bind", "customer_has_other_line_user") in refusals(runtime)
     assert ("link_bind", "nonce") in refusals(runtime)
+    with runtime.engine.connect() as connection:
+        audited = connection.execute(select(AdminAudit.actor, AdminAudit.command, AdminAudit.result)).all()
+    assert ("staff-7", "unlink", "done") in audited
 
 
 def test_failed_unknown_and_expired_nonces_bind_nothing(runtime, post_webhook, drain):
