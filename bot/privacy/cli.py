@@ -36,6 +36,18 @@ def _t(key: str, **fields: object) -> str:
     return text(f"messages.admin_privacy.cli.{key}", STAFF_LOCALE, **fields)
 
 
+def _confirmed(runtime: Runtime, customer: str, question: str, yes: bool) -> int:
+    """The customer's internal id, after the operator said yes to `question` about them (unless --yes)."""
+    with runtime.engine.connect() as connection:
+        customer_id = find(connection, customer)
+        shown = customer_ref(connection, customer_id) if customer_id is not None else None
+    if customer_id is None:
+        raise click.ClickException(_t("no_customer", key=customer))
+    if not yes:
+        click.confirm(_t(question, customer_ref=shown), abort=True)
+    return customer_id
+
+
 @click.group("customers", cls=AppGroup)
 def customers_group() -> None:
     """A customer's rights under APPI: disclosure (開示) and erasure (消去)."""
@@ -82,13 +94,7 @@ def export_command(customer: str, out: Path | None, by: str | None) -> None:
 def erase_command(customer: str, by: str, yes: bool) -> None:
     """Erase CUSTOMER's personal data (顧客ID or internal id) from every table, for good."""
     runtime = _runtime()
-    with runtime.engine.connect() as connection:
-        customer_id = find(connection, customer)
-        shown = customer_ref(connection, customer_id) if customer_id is not None else None
-    if customer_id is None:
-        raise click.ClickException(_t("no_customer", key=customer))
-    if not yes:
-        click.confirm(_t("confirm", customer_ref=shown), abort=True)
+    customer_id = _confirmed(runtime, customer, "confirm", yes)
     now = utcnow()
     with runtime.engine.begin() as connection:
         erasure = erase_customer(
@@ -116,13 +122,7 @@ def unlink_command(customer: str, by: str, yes: bool) -> None:
     """Take the LINE account off CUSTOMER's record (顧客ID or internal id), linked or only on file, so that the
     customer's new LINE can link (ID連携 never re-binds a customer by itself). Check who the customer is first."""
     runtime = _runtime()
-    with runtime.engine.connect() as connection:
-        customer_id = find(connection, customer)
-        shown = customer_ref(connection, customer_id) if customer_id is not None else None
-    if customer_id is None:
-        raise click.ClickException(_t("no_customer", key=customer))
-    if not yes:
-        click.confirm(_t("unlink_confirm", customer_ref=shown), abort=True)
+    customer_id = _confirmed(runtime, customer, "unlink_confirm", yes)
     now = utcnow()
     with runtime.engine.begin() as connection:
         prospect = release_line_user(connection, customer_id, now, now)
