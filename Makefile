@@ -13,10 +13,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m bot.local serve
+	$(BIN)/python -m devtools.local serve
 
 demo: $(STAMP)
-	$(BIN)/python -m bot.demo
+	$(BIN)/python -m devtools.demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q

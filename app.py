@@ -48,8 +48,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(coupon_api.blueprint)
     app.register_blueprint(dashboard.blueprint)  # staff; open in local mode, else DASHBOARD_TOKEN
     app.register_blueprint(privacy_download.blueprint)  # an approved disclosure, with its one-time code
-    if settings.simulator_enabled:  # `make run` only (bot/local.py): it signs webhook events for anyone
-        from handlers import simulator
+    if settings.simulator_enabled:  # `make run` only (devtools/local.py): it signs webhook events for anyone
+        from devtools import simulator  # never in production: the only import of devtools
 
         app.register_blueprint(simulator.blueprint)
     cli.register(app)

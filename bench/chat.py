@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pg import temporary_database
 from bench.webhook import free_port, start_gunicorn
-from bot.line_emulator import LineEmulator, webhook_sender
 from bot.queues import DELIVERIES
+from devtools.line_emulator import LineEmulator, webhook_sender
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-token"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/import.py                    # 1,000,000 rows, PostgreSQL and SQLite
     options: --rows 200000 --databases postgres --seed 1
 
-The sample file is generated once (bot.sample_data) and kept under var/bench/. Each import runs as
+The sample file is generated once (devtools.sample_data) and kept under var/bench/. Each import runs as
 `flask import F5 FILE` in a fresh process on a fresh database, so peak RSS is that process's own.
 COPY loads the same file's rows as text into an unindexed table: the floor for getting bytes into PostgreSQL.
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pg import libpq_url, temporary_database
 from bot import migrate
-from bot.sample_data import FILE_KINDS, write_csv
+from devtools.sample_data import FILE_KINDS, write_csv
 
 
 def sample_file(rows: int, seed: int) -> Path:

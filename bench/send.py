@@ -52,7 +52,7 @@ def start_emulator() -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "bot.line_emulator",
+            "devtools.line_emulator",
             "--port",
             "0",
             "--token",

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench import loadgen
 from bench.pg import temporary_database
 from bot import migrate
-from bot.line_emulator import webhook_sender
+from devtools.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench import bare_app
 from bench.pg import temporary_database
 from bot.config import Settings
-from bot.line_emulator import webhook_sender
+from devtools.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
 

@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     audit_hash_key: str = ""
     # Webhook payloads and chat texts older than this many days lose their text (the worker's tick).
     retention_days: int = Field(default=90, ge=1)
-    # `make run` (bot/local.py sets LOCAL_MODE=1): a laptop with sample data; pages for staff are open there.
+    # `make run` (devtools/local.py sets LOCAL_MODE=1): a laptop with sample data; pages for staff are open there.
     local_mode: bool = False
     # The staff dashboard (/dashboard): `Authorization: Bearer <token>` or its login form; empty and not local
     # mode = closed (403).

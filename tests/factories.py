@@ -6,11 +6,11 @@ import itertools
 import secrets
 from typing import Any
 
-from bot.line_emulator.webhook_sender import event as _event
-from bot.line_emulator.webhook_sender import new_user_id as user_id
-from bot.line_emulator.webhook_sender import new_webhook_event_id as ulid
-from bot.line_emulator.webhook_sender import payload as _payload
-from bot.line_emulator.webhook_sender import sign
+from devtools.line_emulator.webhook_sender import event as _event
+from devtools.line_emulator.webhook_sender import new_user_id as user_id
+from devtools.line_emulator.webhook_sender import new_webhook_event_id as ulid
+from devtools.line_emulator.webhook_sender import payload as _payload
+from devtools.line_emulator.webhook_sender import sign
 
 __all__ = ["sign", "ulid", "user_id"]
 

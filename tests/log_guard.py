@@ -33,9 +33,9 @@ OUTSIDE_WORLD = ("mail.log",)
 
 def _names() -> tuple[set[str], set[str]]:
     """(family names, given names) of every person in the sample data, the demo, the API examples and tests."""
-    from bot import sample_catalog as catalog
     from bot.api_events.examples import EXAMPLES, PROSPECT
-    from bot.demo import _cast_files
+    from devtools import sample_catalog as catalog
+    from devtools.demo import _cast_files
     from tests.factories import NAMES_TYPED_IN_TESTS
 
     families = {kanji for kanji, _ in catalog.FAMILY_NAMES}

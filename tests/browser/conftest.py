@@ -91,7 +91,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterat
     env = {key: value for key, value in os.environ.items() if key not in INHERITED}
     env.update(DATA_DIR=str(data_dir), PORT=str(port), EMULATOR_PORT=str(emulator_port), LOG_LEVEL="WARNING")
     demo = subprocess.run(
-        [sys.executable, "-m", "bot.demo", "--population", "40", "--locale", "ja"],
+        [sys.executable, "-m", "devtools.demo", "--population", "40", "--locale", "ja"],
         check=False,
         cwd=ROOT,
         env=env,
@@ -102,7 +102,11 @@ def service(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterat
     assert demo.returncode == 0, (demo.stdout + demo.stderr)[-3000:]
     log = (data_dir / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.local", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "devtools.local", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -50,7 +50,7 @@ def local_service(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "LINE_API_BASE_URL")}
     env.update(DATA_DIR=str(tmp_path), PORT=str(port), EMULATOR_PORT=str(emulator_port))
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.local", "serve"],
+        [sys.executable, "-m", "devtools.local", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -79,7 +79,17 @@ def test_make_run_serves_and_processes_a_signed_event(local_service):
     base, env, data_dir = local_service
     user = "U" + "7" * 32
     sent = subprocess.run(
-        [sys.executable, "-m", "bot.local", "send", "follow", "--user", user, "--url", f"{base}/callback"],
+        [
+            sys.executable,
+            "-m",
+            "devtools.local",
+            "send",
+            "follow",
+            "--user",
+            user,
+            "--url",
+            f"{base}/callback",
+        ],
         check=False,
         cwd=ROOT,
         env=env,
@@ -104,7 +114,7 @@ def test_make_run_serves_and_processes_a_signed_event(local_service):
 
 def test_unsigned_post_is_refused_by_the_running_service(local_service):
     """The real server (gunicorn) refuses a body signed with the wrong secret."""
-    from bot.line_emulator import webhook_sender
+    from devtools.line_emulator import webhook_sender
 
     base, _, _ = local_service
     status, _ = webhook_sender.deliver(f"{base}/callback", b'{"events":[]}', "wrong-secret")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 
 TOKEN = "test-token"
 USER = "U" + "1" * 32

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from linebot.v3.messaging import MessagingApi, PushMessageRequest, TextMessage
 
-from bot.line_emulator import LineEmulator
-from bot.line_emulator.routes import ENDPOINTS
-from bot.line_emulator.schema import load_spec
+from devtools.line_emulator import LineEmulator
+from devtools.line_emulator.routes import ENDPOINTS
+from devtools.line_emulator.schema import load_spec
 from tests.emulator.conftest import USER, RawCall
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_endpoint_paths_match_the_openapi_document() -> None:
 def test_import_is_side_effect_free() -> None:
     """Importing the package reads no files: the OpenAPI document is loaded lazily."""
     code = (
-        "import bot.line_emulator, bot.line_emulator.schema as s, bot.line_emulator.__main__; "
+        "import devtools.line_emulator, devtools.line_emulator.schema as s, devtools.line_emulator.__main__; "
         "print(s.load_spec.cache_info().currsize)"
     )
     out = subprocess.run(
@@ -150,9 +150,9 @@ def test_import_is_side_effect_free() -> None:
 
 
 def test_cli_runs_in_foreground_and_prints_base_url() -> None:
-    """`python -m bot.line_emulator` prints its base URL and serves until terminated."""
+    """`python -m devtools.line_emulator` prints its base URL and serves until terminated."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.line_emulator", "--port", "0", "--token", "cli-token"],
+        [sys.executable, "-m", "devtools.line_emulator", "--port", "0", "--token", "cli-token"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,7 +9,7 @@ import pytest
 
 from bot.channels.line import LinePusher, retry_key
 from bot.channels.result import Outcome
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 from tests.emulator.conftest import TOKEN, USER
 
 PUSH = "/v2/bot/message/push"

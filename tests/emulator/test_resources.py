@@ -24,7 +24,7 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import NotFoundException
 
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 from tests.emulator.conftest import OTHER_USER, USER, RawCall
 
 

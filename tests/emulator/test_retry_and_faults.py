@@ -18,7 +18,7 @@ from linebot.v3.messaging import (
 from linebot.v3.messaging.exceptions import ServiceException
 from urllib3.exceptions import ReadTimeoutError
 
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 from tests.emulator.conftest import USER, RawCall
 
 PUSH = "/v2/bot/message/push"

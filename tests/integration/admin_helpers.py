@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 from models import AdminAudit
 from tests import factories
 

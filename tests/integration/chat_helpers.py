@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 from models import CustomerChannels
 from tests import factories
 from tests.conftest import ACCESS_TOKEN

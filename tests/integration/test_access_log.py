@@ -81,7 +81,7 @@ def gunicorn_service(sqlite_url: str, redis_url: str, tmp_path: Path):
                 f"127.0.0.1:{port}",
                 "--no-control-socket",
             ],
-            cwd=ROOT,  # gunicorn reads ./gunicorn.conf.py, as in production and in bot/local.py
+            cwd=ROOT,  # gunicorn reads ./gunicorn.conf.py, as in production and in devtools/local.py
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from bot.line_emulator import LineEmulator
+from devtools.line_emulator import LineEmulator
 from models import ConsentEvent, DeliveryStatus, FriendStatus
 from tests.conftest import ACCESS_TOKEN
 from tests.integration.delivery_helpers import (

@@ -11,10 +11,10 @@ import pytest
 
 from bot.channels.line import LinePusher, retry_key
 from bot.consent import Evidence, opt_out
-from bot.line_emulator import LineEmulator
 from bot.outbox import dispatch_due, resume_channel, stopped_channels
 from bot.queues import HANDOFF_GRACE
 from bot.sending import send_batch
+from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
 from models import DeliveryStatus, FriendStatus, utcnow
 from tests.conftest import ACCESS_TOKEN

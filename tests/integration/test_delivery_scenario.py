@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.engine.runner import tick
-from bot.line_emulator import LineEmulator
 from bot.outbox import DISPATCH_CLAIM, _claim, claim_token
 from bot.sending import send_batch
+from devtools.line_emulator import LineEmulator
 from flows.catalog import SCENARIOS
 from flows.dsl import Channel
 from flows.engine import TOKYO

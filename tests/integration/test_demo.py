@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from bot.demo import LINE_IDS, render, run_demo
-from bot.line_emulator import LineEmulator
+from devtools.demo import LINE_IDS, render, run_demo
+from devtools.line_emulator import LineEmulator
 from flows.engine import TOKYO
 from tests.conftest import ACCESS_TOKEN
 

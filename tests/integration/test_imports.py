@@ -415,7 +415,7 @@ def test_cli_reports_and_exits_non_zero_on_rejection(app, tmp_path):
 @pytest.mark.parametrize("kind", sorted(SPECS))
 def test_generated_sample_files_import_cleanly(runtime, tmp_path, kind):
     """Every sample file the generator writes (F5 first, so the others join it) imports with no rejected row."""
-    from bot.sample_data import write_csv
+    from devtools.sample_data import write_csv
 
     for needed in dict.fromkeys(["F5", kind]):
         path = tmp_path / f"{needed}.csv"
@@ -448,7 +448,7 @@ def _import_all_kinds(runtime, folder: Path) -> None:
 def test_copy_and_json_transports_write_the_same_rows(runtime, tmp_path, monkeypatch, first):
     """Large batches travel by COPY on PostgreSQL: re-importing by the other transport finds nothing to change."""
     from bot import bulk
-    from bot.sample_data import write_csv as write_sample
+    from devtools.sample_data import write_csv as write_sample
 
     for kind in ["F5", "F1", "F2", "F3", "F4", "F6", "F7"]:
         write_sample(kind, tmp_path / f"{kind}.csv", 600, seed=5, customers=500)

@@ -28,11 +28,11 @@ from sqlalchemy import text
 
 from bot import runtime as runtime_module
 from bot.jobs import tick
-from bot.line_emulator import LineEmulator
 from bot.outbox import dispatch_answers, dispatch_due
 from bot.queues import ANSWERS, DELIVERIES, HANDOFF_GRACE, WORKER_QUEUES
 from bot.runtime import Runtime
 from bot.sending import send_batch
+from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
 from models import DeliveryStatus, utcnow
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET

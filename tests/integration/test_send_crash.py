@@ -18,9 +18,9 @@ from sqlmodel import SQLModel
 
 from bot.config import Settings
 from bot.db import make_engine
-from bot.line_emulator import LineEmulator
 from bot.outbox import dispatch_due
 from bot.redis_conn import connect
+from devtools.line_emulator import LineEmulator
 from models import Delivery, DeliveryStatus, utcnow
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.factories import OWN_SENDER_IDENTITY

@@ -50,3 +50,24 @@ def test_flows_use_only_the_standard_library():
         for name in imports_of(path):
             top = name.split(".")[0]
             assert top in sys.stdlib_module_names or top == "flows", (path, name)
+
+
+def _imports_devtools(names: set[str]) -> bool:
+    return any(name == "devtools" or name.startswith("devtools.") for name in names)
+
+
+def test_runtime_code_never_imports_dev_tools():
+    """bot, handlers, flows, models and the worker never import devtools/; app.py only inside the app factory,
+    behind the local-mode switch (the simulator), so production never loads it."""
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            assert not _imports_devtools(imports_of(path)), path
+    assert not _imports_devtools(imports_of(ROOT / "worker.py"))
+    tree = ast.parse((ROOT / "app.py").read_text())
+    top_level = {
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [node])
+    }
+    assert not _imports_devtools({name for name in top_level if name})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sample_data import FILE_KINDS, FILE_TITLES, generate_rows, main, write_csv
+from devtools.sample_data import FILE_KINDS, FILE_TITLES, generate_rows, main, write_csv
 
 TODAY = dt.date(2025, 6, 1)
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "scenarios.md"
@@ -237,7 +237,7 @@ def test_unknown_kind_is_rejected():
 
 
 def test_command_line_writes_the_file_and_reports_it(tmp_path, capsys):
-    """`python -m bot.sample_data F7 --rows 25 --out …` writes header + 25 rows and prints the count and path."""
+    """`python -m devtools.sample_data F7 --rows 25 --out …` writes header + 25 rows and prints the count and path."""
     out = tmp_path / "nested" / "f7.csv"
     assert main(["F7", "--rows", "25", "--out", str(out), "--seed", "1", "--today", "2025-06-01"]) == 0
     assert f"25 rows written to {out}" in capsys.readouterr().out

@@ -11,8 +11,8 @@ from bot.channels.sms_billing import MAX_CHARACTERS
 from bot.config import DEFAULT_LINK_TARGETS, SMS_SENDER_NAME_MAX, load_settings
 from bot.content import Links, Template, email_parts, line_messages, sms_text
 from bot.i18n import SUPPORTED, configure_i18n, message_document, template_keys
-from bot.line_emulator.validation import validate_body
 from bot.outbox import new_token
+from devtools.line_emulator.validation import validate_body
 from flows.catalog import SCENARIOS
 from flows.dsl import Channel, Send
 

@@ -1,0 +1,265 @@
+"""Bulk writes in one statement per batch, for the webhook and for imports.
+
+Imports: blank means "not given", and a row that would not change is not touched. `upsert` writes a whole
+batch in one statement: the rows travel as one JSON document, unpacked by the
+database (`jsonb_to_recordset` on PostgreSQL, `json_each` on SQLite), then `INSERT … ON CONFLICT DO UPDATE`
+sets only the given values and only where they differ, so importing the same file twice changes nothing,
+not even `updated_at`.
+
+Large batches on PostgreSQL travel by `COPY` instead, into a temporary staging table that the same statement
+reads from: a third of the cost of building, sending and unpacking JSON (bench/import.py).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from psycopg.types.json import Json
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    CursorResult,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    TextClause,
+    any_,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own storage format for DateTime on SQLite
+COPY_MIN_ROWS = 200  # below this a staging table's extra round trips cost more than the JSON they save
+
+
+def merge_by_key(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per key; a later row's given values win (the same customer twice in one batch is one write)."""
+    merged: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if key in merged:
+            merged[key].update({name: value for name, value in row.items() if value is not None})
+        else:
+            merged[key] = dict(row)
+    return list(merged.values())
+
+
+def insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain inserts (e.g. history rows) in one statement, the same way as `upsert`."""
+    if rows:
+        _execute(connection, table, rows, (), [], None)
+
+
+def insert_new(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: str | tuple[str, ...],
+    returning: tuple[str, ...],
+) -> list[tuple]:
+    """Insert the rows whose `key` (a column or a unique set of columns) is not stored yet; returns `returning`
+    of the rows inserted.
+
+    The statement text depends only on the columns, never on the batch size, so the driver prepares it once.
+    """
+    if not rows:
+        return []
+    keys = (key,) if isinstance(key, str) else key
+    return _execute(connection, table, rows, keys, [], None, update=False, returning=returning).all()
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    now: datetime | None,
+) -> int:
+    """Insert or update by `keys`; returns how many rows were given. Columns not in the rows are left alone."""
+    batch = merge_by_key(rows, keys)
+    if not batch:
+        return 0
+    stamps = [name for name in ("created_at", "updated_at") if name in table.c]
+    _execute(connection, table, batch, tuple(keys), stamps, now)
+    return len(batch)
+
+
+def _execute(
+    connection: Connection,
+    table: Table,
+    batch: list[dict[str, Any]],
+    keys: tuple[str, ...],
+    stamps: list[str],
+    now: datetime | None,
+    *,
+    update: bool = True,
+    returning: tuple[str, ...] = (),
+) -> CursorResult:
+    columns = tuple(sorted({name for row in batch for name in row} | set(stamps)))
+    sqlite = connection.dialect.name == "sqlite"
+    if not sqlite and not returning and len(batch) >= COPY_MIN_ROWS:
+        if not keys:
+            return _copy(connection, table.name, columns, batch, stamps, now)
+        return _execute_staged(connection, table, batch, columns, keys, stamps, now, update)
+    encode = _sqlite_value if sqlite else _json_value
+    document = json.dumps(
+        [{name: encode(row.get(name, now if name in stamps else None)) for name in columns} for row in batch],
+        ensure_ascii=False,
+    )
+    statement = _statement(table, columns, keys, sqlite, update, returning)
+    return connection.execute(statement, {"rows": document})
+
+
+def _execute_staged(
+    connection: Connection,
+    table: Table,
+    batch: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    stamps: list[str],
+    now: datetime | None,
+    update: bool,
+) -> CursorResult:
+    """PostgreSQL: COPY the batch into a staging table, then the same INSERT … ON CONFLICT reads it from there."""
+    stage = f"_stage_{table.name}_{zlib.crc32(' '.join(columns).encode()):08x}"
+    connection.exec_driver_sql(_stage_ddl(table, columns, stage))
+    _copy(connection, stage, columns, batch, stamps, now)
+    result = connection.execute(_statement(table, columns, keys, False, update, (), stage))
+    connection.exec_driver_sql(f"TRUNCATE {stage}")
+    return result
+
+
+def _copy(
+    connection: Connection,
+    into: str,
+    columns: tuple[str, ...],
+    batch: list[dict[str, Any]],
+    stamps: list[str],
+    now: datetime | None,
+) -> None:
+    names = ", ".join(columns)
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY {into} ({names}) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row([_copy_value(row.get(name, now if name in stamps else None)) for name in columns])
+
+
+@lru_cache(maxsize=256)
+def _stage_ddl(table: Table, columns: tuple[str, ...], stage: str) -> str:
+    spec = ", ".join(f"{name} {_pg_type(table, name)}" for name in columns)
+    # a session's temporary table, kept for the next batch; a rolled-back transaction takes it away, hence IF NOT
+    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({spec})"
+
+
+@lru_cache(maxsize=256)
+def _statement(
+    table: Table,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    sqlite: bool,
+    update: bool,
+    returning: tuple[str, ...],
+    stage: str | None = None,
+) -> TextClause:
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
+    names = ", ".join(columns)
+    if stage:
+        source = f"SELECT {names} FROM {stage}"
+    elif sqlite:
+        source = (
+            "SELECT "
+            + ", ".join(f"json_extract(value, '$.{c}')" for c in columns)
+            + " FROM json_each(:rows) WHERE true"
+        )
+    else:
+        spec = ", ".join(f"{c} {_pg_type(table, c)}" for c in columns)
+        source = f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({spec})"
+    if not keys:
+        return text(f"INSERT INTO {table.name} ({names}) {source}{tail}")
+    changeable = [c for c in columns if c not in keys and c not in ("created_at", "updated_at")]
+    conflict = f"ON CONFLICT ({', '.join(keys)})"
+    if not changeable or not update:
+        return text(f"INSERT INTO {table.name} ({names}) {source} {conflict} DO NOTHING{tail}")
+    differs = "IS NOT" if sqlite else "IS DISTINCT FROM"
+    sets = [f"{c} = COALESCE(excluded.{c}, {table.name}.{c})" for c in changeable]
+    if "updated_at" in columns:
+        sets.append("updated_at = excluded.updated_at")
+    changed = " OR ".join(
+        f"(excluded.{c} IS NOT NULL AND {table.name}.{c} {differs} excluded.{c})" for c in changeable
+    )
+    return text(
+        f"INSERT INTO {table.name} ({names}) {source} {conflict} DO UPDATE SET {', '.join(sets)} WHERE {changed}"
+        + tail
+    )
+
+
+def _pg_type(table: Table, name: str) -> str:
+    kind = table.c[name].type
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, Integer):
+        return "bigint"
+    if isinstance(kind, DateTime) or getattr(kind, "impl", None).__class__ is DateTime:
+        return "timestamptz"
+    if isinstance(kind, Date):
+        return "date"
+    if isinstance(kind, JSON):
+        return "json"
+    return "text"
+
+
+def _copy_value(value: Any) -> Any:
+    return Json(value) if isinstance(value, dict | list) else value
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def select_map(connection: Connection, table: Table, key: str, values: Iterable[Any], *columns: str) -> dict:
+    """{key value: row} for the rows whose `key` is among `values` (in chunks, for long IN lists)."""
+    wanted = list({value for value in values if value is not None})
+    found: dict[Any, Any] = {}
+    if not wanted:
+        return found
+    chosen = select(table.c[key], *(table.c[name] for name in columns))
+    for chunk in chunks(connection, wanted):
+        for row in connection.execute(chosen.where(among(connection, table.c[key], chunk))):
+            found[row[0]] = row
+    return found
+
+
+def chunks(connection: Connection, values: list[Any]) -> list[list[Any]]:
+    """PostgreSQL takes any number of values in one array; SQLite's IN lists are kept to 5,000."""
+    if connection.dialect.name == "postgresql":
+        return [values] if values else []
+    return [values[start : start + 5000] for start in range(0, len(values), 5000)]
+
+
+def among(connection: Connection, column: Any, values: list[Any]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter whatever the number of values, so the
+    statement text stays the same and the driver does not parse thousands of placeholders."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)

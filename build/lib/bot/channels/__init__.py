@@ -1,0 +1,1 @@
+"""Delivery channels (LINE, SMS, email, push) behind one interface; the only importers of their SDKs."""

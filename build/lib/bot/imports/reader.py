@@ -1,0 +1,157 @@
+"""Reading a data file: encoding (UTF-8, UTF-8 with BOM, or CP932 from Excel), headers, and typed rows.
+
+Rows are streamed: memory stays bounded whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from bot.characters import forbidden_character
+from bot.imports.files import Column, FileSpec
+from bot.imports.values import normalise
+
+SNIFF_BYTES = 1 << 20
+
+
+class FileRejected(ValueError):
+    """The file as a whole cannot be imported (encoding, headers); nothing was written."""
+
+
+@dataclass
+class Row:
+    line: int  # line number in the file (the header is line 1)
+    values: dict[str, Any]
+    raw: list[str]
+    errors: list[str] = field(default_factory=list)
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, else CP932 (Shift_JIS, Excel)."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)  # a multi-byte character cut at the end is fine
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("cp932")
+    except UnicodeDecodeError:
+        # a CP932 double-byte character cut at the end of the sample is fine; anything else is not text
+        try:
+            head[:-1].decode("cp932")
+        except UnicodeDecodeError:
+            raise FileRejected("the file is neither UTF-8 nor CP932 (Shift_JIS) text") from None
+    return "cp932"
+
+
+def _header_key(name: str) -> str:
+    return normalise(name).replace(" ", "").lower()
+
+
+def map_headers(spec: FileSpec, header: list[str]) -> list[Column | None]:
+    """The column for each header cell, by Japanese name or English alias; unknown or missing ones reject."""
+    lookup: dict[str, Column] = {}
+    for column in spec.columns:
+        lookup[_header_key(column.ja)] = column
+        lookup[_header_key(column.alias)] = column
+    mapped, unknown, seen = [], [], set()
+    for name in header:
+        column = lookup.get(_header_key(name))
+        if column is None and name.strip():
+            unknown.append(name)
+        if column is not None and column.ja in seen:
+            raise FileRejected(f"column {column.ja} appears twice")
+        if column is not None:
+            seen.add(column.ja)
+        mapped.append(column)
+    missing = [column.ja for column in spec.columns if column.required and column.ja not in seen]
+    problems = []
+    if unknown:
+        problems.append("unknown columns: " + ", ".join(unknown))
+    if missing:
+        problems.append("missing required columns: " + ", ".join(missing))
+    if problems:
+        raise FileRejected(f"{spec.kind} ({spec.title}): " + "; ".join(problems))
+    return mapped
+
+
+def read_rows(path: Path, spec: FileSpec) -> Iterator[Row]:
+    """Typed rows of the file; a row's `errors` lists what is wrong with it (with the column's name)."""
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, newline="", errors="strict") as handle:
+        yield from _rows(handle, spec)
+
+
+def _rows(handle: IO[str], spec: FileSpec) -> Iterator[Row]:
+    reader = csv.reader(handle)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileRejected("the file is empty (no header row)") from None
+    except UnicodeDecodeError:
+        raise FileRejected("the file has bytes that are not valid in its encoding") from None
+    stored = _stored_cells(map_headers(spec, header))
+    width = len(header)
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            yield _typed(reader.line_num, cells, stored, width)
+    except UnicodeDecodeError:
+        raise FileRejected(
+            f"line {reader.line_num + 1}: bytes that are not valid in the file's encoding"
+        ) from None
+    except csv.Error as exc:
+        raise FileRejected(f"line {reader.line_num}: broken CSV ({exc})") from None
+
+
+_Stored = tuple[int, str, str, Callable[[str], object], bool]  # cell index, field, header, parser, required
+
+
+def _stored_cells(columns: list[Column | None]) -> list[_Stored]:
+    """The cells that are stored, in order; derived and unknown-but-blank columns are skipped once, here."""
+    return [
+        (index, column.field, column.ja, column.parse, column.required)
+        for index, column in enumerate(columns)
+        if column is not None and column.field is not None
+    ]
+
+
+def _typed(line: int, cells: list[str], stored: list[_Stored], width: int) -> Row:
+    row = Row(line, {}, cells)
+    if len(cells) != width:
+        row.errors.append(f"{len(cells)} cells where the header has {width}")
+        return row
+    values = row.values
+    # One search over the whole row (the hot path); the cell is looked for only when the row holds one.
+    suspect = forbidden_character(" ".join(cells)) is not None
+    for index, name, header, parse, required in stored:
+        value = cells[index].strip()
+        if suspect and (found := forbidden_character(cells[index])):
+            row.errors.append(f"{header}: must not contain {found}")
+            continue
+        if not value:
+            if required:
+                row.errors.append(f"{header}: required")
+            continue
+        try:
+            values[name] = parse(value)
+        except ValueError as exc:
+            row.errors.append(f"{header}: {exc}")
+    return row
+
+
+def rows_from_text(text: str, spec: FileSpec) -> Iterator[Row]:
+    """The same from a string (the API and tests)."""
+    yield from _rows(io.StringIO(text), spec)

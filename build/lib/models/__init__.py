@@ -1,0 +1,94 @@
+"""The service's tables, one module per aggregate, re-exported here."""
+
+from models.api_request import ApiRequest
+from models.base import UTCDateTime, utcnow
+from models.broadcast import Broadcast, BroadcastStatus
+from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
+from models.chat import (
+    Coupon,
+    CouponCampaign,
+    CouponStatus,
+    Dialog,
+    LinkNonce,
+    Referral,
+    ReferralCode,
+    RequestStatus,
+    ServiceRequest,
+)
+from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
+from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
+from models.enrollment import (
+    DataChange,
+    Delivery,
+    DeliveryStatus,
+    Enrollment,
+    EnrollmentStatus,
+    ScenarioControl,
+    TraceEntry,
+    TriggerRun,
+)
+from models.journey import DocumentRequest, PageView, Quote, Reservation
+from models.line_user import FriendStatus, LineUser
+from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
+from models.security import LinkToken, SecurityEvent, VerificationCode
+from models.staff import AdminAudit, NoticeStatus, StaffNotice
+from models.webhook_event import EventStatus, WebhookEvent
+
+__all__ = [
+    "AdminAudit",
+    "ApiRequest",
+    "Broadcast",
+    "BroadcastStatus",
+    "Campaign",
+    "CampaignBenefit",
+    "Channel",
+    "ConsentEvent",
+    "ContractSummary",
+    "Coupon",
+    "CouponCampaign",
+    "CouponStatus",
+    "Customer",
+    "CustomerActivity",
+    "CustomerChannels",
+    "DataChange",
+    "Delivery",
+    "DeliveryStatus",
+    "Dialog",
+    "Document",
+    "DocumentRequest",
+    "Enrollment",
+    "EnrollmentStatus",
+    "EventStatus",
+    "FriendStatus",
+    "Gender",
+    "LineMembership",
+    "LineUser",
+    "LinkNonce",
+    "LinkToken",
+    "NoticeStatus",
+    "PageView",
+    "PrivacyKind",
+    "PrivacyRequest",
+    "PrivacyStatus",
+    "Product",
+    "ProductKind",
+    "ProductType",
+    "Purpose",
+    "Quote",
+    "Referral",
+    "ReferralCode",
+    "RequestStatus",
+    "Reservation",
+    "ScenarioControl",
+    "SecurityEvent",
+    "ServiceRequest",
+    "Staff",
+    "StaffNotice",
+    "Store",
+    "TraceEntry",
+    "TriggerRun",
+    "UTCDateTime",
+    "VerificationCode",
+    "WebhookEvent",
+    "utcnow",
+]

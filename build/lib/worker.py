@@ -1,0 +1,49 @@
+"""Worker entry point and composition root: an RQ worker (with scheduler, for retry backoff) plus the tick.
+
+Run as `python worker.py` (Procfile `worker`). Queues, most urgent first: events, maintenance.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rq import SimpleWorker
+
+from bot import runtime as runtime_module
+from bot.config import Settings, StartupRefused, load_service_settings
+from bot.i18n import configure_i18n
+from bot.logs import configure_logging
+from bot.queues import WORKER_QUEUES
+from bot.runtime import Runtime, build_runtime
+from bot.ticker import Ticker
+from handlers import build_router
+
+
+def build_worker_runtime(settings: Settings | None = None) -> Runtime:
+    """The runtime jobs run on in this process, with every handler registered (settings from the environment
+    unless given; the sample sender identity is refused outside local mode: StartupRefused)."""
+    settings = settings or load_service_settings()
+    configure_logging()
+    configure_i18n(settings.default_locale)
+    runtime = build_runtime(settings, router=build_router())
+    runtime_module.install(runtime)
+    return runtime
+
+
+def main() -> None:
+    try:
+        runtime = build_worker_runtime()
+    except StartupRefused as refused:
+        sys.exit(str(refused))  # the reason on stderr, status 1, no traceback
+    # SimpleWorker runs jobs in this process: no fork per job, one database pool, and jobs are short.
+    worker = SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis)
+    ticker = Ticker(runtime.redis, runtime.settings.tick_interval_seconds)
+    ticker.start()
+    try:
+        worker.work(with_scheduler=True)
+    finally:
+        ticker.stopped.set()
+
+
+if __name__ == "__main__":
+    main()

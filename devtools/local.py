@@ -1,0 +1,158 @@
+"""`make run`: the whole service on a laptop — embedded Redis, SQLite, the LINE emulator, web and worker.
+
+python -m devtools.local serve                 # what `make run` does
+python -m devtools.local send follow           # post a signed test event to the running service
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.redis_conn import embedded_redis_url
+from devtools.line_emulator import webhook_sender
+
+LOCAL_SECRET = "local-channel-secret"
+LOCAL_TOKEN = "local-channel-access-token"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def local_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("LINE_CHANNEL_SECRET", LOCAL_SECRET)
+    env.setdefault("LINE_CHANNEL_ACCESS_TOKEN", LOCAL_TOKEN)
+    env.setdefault("PORT", "5000")
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
+    env.setdefault("EMULATOR_PORT", "8089")
+    if not env.get("LINE_API_BASE_URL"):  # LINE is the emulator: /simulator plays the customer's LINE app
+        env.setdefault("SIMULATOR_ENABLED", "1")  # and LINE's account-link step (never in production)
+        env.setdefault("LINE_ACCOUNT_LINK_URL", f"{env['PUBLIC_BASE_URL']}/simulator/account-link")
+    env.setdefault("LOCAL_MODE", "1")  # settings.local_mode: laptop-only pages (dashboard without a token)
+    return env
+
+
+def serve(_: argparse.Namespace) -> int:
+    from bot import migrate
+    from devtools.line_emulator import LineEmulator
+
+    env = local_environment()
+    settings = load_settings(data_dir=Path(env.get("DATA_DIR", "var")))
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = embedded_redis_url(settings.data_dir)  # this process keeps it alive
+    emulator = None
+    if not env.get("LINE_API_BASE_URL"):
+        emulator = LineEmulator(
+            channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"], port=int(env["EMULATOR_PORT"])
+        ).start()
+        env["LINE_API_BASE_URL"] = emulator.base_url
+    migrate.upgrade(settings.effective_database_url)
+    port = env["PORT"]
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}"],  # + gunicorn.conf.py
+        env=env,
+        cwd=ROOT,
+    )
+    worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
+    print(_banner(env, settings.effective_database_url), flush=True)
+    return _supervise([web, worker], emulator)
+
+
+def _banner(env: dict[str, str], database_url: str) -> str:
+    return f"""
+  LINE engagement service is running (Ctrl-C stops everything)
+{_simulator_line(env)}    webhook      {env["PUBLIC_BASE_URL"]}/callback
+    health       {env["PUBLIC_BASE_URL"]}/healthz
+    dashboard    {env["PUBLIC_BASE_URL"]}/dashboard  (staff: results as charts)
+    database     {database_url}
+    redis        {env["REDIS_URL"]}
+    LINE API     {env["LINE_API_BASE_URL"]}  (emulator: GET /__emulator__/requests shows what was sent)
+  Send a signed test event:
+    .venv/bin/python -m devtools.local send follow
+"""
+
+
+def _simulator_line(env: dict[str, str]) -> str:
+    if env.get("SIMULATOR_ENABLED") not in ("1", "true", "True"):
+        return ""
+    return f"    simulator    {env['PUBLIC_BASE_URL']}/simulator  <- open this: chat with the bot as a customer\n"
+
+
+def _supervise(processes: list[subprocess.Popen], emulator: object | None) -> int:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for process in processes:
+            if process.poll() is not None:
+                print(f"process {process.args[1:3]} exited with {process.returncode}; stopping", flush=True)
+                stopping, exit_code = True, process.returncode or 1
+        time.sleep(0.5)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if emulator is not None:
+        emulator.stop()  # type: ignore[attr-defined]
+    return exit_code
+
+
+SAMPLES = {
+    "follow": lambda uid: webhook_sender.event(
+        "follow", uid, replyToken=os.urandom(16).hex(), follow={"isUnblocked": False}
+    ),
+    "unfollow": lambda uid: webhook_sender.event("unfollow", uid),
+    "message": lambda uid: webhook_sender.event(
+        "message",
+        uid,
+        replyToken=os.urandom(16).hex(),
+        message={"id": str(time.time_ns()), "type": "text", "text": "こんにちは", "quoteToken": "q"},
+    ),
+    "postback": lambda uid: webhook_sender.event(
+        "postback", uid, replyToken=os.urandom(16).hex(), postback={"data": "action=menu"}
+    ),
+}
+
+
+def send(args: argparse.Namespace) -> int:
+    env = local_environment()
+    user = args.user or "U" + "1" * 32
+    body = webhook_sender.payload(SAMPLES[args.event](user))
+    url = args.url or f"{env['PUBLIC_BASE_URL']}/callback"
+    status, answer = webhook_sender.deliver(url, body, env["LINE_CHANNEL_SECRET"])
+    print(f"POST {url} -> {status} {answer.strip()}")
+    return 0 if status == 200 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.local", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="start emulator, web and worker on embedded defaults").set_defaults(
+        run=serve
+    )
+    sender = commands.add_parser("send", help="post a signed test event to the running service")
+    sender.add_argument("event", choices=sorted(SAMPLES))
+    sender.add_argument("--user", help="LINE user id (default: a fixed test user)")
+    sender.add_argument("--url", help="webhook URL (default: PUBLIC_BASE_URL/callback)")
+    sender.set_defaults(run=send)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
