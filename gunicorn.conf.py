@@ -9,7 +9,7 @@ threads = int(os.environ.get("WEB_THREADS", "16"))  # request threads mostly wai
 keepalive = 75  # LINE and load balancers reuse connections
 timeout = 30
 # One access line per request, with the route instead of the tokens that tracking links, opt-out pages and the
-# ID連携 page carry in their addresses (bot/access_log.py).
+# ID連携 page carry in their addresses (bot/platform/access_log.py).
 accesslog = "-"
 access_log_format = '"%(r)s" %(s)s %(L)ss'
-logger_class = "bot.access_log.AccessLogger"
+logger_class = "bot.platform.access_log.AccessLogger"

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pg import temporary_database
 from bench.webhook import free_port, start_gunicorn
-from bot.queues import DELIVERIES
+from bot.jobs.queues import DELIVERIES
 from devtools.line_emulator import LineEmulator, webhook_sender
 
 SECRET = "bench-channel-secret"
@@ -85,10 +85,10 @@ def backlog(database_url: str, redis_url: str, rows: int) -> int:
     """A broadcast of `rows` email recipients, dispatched: its send jobs wait on the deliveries queue."""
     from sqlalchemy import text
 
-    from bot.broadcasts import queue_broadcast
-    from bot.config import load_settings
-    from bot.db import make_engine
-    from bot.outbox import dispatch_due
+    from bot.delivery.broadcasts import queue_broadcast
+    from bot.delivery.outbox import dispatch_due
+    from bot.platform.config import load_settings
+    from bot.platform.db import make_engine
     from models import Broadcast, utcnow
 
     engine = make_engine(database_url)

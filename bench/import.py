@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pg import libpq_url, temporary_database
-from bot import migrate
+from bot.platform import migrate
 from devtools.sample_data import FILE_KINDS, write_csv
 
 

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import psycopg
 
-from bot import migrate
-from bot.config import normalise_database_url
+from bot.platform import migrate
+from bot.platform.config import normalise_database_url
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pg import libpq_url, temporary_database
-from bot.broadcasts import queue_broadcast
-from bot.config import Settings
-from bot.db import make_engine
-from bot.outbox import dispatch_due
-from bot.redis_conn import connect
+from bot.delivery.broadcasts import queue_broadcast
+from bot.delivery.outbox import dispatch_due
+from bot.platform.config import Settings
+from bot.platform.db import make_engine
+from bot.platform.redis_conn import connect
 from models import Broadcast, utcnow
 
 TOKEN = "bench-token"
@@ -259,7 +259,7 @@ def main() -> None:
                         purpose="transactional",
                         channels="first_reachable:line",
                     )
-                    from bot.i18n import configure_i18n
+                    from bot.platform.i18n import configure_i18n
 
                     configure_i18n("ja")
                     written = queue_broadcast(connection, broadcast, utcnow())

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import loadgen
 from bench.pg import temporary_database
-from bot import migrate
+from bot.platform import migrate
 from devtools.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
@@ -106,7 +106,7 @@ def prepare_database(kind: str, tmp: Path, stack: ExitStack) -> str:
 def stored_events(database_url: str) -> int:
     from sqlalchemy import text
 
-    from bot.db import make_engine
+    from bot.platform.db import make_engine
 
     engine = make_engine(database_url)
     with engine.connect() as connection:

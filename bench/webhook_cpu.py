@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import bare_app
 from bench.pg import temporary_database
-from bot.config import Settings
+from bot.platform.config import Settings
 from devtools.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"

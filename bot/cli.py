@@ -7,20 +7,20 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select, update
 
-from bot import migrate
-from bot.db import session_scope
-from bot.queues import enqueue_event
-from bot.runtime import Runtime
+from bot.jobs.queues import enqueue_event
+from bot.platform import migrate
+from bot.platform.db import session_scope
+from bot.platform.runtime import Runtime
 from models import EventStatus, WebhookEvent
 
 
 def register(app: Flask) -> None:
-    from bot.coupon_cli import coupons_group
-    from bot.delivery_cli import delivery_group
-    from bot.engine.cli import engine_group, scenarios_group, why_command
+    from bot.delivery.delivery_cli import delivery_group
     from bot.imports.cli import import_command
+    from bot.offers.coupon_cli import coupons_group
     from bot.privacy.cli import customers_group
-    from bot.staff_cli import requests_group
+    from bot.scenarios.cli import engine_group, scenarios_group, why_command
+    from bot.staff.desk_cli import requests_group
 
     app.cli.add_command(engine_group)
     app.cli.add_command(scenarios_group)

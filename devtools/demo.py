@@ -2,7 +2,7 @@
 
 It writes the insurer's sample files F1–F7 (`devtools/sample_data.py`) and a small cast of customers, imports them
 with the real importer, creates the benefit coupon campaigns, then runs the worker's periodic tick
-(`bot.jobs.tick`) every 30 simulated minutes; the send jobs each tick queues run at that simulated moment, to the
+(`bot.jobs.tasks.tick`) every 30 simulated minutes; the send jobs each tick queues run at that simulated moment, to the
 in-process LINE emulator, the local SMS outbox and the local mail folder. On the way the cast do what customers
 do: a prospect signs a contract (the next F2 file says so), a friend blocks the LINE account, a reader opens an
 email. The timeline is then read back from the ledger, the enrollments and the trace, in Japanese and English.
@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from bot.i18n import text
+from bot.platform.i18n import text
 from devtools.demo_timeline import (
     CODES,
     LOCALES,
@@ -112,7 +112,7 @@ def load_files(runtime: Any, directory: Path, first: date, today: date, populati
 
 def create_campaigns(runtime: Any) -> None:
     """The benefit campaigns (BENEFIT_CAMPAIGNS) the chat grants coupons from: ID連携 in the simulator gives one."""
-    from bot.coupons import create_campaign
+    from bot.offers.coupons import create_campaign
 
     locale = runtime.settings.default_locale
     with runtime.engine.begin() as connection:
@@ -147,8 +147,8 @@ class _Cast:
 
     def blocks(self, at: datetime) -> Entry:
         """LINE's unfollow, as its handler records it: the friend blocked, LINE consent withdrawn."""
-        from bot.consent import BLOCKED_SOURCE, Evidence, customers_on_line, opt_out
-        from bot.reachability import record_unfollow
+        from bot.chat.reachability import record_unfollow
+        from bot.delivery.consent import BLOCKED_SOURCE, Evidence, customers_on_line, opt_out
         from flows.dsl import Channel
 
         with Session(self.runtime.engine) as session:
@@ -177,8 +177,8 @@ def send_due_jobs(runtime: Any, moment: datetime) -> int:
     """Run the send jobs the tick queued, as a worker would, with the simulated moment as the clock."""
     from rq import Queue
 
-    from bot.queues import DELIVERIES
-    from bot.sending import send_batch
+    from bot.delivery.sending import send_batch
+    from bot.jobs.queues import DELIVERIES
     from flows.dsl import Channel
 
     ran = 0
@@ -195,7 +195,7 @@ def send_due_jobs(runtime: Any, moment: datetime) -> int:
 def run_demo(runtime: Any, now: datetime, directory: Path, days: int = 4, population: int = 400) -> Demo:
     """Load the files and run the days before `now` through the tick (or, if the demo ran on this database
     before, only read its timeline back)."""
-    from bot import jobs
+    from bot.jobs import tasks as jobs
 
     last = japan_day(now)
     first = last - timedelta(days=days)
@@ -234,11 +234,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from rq import Worker
 
-    from bot import migrate
-    from bot import runtime as runtime_module
-    from bot.config import load_settings
-    from bot.i18n import configure_i18n
-    from bot.logs import configure_logging
+    from bot.platform import migrate
+    from bot.platform import runtime as runtime_module
+    from bot.platform.config import load_settings
+    from bot.platform.i18n import configure_i18n
+    from bot.platform.logs import configure_logging
     from devtools.line_emulator import LineEmulator
     from devtools.local import local_environment
 
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging()
         configure_i18n(settings.default_locale)
         runtime = runtime_module.build_runtime(settings)
-        runtime_module.install(runtime)  # the tick's jobs (bot.jobs) run on it
+        runtime_module.install(runtime)  # the tick's jobs (bot.jobs.tasks) run on it
         if Worker.all(connection=runtime.redis):  # `make run`'s worker would send on the real clock meanwhile
             print(text("demo.busy", settings.default_locale), file=sys.stderr)
             return 1

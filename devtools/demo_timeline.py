@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from bot.i18n import text
+from bot.platform.i18n import text
 from flows.engine import TOKYO
 from models import Customer, Delivery, DeliveryStatus, Enrollment, TraceEntry
 

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import load_settings
-from bot.redis_conn import embedded_redis_url
+from bot.platform.config import load_settings
+from bot.platform.redis_conn import embedded_redis_url
 from devtools.line_emulator import webhook_sender
 
 LOCAL_SECRET = "local-channel-secret"
@@ -38,7 +38,7 @@ def local_environment() -> dict[str, str]:
 
 
 def serve(_: argparse.Namespace) -> int:
-    from bot import migrate
+    from bot.platform import migrate
     from devtools.line_emulator import LineEmulator
 
     env = local_environment()

@@ -22,8 +22,8 @@ import yaml
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from sqlalchemy import or_, select
 
-from bot.channels.sms import OUTBOX_FILE
-from bot.i18n import LOCALES_DIR, SUPPORTED, text
+from bot.delivery.channels.sms import OUTBOX_FILE
+from bot.platform.i18n import LOCALES_DIR, SUPPORTED, text
 from devtools import simulator_api
 from devtools.line_emulator import webhook_sender
 from devtools.simulator_api import (
@@ -228,7 +228,7 @@ def _addresses(user_id: str, customer_id: int | None) -> tuple[set[str], set[str
 
 
 def _sms(path: Path, phones: set[str]) -> list[dict[str, Any]]:
-    """The latest SMS in the outbox file (one JSON line each, see bot/channels/sms.py) to these numbers."""
+    """The latest SMS in the outbox file (one JSON line each, see bot/delivery/channels/sms.py) to these numbers."""
     if not phones or not path.exists():
         return []
     found = []

@@ -20,8 +20,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from bot.config import LINE_API_DEFAULT, Settings
-from bot.runtime import Runtime
+from bot.platform.config import LINE_API_DEFAULT, Settings
+from bot.platform.runtime import Runtime
 from devtools.line_emulator import webhook_sender
 from models import Customer, CustomerChannels, LineUser
 

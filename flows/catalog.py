@@ -7,7 +7,7 @@ and holds the others to the next day. The order chosen: service notices about th
 contract (#5 5, #6 8, #14 10, #13 12, #10 15, #16 20), then conversion follow-ups while interest is fresh
 (#1, #3, #7 30, #9 35, #2, #4, #8 40, #17 45), channel growth (#21 50, #20 55, #22 60, #23 65), and
 cross-sell and promotions last (#11, #12 70, #15 80, #18 85, #19 90). `build_catalog` applies an operator's settings file (timings, optional
-filters; see bot/scenario_config.py) and checks that every scenario still makes sense.
+filters; see bot/platform/scenario_config.py) and checks that every scenario still makes sense.
 """
 
 from __future__ import annotations

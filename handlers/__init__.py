@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.router import Router
+from bot.inbound.router import Router
 from handlers import account_link, beacon, follow, group_chat, message, postback
 from handlers.admin.commands import MODULES as COMMAND_MODULES  # registers the admin chat's commands
 from handlers.default import acknowledge_unhandled

@@ -7,7 +7,7 @@ Dialog modules (handlers/dialogs/) register on `chat` like Bolt listeners:
 - `@chat.step("email_capture", "ask")`: the next text or tap of a user whose dialog waits at that step.
 
 Anything else gets the FAQ's answer when one matches, and otherwise the menu with a hand-off to staff: never
-silence. Dialog state lives in the database (bot/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
+silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.dialog_state import DialogState, current, enter, finish
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState, current, enter, finish
+from bot.inbound.context import Ctx
 
 Handler = Callable[[Turn, Ctx], None]
 StepHandler = Callable[[Turn, DialogState, Ctx], None]

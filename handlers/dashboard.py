@@ -5,11 +5,11 @@ server-rendered SVG charts with compact tables, in Japanese (`?lang=en` for Engl
 Who may see it: anyone in local mode (`make run`); elsewhere a request carrying `Authorization: Bearer
 <DASHBOARD_TOKEN>`, or a browser that logged in with that token on the form (a cookie signed with the token,
 valid 12 hours: changing the token logs everyone out). No token configured outside local mode: closed (403).
-Every wrong token, in the header or on the form, is counted before it is compared (bot/staff_login.py), per
+Every wrong token, in the header or on the form, is counted before it is compared (bot/staff/login.py), per
 client address (`request.remote_addr`: the app factory trusts TRUSTED_PROXIES hops of X-Forwarded-For, no more)
 and across all addresses; over either limit even the right token gets 429 and Retry-After until the window
 lapses. A browser already signed in is not locked out (its cookie is signed with the token, not a guess), so a
-botnet can shut the door but not throw staff out. The login and logout forms carry CSRF tokens (bot/csrf.py).
+botnet can shut the door but not throw staff out. The login and logout forms carry CSRF tokens (bot/platform/csrf.py).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 
-from bot import csrf, dashboard, staff_login
-from bot.charts import Series, bar_chart, hbar_chart, line_chart, number
-from bot.config import Settings
-from bot.i18n import SUPPORTED, text
-from bot.runtime import Runtime
+from bot.platform import csrf
+from bot.platform.config import Settings
+from bot.platform.i18n import SUPPORTED, text
+from bot.platform.runtime import Runtime
+from bot.staff import dashboard
+from bot.staff import login as staff_login
+from bot.staff.charts import Series, bar_chart, hbar_chart, line_chart, number
 from flows.engine import TOKYO
 from models import utcnow
 

@@ -14,11 +14,11 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from sqlmodel import SQLModel
 
-from bot.admin import about, audit
-from bot.i18n import SUPPORTED, text
+from bot.platform.i18n import SUPPORTED, text
+from bot.platform.runtime import Runtime
 from bot.privacy.disclosure import dumps, export_customer
 from bot.privacy.requests import Redeemed, redeem_code
-from bot.runtime import Runtime
+from bot.staff.admin import about, audit
 from models import utcnow
 
 log = logging.getLogger(__name__)

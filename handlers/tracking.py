@@ -6,7 +6,7 @@ customer on to a configured page, `/o/<token>.gif` is the email's open pixel, `/
 of the channel the message came on (no login: the token is the credential). The first signal wins; a later
 click or open changes nothing, so the scenarios' branches see when the customer first reacted.
 
-None of them needs the database to answer. Clicks and opens are kept (bot/signal_buffer.py) and recorded by
+None of them needs the database to answer. Clicks and opens are kept (bot/delivery/signal_buffer.py) and recorded by
 the worker's tick: the redirect's target comes from `LINK_TARGETS`, never from the ledger. The opt-out page
 reads and writes the database with a deadline and does without it when it does not answer: the page then
 names no channel, and the opt-out is kept for the tick (and for the next send job, which applies it first).
@@ -23,11 +23,20 @@ from typing import Any
 from flask import Blueprint, Response, current_app, redirect, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bulkhead import Bulkhead, Unavailable
-from bot.engagement import CHANNELS, CLICK, OPEN, OPT_OUT, Signal, find_delivery, opt_out_by_link, valid_token
-from bot.i18n import SUPPORTED, text
-from bot.runtime import Runtime
-from bot.signal_buffer import SignalBuffer
+from bot.delivery.engagement import (
+    CHANNELS,
+    CLICK,
+    OPEN,
+    OPT_OUT,
+    Signal,
+    find_delivery,
+    opt_out_by_link,
+    valid_token,
+)
+from bot.delivery.signal_buffer import SignalBuffer
+from bot.platform.bulkhead import Bulkhead, Unavailable
+from bot.platform.i18n import SUPPORTED, text
+from bot.platform.runtime import Runtime
 from models import utcnow
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from bot.config import load_settings
+from bot.platform.config import load_settings
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging_config"):

@@ -19,12 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (every table on the metadata)
-from bot import migrate
-from bot import runtime as runtime_module
-from bot.config import Settings, normalise_database_url
-from bot.db import make_engine, session_scope
-from bot.redis_conn import connect, embedded_redis_url
-from bot.runtime import Runtime
+from bot.platform import migrate
+from bot.platform import runtime as runtime_module
+from bot.platform.config import Settings, normalise_database_url
+from bot.platform.db import make_engine, session_scope
+from bot.platform.redis_conn import connect, embedded_redis_url
+from bot.platform.runtime import Runtime
 
 pytest_plugins = ["tests.log_guard"]  # every test: no personal data in what it logs
 
@@ -147,7 +147,7 @@ def drain(runtime: Runtime):
     """Run an RQ worker in burst mode until every queue is empty (retries with interval 0 included)."""
     from rq import SimpleWorker
 
-    from bot.queues import WORKER_QUEUES
+    from bot.jobs.queues import WORKER_QUEUES
 
     def run() -> None:
         SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis).work(burst=True, with_scheduler=False)

@@ -16,7 +16,7 @@ __all__ = ["sign", "ulid", "user_id"]
 
 _counter = itertools.count(1)
 # An insurer's own sender identity (environment): what a web, worker or release process started outside local mode
-# needs instead of the samples it refuses (bot/config.py, 特定電子メール法).
+# needs instead of the samples it refuses (bot/platform/config.py, 特定電子メール法).
 OWN_SENDER_IDENTITY = {
     "SENDER_NAME": "はなまる損害保険株式会社",
     "SENDER_POSTAL_ADDRESS": "〒530-0001 大阪府大阪市北区梅田3-3-3",

@@ -15,8 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from bot.api_events.schemas import EVENT_TYPES, SCHEMAS, Schema, ref, schema_name
-from bot.characters import forbidden_character
-from bot.json_input import read_json
+from bot.platform.characters import forbidden_character
+from bot.platform.json_input import read_json
 
 ROOT = "body"
 _TYPE_NAMES = {

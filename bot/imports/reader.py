@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from bot.characters import forbidden_character
 from bot.imports.files import Column, FileSpec
 from bot.imports.values import normalise
+from bot.platform.characters import forbidden_character
 
 SNIFF_BYTES = 1 << 20
 

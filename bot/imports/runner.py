@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from tqdm import tqdm
 
-from bot.consent import Evidence
+from bot.delivery.consent import Evidence
 from bot.imports.files import FileSpec
 from bot.imports.reader import Row, read_rows
 from bot.imports.writer import write_batch

@@ -2,7 +2,7 @@
 account off a customer's record when they can no longer unlink it themselves.
 
 Both name the customer by 顧客ID or internal id (the finder of `flask why`) and are audited in `admin_audit`
-(place "cli"): the operator is who `--by` names, else the shell's login (bot.admin.operator); the customer is
+(place "cli"): the operator is who `--by` names, else the shell's login (bot.staff.admin.operator); the customer is
 named by internal id, the key typed kept as a keyed hash. The audit row commits before anything is shown.
 """
 
@@ -16,14 +16,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import SQLModel
 
-from bot.account_link import release_line_user
-from bot.admin import CLI, about, audit, operator, pseudonym
-from bot.i18n import text
+from bot.chat.account_link import release_line_user
+from bot.platform.i18n import text
+from bot.platform.runtime import Runtime
 from bot.privacy.disclosure import dumps, export_customer
 from bot.privacy.erasure import erase_customer, forget_in_redis
 from bot.privacy.subject import find
-from bot.runtime import Runtime
-from bot.staff import STAFF_LOCALE, customer_ref
+from bot.staff.admin import CLI, about, audit, operator, pseudonym
+from bot.staff.desk import STAFF_LOCALE, customer_ref
 from flows.engine import TOKYO
 from models import utcnow
 

@@ -3,7 +3,7 @@
 What each table keeps and loses is declared in `holdings`. The customer row stays as a tombstone (`erased_at`),
 so foreign keys and the dashboard's counts up to the erasure hold; LINE is unlinked (their LINE user id leaves
 every table), their scenarios stop and their waiting messages are not sent. The erasure is audited by internal
-id only; the audit itself holds no customer identifier in the clear (bot/admin.py), so it is left as it is.
+id only; the audit itself holds no customer identifier in the clear (bot/staff/admin.py), so it is left as it is.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy import Connection, MetaData, Table, select
 
-from bot.admin import audit
-from bot.config import Settings
+from bot.platform.config import Settings
 from bot.privacy.holdings import HOLDINGS, REDIS_KEYS, UndeclaredTables, undeclared
 from bot.privacy.subject import Subject, subject
+from bot.staff.admin import audit
 from models import Customer
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, MetaData, Table, and_, false, or_
 
-from bot.admin import audited_customers
 from bot.privacy import scrubbing
 from bot.privacy.scrubbing import Erase
 from bot.privacy.subject import Subject
+from bot.staff.admin import audited_customers
 
 Where = Callable[[Table, Subject], ColumnElement[bool]]
 
@@ -99,7 +99,7 @@ HOLDINGS: dict[str, Holding] = {
     "enrollments": Holding(CUSTOMER, scrubbing.stop_enrollments),
     "trace_entries": Holding(CUSTOMER, scrubbing.keep_rows),  # decisions: codes, steps, channels
     "deliveries": Holding(CUSTOMER, scrubbing.strip_deliveries),
-    # their rights and who looked at them: ids and keyed hashes only (bot/admin.py), kept as they are
+    # their rights and who looked at them: ids and keyed hashes only (bot/staff/admin.py), kept as they are
     "privacy_requests": Holding(CUSTOMER, scrubbing.expire_requests),
     "admin_audit": Holding(_audit_rows, scrubbing.keep_rows, _audit_match),
 }

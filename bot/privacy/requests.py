@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot.admin import Role, Staff
+from bot.staff.admin import Role, Staff
 from models import PrivacyKind, PrivacyRequest, PrivacyStatus
 
 REQUESTS = PrivacyRequest.__table__

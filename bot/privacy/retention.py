@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, null, select, update
 
-from bot.outbox import WAITING
+from bot.delivery.outbox import WAITING
 from bot.privacy.redaction import skeleton
 from models import Delivery, DeliveryStatus, Dialog, EventStatus, NoticeStatus, StaffNotice, WebhookEvent
 

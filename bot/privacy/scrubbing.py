@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.outbox import WAITING
+from bot.delivery.outbox import WAITING
 from bot.privacy.redaction import skeleton
 from bot.privacy.subject import Subject
 from flows.dsl import Outcome
@@ -87,7 +87,7 @@ def unaddress(
 ) -> int:
     """Addresses, LINE user id and device token go; the permission flags stay as they were, for the dashboard's
     reach up to the erasure. The dashboard counts a permission (and its consent history) only with an address on
-    file (bot/dashboard.py): where there was none, flag and history go too, so a tombstone counts as before."""
+    file (bot/staff/dashboard.py): where there was none, flag and history go too, so a tombstone counts as before."""
     row = connection.execute(select(table).where(where)).first()
     if row is None:
         return 0

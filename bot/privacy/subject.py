@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.admin import pseudonym
-from bot.config import Settings
-from bot.engine.explain import find_customer
-from bot.staff import customer_ref
+from bot.platform.config import Settings
+from bot.scenarios.explain import find_customer
+from bot.staff.admin import pseudonym
+from bot.staff.desk import customer_ref
 from models import Customer, CustomerChannels, LineMembership
 
 CUSTOMERS = Customer.__table__

@@ -7,13 +7,15 @@ import sys
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import access_log, cli, health, webhook
-from bot.config import Settings, StartupRefused, load_service_settings
-from bot.i18n import configure_i18n
-from bot.json_input import BoundedJSONProvider
-from bot.logs import configure_logging
-from bot.runtime import Runtime, build_runtime
-from bot.signal_buffer import SignalBuffer, spool_for
+from bot import cli
+from bot.delivery.signal_buffer import SignalBuffer, spool_for
+from bot.inbound import webhook
+from bot.platform import access_log, health
+from bot.platform.config import Settings, StartupRefused, load_service_settings
+from bot.platform.i18n import configure_i18n
+from bot.platform.json_input import BoundedJSONProvider
+from bot.platform.logs import configure_logging
+from bot.platform.runtime import Runtime, build_runtime
 from handlers import coupon_api, dashboard, ingest_api, link_page, privacy_download, sms_callbacks, tracking
 
 

@@ -9,13 +9,13 @@ import sys
 
 from rq import SimpleWorker
 
-from bot import runtime as runtime_module
-from bot.config import Settings, StartupRefused, load_service_settings
-from bot.i18n import configure_i18n
-from bot.logs import configure_logging
-from bot.queues import WORKER_QUEUES
-from bot.runtime import Runtime, build_runtime
-from bot.ticker import Ticker
+from bot.jobs.queues import WORKER_QUEUES
+from bot.jobs.ticker import Ticker
+from bot.platform import runtime as runtime_module
+from bot.platform.config import Settings, StartupRefused, load_service_settings
+from bot.platform.i18n import configure_i18n
+from bot.platform.logs import configure_logging
+from bot.platform.runtime import Runtime, build_runtime
 from handlers import build_router
 
 

@@ -4,7 +4,7 @@
 
 /customer is a personal-data access (APPI): once the look-up has run, its audit row says so, with the ids of the
 customers shown in the detail ("no match" when none). The 顧客ID, phone number or email address searched for is
-kept in its arguments as a keyed hash only (bot.admin.pseudonym): the append-only audit holds no customer
+kept in its arguments as a keyed hash only (bot.staff.admin.pseudonym): the append-only audit holds no customer
 identifier in the clear, so erasing a customer never has to change it.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from bot.chat import queue_chat_message
-from bot.coupons import (
+from bot.chat.answers import queue_chat_message
+from bot.offers.coupons import (
     IssueOutcome,
     RedeemOutcome,
     coupon_fields,
@@ -24,8 +24,15 @@ from bot.coupons import (
     redeem,
     revoke,
 )
-from bot.i18n import text
-from bot.staff import REQUESTS, STAFF_LOCALE, change_request, customer_ref, request_label, request_reference
+from bot.platform.i18n import text
+from bot.staff.desk import (
+    REQUESTS,
+    STAFF_LOCALE,
+    change_request,
+    customer_ref,
+    request_label,
+    request_reference,
+)
 from flows.engine import TOKYO
 from handlers.admin import Call, Usage, admin, say
 from handlers.admin.lookups import (

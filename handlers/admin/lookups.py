@@ -14,13 +14,13 @@ import re
 
 from sqlalchemy import Connection, func, or_, select
 
-from bot.admin import pseudonym
-from bot.content import LINE_TEXT_LIMIT
-from bot.dashboard import Funnel, funnels  # the dashboard's funnel chart shows the same figures
-from bot.engine.explain import entry_check, find_customer, trace_lines
-from bot.i18n import text
+from bot.delivery.content import LINE_TEXT_LIMIT
 from bot.imports import values
-from bot.staff import STAFF_LOCALE, customer_ref
+from bot.platform.i18n import text
+from bot.scenarios.explain import entry_check, find_customer, trace_lines
+from bot.staff.admin import pseudonym
+from bot.staff.dashboard import Funnel, funnels  # the dashboard's funnel chart shows the same figures
+from bot.staff.desk import STAFF_LOCALE, customer_ref
 from flows.catalog import find_scenario
 from flows.dsl import Scenario, ScenarioError
 from handlers.admin import Call, Usage, admin, say
@@ -78,7 +78,7 @@ def mask_email(address: str) -> str:
 
 
 def audit_term(ctx, term: str) -> str:
-    """A customer key typed by staff as the audit keeps it: a keyed hash (bot.admin.pseudonym), never the
+    """A customer key typed by staff as the audit keeps it: a keyed hash (bot.staff.admin.pseudonym), never the
     顧客ID, phone number or address itself; the detail names the customer found by internal id."""
     return pseudonym(ctx.settings, term)
 

@@ -7,7 +7,7 @@ from datetime import datetime, time
 
 from sqlalchemy import func, select
 
-from bot.engine.controls import paused_scenarios, set_paused
+from bot.scenarios.controls import paused_scenarios, set_paused
 from flows.catalog import find_scenario
 from flows.diagram import describe_trigger
 from flows.dsl import Scenario, ScenarioError

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from bot.account_link import (
+from bot.chat.account_link import (
     bind,
     bind_conflict,
     consume_nonce,
@@ -19,12 +19,12 @@ from bot.account_link import (
     login_url,
     unbind,
 )
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.coupons import valid_coupons
-from bot.dialog_state import DialogState
-from bot.link_login import record_refusal, remember_link_token
-from bot.staff import notify_staff
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.chat.link_login import record_refusal, remember_link_token
+from bot.inbound.context import Ctx
+from bot.offers.coupons import valid_coupons
+from bot.staff.desk import notify_staff
 from handlers.conversation import begin, chat, end, move
 from handlers.dialogs.coupons import grant_benefit, show_coupons
 from handlers.follow import mark_line_friend

@@ -8,7 +8,7 @@
   a document request (資料請求, `LINE-…`, today) or, for a chosen product, a quote (見積) that staff send. Both
   mark customer data changed, so #1 / #3 follow up the next day. A quote without a product is handed to staff.
 - refer: the customer's referral code and a message to forward to friends; a friend types 「紹介コード XXXXXX」
-  (or taps 紹介コードを入力 and types it): bot/referrals.py records and later credits it.
+  (or taps 紹介コードを入力 and types it): bot/offers/referrals.py records and later credits it.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.dialog_state import DialogState
-from bot.engine.facts import anchor_code
-from bot.engine.triggers import mark_data_changed
-from bot.i18n import template_keys
-from bot.referrals import Entry, code_for, normalise_code, record_referral
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.inbound.context import Ctx
+from bot.offers.referrals import Entry, code_for, normalise_code, record_referral
+from bot.platform.i18n import template_keys
+from bot.scenarios.facts import anchor_code
+from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Anchor
 from flows.engine import japan_day
 from handlers.conversation import begin, chat, end, move, normalise

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.coupons import (
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.inbound.context import Ctx
+from bot.offers.coupons import (
     TOKYO,
     IssueOutcome,
     RedeemOutcome,
@@ -21,7 +22,6 @@ from bot.coupons import (
     redeem,
     valid_coupons,
 )
-from bot.dialog_state import DialogState
 from handlers.conversation import begin, chat, end, move
 from models import CouponStatus
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, update
 
-from bot.chat import Turn, answer
-from bot.consent import consent_row
-from bot.context import Ctx
-from bot.dialog_state import DialogState
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.delivery.consent import consent_row
+from bot.inbound.context import Ctx
 from flows.dsl import Channel
 from handlers.conversation import begin, chat, end, move
 from handlers.dialogs.coupons import grant_benefit

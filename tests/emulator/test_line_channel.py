@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.channels.line import LinePusher, retry_key
-from bot.channels.result import Outcome
+from bot.delivery.channels.line import LinePusher, retry_key
+from bot.delivery.channels.result import Outcome
 from devtools.line_emulator import LineEmulator
 from tests.emulator.conftest import TOKEN, USER
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.broadcasts import queue_broadcast
-from bot.outbox import dispatch_due, new_token
+from bot.delivery.broadcasts import queue_broadcast
+from bot.delivery.outbox import dispatch_due, new_token
 from models import (
     Broadcast,
     Customer,

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, String, func, or_, select, update
 from sqlmodel import SQLModel
 
-from bot.engine.runner import tick
+from bot.scenarios.runner import tick
 from flows.engine import TOKYO
 from models import Customer, CustomerChannels, UTCDateTime, utcnow
 from tests.integration.admin_helpers import ADMIN_GROUP, StaffChat, new_user, staff_settings
@@ -102,7 +102,7 @@ def import_people(runtime, tmp_path, *people: Person) -> None:
     }
     for kind, row in files.items():
         load(runtime, kind, write(tmp_path / f"{kind}.csv", [row]))
-    with runtime.engine.begin() as connection:  # linked, as the ID link (bot/account_link.py) leaves it
+    with runtime.engine.begin() as connection:  # linked, as the ID link (bot/chat/account_link.py) leaves it
         connection.execute(
             update(CustomerChannels)
             .where(CustomerChannels.line_user_id.in_([w.line_user for w in people if w.line_user]))

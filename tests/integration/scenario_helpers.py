@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from bot.engine.runner import tick
 from bot.imports.files import find_spec
 from bot.imports.runner import import_file
+from bot.scenarios.runner import tick
 from flows.dsl import Scenario
 from flows.engine import TOKYO
 from models import Customer, Delivery, Enrollment

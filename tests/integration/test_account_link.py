@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import insert, select, update
 
-from bot.account_link import new_nonce
-from bot.channels.sms import OUTBOX_FILE
-from bot.coupons import create_campaign
+from bot.chat.account_link import new_nonce
+from bot.delivery.channels.sms import OUTBOX_FILE
+from bot.offers.coupons import create_campaign
 from bot.privacy.cli import customers_group
 from models import (
     AdminAudit,

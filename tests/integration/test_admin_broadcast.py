@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 
 import handlers.admin.broadcast  # noqa: F401  (registers /broadcast, /cancel and the buttons)
-from bot.admin import pseudonym
-from bot.broadcast_jobs import report_progress
-from bot.channels.sms_billing import Carrier, segments
-from bot.content import Links, Template, sms_text
-from bot.outbox import DISPATCH_CLAIM, _claim, claim_token
-from bot.sending import send_batch
+from bot.delivery.broadcast_jobs import report_progress
+from bot.delivery.channels.sms_billing import Carrier, segments
+from bot.delivery.content import Links, Template, sms_text
+from bot.delivery.outbox import DISPATCH_CLAIM, _claim, claim_token
+from bot.delivery.sending import send_batch
+from bot.staff.admin import pseudonym
 from flows.dsl import Channel
 from flows.engine import TOKYO
 from models import (
@@ -392,7 +392,7 @@ def test_bad_arguments_are_named_with_the_usage_and_filters_narrow_the_count(run
 
 def test_each_broadcast_counts_towards_a_customers_cap(runtime):
     """Two broadcasts to one customer in a week are two marketing messages in the cap's history, not one."""
-    from bot.engine.delivery import load_history
+    from bot.scenarios.delivery import load_history
     from models import utcnow
     from tests.integration.delivery_helpers import add_customer, add_row, new_broadcast
 

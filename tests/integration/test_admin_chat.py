@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
-from bot.admin import pseudonym
+from bot.staff.admin import pseudonym
 from models import AdminAudit, ScenarioControl
 from tests.integration.admin_helpers import (
     ADMIN_GROUP,
@@ -79,7 +79,7 @@ def test_the_audit_log_cannot_be_changed_on_postgresql(runtime, database_url):
         pytest.skip("the append-only trigger is PostgreSQL's")
     from sqlalchemy.exc import DBAPIError
 
-    from bot.admin import audit
+    from bot.staff.admin import audit
     from models import utcnow
 
     with runtime.engine.begin() as connection:

@@ -10,9 +10,9 @@ from functools import partial
 from sqlalchemy import insert, select, update
 
 import handlers.admin.desk  # noqa: F401 (registers /customer, /coupon, /request; and through it /stats, /why)
-from bot.admin import pseudonym
-from bot.content import LINE_TEXT_LIMIT
-from bot.engine.runner import tick
+from bot.delivery.content import LINE_TEXT_LIMIT
+from bot.scenarios.runner import tick
+from bot.staff.admin import pseudonym
 from models import (
     AdminAudit,
     ContractSummary,

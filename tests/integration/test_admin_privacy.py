@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.admin import pseudonym
 from bot.privacy.requests import MAX_CODE_TRIES
+from bot.staff.admin import pseudonym
 from models import AdminAudit, Customer, CustomerChannels, PrivacyRequest, utcnow
 from tests.integration.admin_helpers import ADMIN_GROUP, StaffChat, new_user, staff_settings
 from tests.integration.chat_helpers import emulated_line

@@ -11,8 +11,8 @@ from sqlalchemy import insert, select
 
 import handlers.dialogs.campaign
 import handlers.dialogs.reservations  # noqa: F401
-from bot.engine.runner import tick
-from bot.outbox import dispatch_due
+from bot.delivery.outbox import dispatch_due
+from bot.scenarios.runner import tick
 from flows import referral_campaign, visit_reminder
 from flows.engine import TOKYO, japan_day
 from flows.params import merge
@@ -365,7 +365,7 @@ def test_a_referral_code_is_shared_and_entered_by_a_friend_once(runtime, post_we
 def test_a_referrer_is_credited_once_when_the_friend_contracts(runtime, post_webhook, drain):
     """The periodic tick credits a referral when the friend becomes a policyholder, pushes the referrer a thank-you
     through the ledger, and never credits or tells twice."""
-    from bot.jobs import tick as periodic_tick
+    from bot.jobs.tasks import tick as periodic_tick
 
     with emulated_line(runtime) as line:
         referrer = Chat(runtime, line, post_webhook, drain)
@@ -398,8 +398,8 @@ def test_a_referral_follows_the_friend_through_id_link_and_is_credited_by_the_cu
 ):
     """A friend refers as a prospect, then links LINE to their insured record (ID連携 moves the address): with
     follow_link the referral is the customer's, and the customer's contract credits it."""
-    from bot.account_link import bind
-    from bot.referrals import credit_referrals, follow_link
+    from bot.chat.account_link import bind
+    from bot.offers.referrals import credit_referrals, follow_link
     from tests.integration.scenario_helpers import customer_ids, set_values
 
     load(runtime, "F5", write(tmp_path / "f5.csv", [person("c1")]))

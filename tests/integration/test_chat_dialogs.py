@@ -103,8 +103,8 @@ def test_a_chat_answer_goes_ahead_of_a_broadcast_in_progress(runtime, post_webho
     the answer on its own queue), by reply, while the broadcast still waits."""
     from rq import Queue, SimpleWorker
 
-    from bot.outbox import dispatch_due
-    from bot.queues import DELIVERIES, WORKER_QUEUES
+    from bot.delivery.outbox import dispatch_due
+    from bot.jobs.queues import DELIVERIES, WORKER_QUEUES
     from tests.integration.delivery_helpers import add_customer, new_broadcast, queue
 
     with emulated_line(runtime) as line:

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot.coupons import IssueOutcome, issue, normalise_code
-from bot.jobs import tick
+from bot.jobs.tasks import tick
+from bot.offers.coupons import IssueOutcome, issue, normalise_code
 from models import CampaignBenefit, Coupon, Delivery, utcnow
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 from tests.integration.conftest import API_TOKEN
@@ -216,7 +216,7 @@ def test_coupon_expiry_is_the_end_of_a_japanese_day():
     """A coupon valid 7 days, issued 1 June 23:30 in Japan, is valid until the end of 8 June in Japan."""
     from datetime import datetime
 
-    from bot.coupons import expiry, last_day
+    from bot.offers.coupons import expiry, last_day
 
     issued = datetime(2026, 6, 1, 23, 30, tzinfo=TOKYO)
     assert last_day(expiry(issued, 7)).date() == date(2026, 6, 8)

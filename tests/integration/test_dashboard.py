@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from bot import csrf, dashboard
-from bot.staff_login import FAILURE_SECONDS, MAX_FAILURES, MAX_FAILURES_ALL
+from bot.platform import csrf
+from bot.staff import dashboard
+from bot.staff.login import FAILURE_SECONDS, MAX_FAILURES, MAX_FAILURES_ALL
 from flows.engine import TOKYO
 from models import (
     ConsentEvent,

@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.serving import make_server
 
-from bot import runtime as runtime_module
-from bot.db import Timeouts, make_engine, session_scope
+from bot.platform import runtime as runtime_module
+from bot.platform.db import Timeouts, make_engine, session_scope
 from models import ConsentEvent, Customer, CustomerChannels, Delivery, WebhookEvent
 from tests import factories
 from tests.conftest import CHANNEL_SECRET
@@ -144,7 +144,7 @@ def assert_recorded_once(engine, customer: dict) -> None:
 
 
 def tick() -> dict:
-    from bot.jobs import tick as run_tick
+    from bot.jobs.tasks import tick as run_tick
 
     return run_tick()
 
@@ -186,8 +186,8 @@ def test_links_work_with_database_and_redis_down_and_are_recorded_from_the_spool
     """Database and Redis both unreachable for the web: the links still answer, their signals go to the spool
     under DATA_DIR, and the worker's tick on the same machine records each once."""
     from app import create_app
-    from bot.redis_conn import connect
-    from bot.runtime import Runtime
+    from bot.platform.redis_conn import connect
+    from bot.platform.runtime import Runtime
 
     customer = add_customer(runtime.engine)
     (tmp_path / "missing.db").mkdir()  # a directory where the database file should be: nothing opens it

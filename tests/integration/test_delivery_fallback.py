@@ -87,7 +87,7 @@ def test_each_customer_gets_the_message_on_the_first_channel_that_may_carry_it(
 def test_an_sms_over_660_characters_fails_with_a_clear_reason(runtime, parts_running, drain):
     """The provider is never asked to carry an SMS beyond 660 characters; the ledger says why."""
     _, gateway, _ = parts_running
-    from bot.channels.sms import SmsMessage, refusal
+    from bot.delivery.channels.sms import SmsMessage, refusal
 
     assert refusal(SmsMessage("+819033334444", "あ" * 660, "r")) is None
     assert "too_long: 661" in refusal(SmsMessage("+819033334444", "あ" * 661, "r")).reason

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.channels.line import LinePusher, retry_key
-from bot.consent import Evidence, opt_out
-from bot.outbox import dispatch_due, resume_channel, stopped_channels
-from bot.queues import HANDOFF_GRACE
-from bot.sending import send_batch
+from bot.delivery.channels.line import LinePusher, retry_key
+from bot.delivery.consent import Evidence, opt_out
+from bot.delivery.outbox import dispatch_due, resume_channel, stopped_channels
+from bot.delivery.sending import send_batch
+from bot.jobs.queues import HANDOFF_GRACE
 from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
 from models import DeliveryStatus, FriendStatus, utcnow
@@ -194,7 +194,7 @@ def test_marketing_waits_out_quiet_hours_but_notices_do_not(sending, line):
 
 def dispatch_due_at(runtime, moment: datetime) -> str:
     """Claim like the dispatcher at `moment`, without queueing jobs; returns the claim."""
-    from bot.outbox import DISPATCH_CLAIM, _claim, claim_token
+    from bot.delivery.outbox import DISPATCH_CLAIM, _claim, claim_token
 
     until = moment + DISPATCH_CLAIM
     _claim(runtime.engine, moment, until, set())
@@ -265,7 +265,7 @@ def test_an_answer_goes_by_reply_while_its_token_is_fresh_and_by_push_otherwise(
 
 def test_operators_see_the_ledger_resume_a_channel_and_dispatch_from_the_cli(sending, line, app):
     """`flask delivery status | resume | dispatch`: counts per channel and status, stopped channels."""
-    from bot.outbox import stop_channel
+    from bot.delivery.outbox import stop_channel
 
     add_row(sending, add_customer(sending, line=line_id()))
     stop_channel(sending.redis, "line", "You have reached your monthly limit.")
@@ -280,7 +280,7 @@ def test_operators_see_the_ledger_resume_a_channel_and_dispatch_from_the_cli(sen
 
 def test_a_broadcast_cancelled_mid_way_stops_at_the_next_chunk(sending, line):
     """250 personalised pushes in one job; cancelled after the first 100: those stay sent, the rest never go."""
-    from bot.broadcasts import cancel_broadcast
+    from bot.delivery.broadcasts import cancel_broadcast
 
     for _ in range(250):
         add_customer(sending, line=line_id())

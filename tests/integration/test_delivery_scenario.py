@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.engine.runner import tick
-from bot.outbox import DISPATCH_CLAIM, _claim, claim_token
-from bot.sending import send_batch
+from bot.delivery.outbox import DISPATCH_CLAIM, _claim, claim_token
+from bot.delivery.sending import send_batch
+from bot.scenarios.runner import tick
 from devtools.line_emulator import LineEmulator
 from flows.catalog import SCENARIOS
 from flows.dsl import Channel
@@ -66,7 +66,7 @@ def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, c
     import re
     from datetime import timedelta
 
-    from bot.jobs import apply_tracking_signals
+    from bot.jobs.tasks import apply_tracking_signals
     from tests.integration.scenario_helpers import customer_ids
 
     runtime.settings = runtime.settings.model_copy(
@@ -109,7 +109,7 @@ def test_merge_fields_come_from_the_reservation_and_an_empty_topic_leaves_no_gap
     has one; without one the sentence is left out rather than printed empty."""
     from sqlalchemy import select
 
-    from bot.content import Template, load_fields
+    from bot.delivery.content import Template, load_fields
     from models import Delivery
 
     people = [person(code, email=f"{code}@example.com", email_ok="真") for code in ("topic", "blank")]

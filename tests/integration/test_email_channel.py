@@ -20,10 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.channels.email import EmailMessage, MaildirMailer, SmtpMailer, compose, open_mailer
-from bot.channels.result import Outcome
-from bot.config import Settings
-from bot.i18n import configure_i18n
+from bot.delivery.channels.email import EmailMessage, MaildirMailer, SmtpMailer, compose, open_mailer
+from bot.delivery.channels.result import Outcome
+from bot.platform.config import Settings
+from bot.platform.i18n import configure_i18n
 
 TO = "taro.yamada@example.com"
 UNSUBSCRIBE = "https://engage.example.jp/u/tok123"

@@ -10,9 +10,9 @@ import yaml
 from rq import Queue
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.events import parse_event
-from bot.queues import EVENTS
+from bot.inbound.events import parse_event
+from bot.jobs.queues import EVENTS
+from bot.platform.db import session_scope
 from handlers import follow as follow_handlers
 from models import EventStatus, FriendStatus, LineUser, WebhookEvent
 from tests import factories
@@ -164,7 +164,7 @@ def test_handler_that_recovers_on_retry_is_processed(post_webhook, runtime, drai
 
 def test_processing_twice_has_one_effect(post_webhook, runtime, drain):
     """Running the job again for an event already processed changes nothing (replays are harmless)."""
-    from bot.jobs import process_event
+    from bot.jobs.tasks import process_event
 
     uid = factories.user_id()
     post_webhook(factories.body(factories.follow(uid)))
@@ -194,7 +194,7 @@ def test_tick_requeues_events_whose_job_was_lost(post_webhook, runtime, drain):
     """An event stored while Redis lost its job is enqueued again by the periodic tick, once."""
     from datetime import timedelta
 
-    from bot.jobs import tick
+    from bot.jobs.tasks import tick
     from models import utcnow
 
     uid = factories.user_id()
@@ -212,7 +212,7 @@ def test_tick_requeues_events_whose_job_was_lost(post_webhook, runtime, drain):
 
 def test_a_large_backlog_is_drained_in_batches(post_webhook, runtime, drain):
     """More events than one drain takes: the drain queues another before working, and every event is processed."""
-    from bot.queues import DRAIN_BATCH
+    from bot.jobs.queues import DRAIN_BATCH
 
     events = [factories.follow(factories.user_id()) for _ in range(DRAIN_BATCH * 2 + 7)]
     for start in range(0, len(events), 100):
@@ -226,7 +226,7 @@ def test_a_large_backlog_is_drained_in_batches(post_webhook, runtime, drain):
 
 def test_events_pushed_while_a_drain_runs_get_their_own_drain(runtime):
     """A push that lands after a drain took its batch queues a new drain job, distinct from the running one."""
-    from bot.queues import enqueue_events, take_pending_events
+    from bot.jobs.queues import enqueue_events, take_pending_events
 
     enqueue_events(runtime.redis, runtime.settings, [1, 2])
     queue = Queue(EVENTS, connection=runtime.redis)
@@ -235,5 +235,5 @@ def test_events_pushed_while_a_drain_runs_get_their_own_drain(runtime):
     enqueue_events(runtime.redis, runtime.settings, [3])
     enqueue_events(runtime.redis, runtime.settings, [4])  # a drain is already queued: no second one
     drains = [job for job in queue.jobs if job.id != first.id]
-    assert len(drains) == 1 and drains[0].func_name == "bot.jobs.drain_events"
+    assert len(drains) == 1 and drains[0].func_name == "bot.jobs.tasks.drain_events"
     assert take_pending_events(runtime.redis, runtime.settings) == [3, 4]

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from werkzeug.exceptions import BadRequest
 
 from bot.api_events.examples import EXAMPLES
-from bot.json_input import MAX_DEPTH
-from bot.runtime import Runtime
+from bot.platform.json_input import MAX_DEPTH
+from bot.platform.runtime import Runtime
 from models import Customer, CustomerChannels, Dialog, ServiceRequest, WebhookEvent
 from tests import factories
 from tests.integration.chat_helpers import Chat, emulated_line, texts
@@ -107,7 +107,7 @@ def test_chat_text_with_a_control_character_is_asked_again_and_not_stored(
 
 def test_chat_refusal_is_in_english_for_an_english_speaker():
     """The message exists in both languages."""
-    from bot.i18n import text
+    from bot.platform.i18n import text
 
     assert "type it again" in text("messages.chat.retype.text", "en")
     assert "もう一度入力" in text("messages.chat.retype.text", "ja")

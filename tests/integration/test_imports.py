@@ -447,7 +447,7 @@ def _import_all_kinds(runtime, folder: Path) -> None:
 @pytest.mark.parametrize("first", ["copy", "json"])
 def test_copy_and_json_transports_write_the_same_rows(runtime, tmp_path, monkeypatch, first):
     """Large batches travel by COPY on PostgreSQL: re-importing by the other transport finds nothing to change."""
-    from bot import bulk
+    from bot.platform import bulk
     from devtools.sample_data import write_csv as write_sample
 
     for kind in ["F5", "F1", "F2", "F3", "F4", "F6", "F7"]:

@@ -616,7 +616,7 @@ def test_logs_carry_ids_and_outcomes_only(push, caplog):
 
 def test_the_periodic_tick_forgets_expired_keys(runtime):
     """Keys older than 24 hours are deleted by the worker's tick; younger ones stay."""
-    from bot.jobs import tick
+    from bot.jobs.tasks import tick
 
     t0 = datetime(2024, 6, 10, tzinfo=UTC)
     receive(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.consent import Evidence, opt_out
+from bot.delivery.consent import Evidence, opt_out
 from flows.dsl import Channel
 from models import ConsentEvent, CustomerChannels, utcnow
 from tests import factories

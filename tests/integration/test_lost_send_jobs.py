@@ -26,12 +26,12 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import text
 
-from bot import runtime as runtime_module
-from bot.jobs import tick
-from bot.outbox import dispatch_answers, dispatch_due
-from bot.queues import ANSWERS, DELIVERIES, HANDOFF_GRACE, WORKER_QUEUES
-from bot.runtime import Runtime
-from bot.sending import send_batch
+from bot.delivery.outbox import dispatch_answers, dispatch_due
+from bot.delivery.sending import send_batch
+from bot.jobs.queues import ANSWERS, DELIVERIES, HANDOFF_GRACE, WORKER_QUEUES
+from bot.jobs.tasks import tick
+from bot.platform import runtime as runtime_module
+from bot.platform.runtime import Runtime
 from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
 from models import DeliveryStatus, utcnow

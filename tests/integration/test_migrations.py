@@ -10,8 +10,8 @@ import pytest
 from alembic import command
 from sqlalchemy.engine import make_url
 
-from bot.config import normalise_database_url
-from bot.migrate import alembic_config
+from bot.platform.config import normalise_database_url
+from bot.platform.migrate import alembic_config
 from tests.conftest import DEFAULT_POSTGRES
 
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import insert, select, text, update
 from sqlmodel import SQLModel
 
-from bot.admin import Staff, pseudonym
-from bot.dashboard import funnels, problems, reach, sms_months
-from bot.outbox import dispatch_due
+from bot.delivery.outbox import dispatch_due
 from bot.privacy.erasure import erase_customer
 from bot.privacy.holdings import HOLDINGS
 from bot.privacy.requests import open_request
+from bot.staff.admin import Staff, pseudonym
+from bot.staff.dashboard import funnels, problems, reach, sms_months
 from models import (
     AdminAudit,
     Customer,
@@ -228,7 +228,7 @@ def test_the_audit_log_cannot_be_truncated_on_postgresql(runtime, database_url):
         pytest.skip("the append-only triggers are PostgreSQL's")
     from sqlalchemy.exc import DBAPIError
 
-    from bot.admin import audit
+    from bot.staff.admin import audit
 
     with runtime.engine.begin() as connection:
         audit(connection, "staff-7", "cli", "why", "", "done", utcnow())

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.push import FcmSender, PushNotification, PushOutbox, open_push_sender
-from bot.channels.result import Outcome
-from bot.config import Settings
+from bot.delivery.channels.push import FcmSender, PushNotification, PushOutbox, open_push_sender
+from bot.delivery.channels.result import Outcome
+from bot.platform.config import Settings
 
 PROJECT = "sample-insurer-app"
 ACCESS_TOKEN = "ya29.test-access-token"

@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import func, insert, select
 
-from bot.jobs import tick
+from bot.jobs.tasks import tick
 from bot.privacy.retention import forget_old_texts
 from models import Delivery, Dialog, StaffNotice, WebhookEvent, utcnow
 from tests.integration.chat_helpers import Chat, emulated_line

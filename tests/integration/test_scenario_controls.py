@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.engine.runner import tick
-from bot.outbox import _claim
+from bot.delivery.outbox import _claim
+from bot.scenarios.runner import tick
 from flows.engine import TOKYO
 from models import Delivery, Enrollment
 from tests.integration.scenario_helpers import load, person, timeline, write

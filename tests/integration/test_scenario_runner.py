@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.engine.runner import tick
+from bot.scenarios.runner import tick
 from flows.catalog import SCENARIOS
 from flows.engine import TOKYO
 from models import Delivery, Enrollment, Reservation, TraceEntry
@@ -230,7 +230,7 @@ def test_a_tick_repeated_for_the_same_moment_adds_nothing(runtime, tmp_path, rep
 def test_the_workers_periodic_tick_runs_the_engine(runtime, tmp_path):
     """The RQ tick job (what the worker enqueues every minute) runs every scenario like `flask engine tick`: #14
     and #16 share the renewal trigger, and the daily cap holds #16's message to the next day."""
-    from bot.jobs import tick as periodic_tick
+    from bot.jobs.tasks import tick as periodic_tick
 
     load(
         runtime,
@@ -282,7 +282,7 @@ def test_an_enrollment_the_engine_fails_on_is_set_aside_and_the_rest_go_on(
     runtime, tmp_path, monkeypatch, caplog
 ):
     """One broken enrollment is marked failed with the error class in the trace; the others are advanced."""
-    from bot.engine import runner
+    from bot.scenarios import runner
 
     rows = [person(f"e{n}", email=f"e{n}@example.com", email_ok="真", renewal="2026/07/31") for n in range(3)]
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))

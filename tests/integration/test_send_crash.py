@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import delete, func, select, text
 from sqlmodel import SQLModel
 
-from bot.config import Settings
-from bot.db import make_engine
-from bot.outbox import dispatch_due
-from bot.redis_conn import connect
+from bot.delivery.outbox import dispatch_due
+from bot.platform.config import Settings
+from bot.platform.db import make_engine
+from bot.platform.redis_conn import connect
 from devtools.line_emulator import LineEmulator
 from models import Delivery, DeliveryStatus, utcnow
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET

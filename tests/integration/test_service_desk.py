@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from bot.i18n import SUPPORTED, message_document
-from bot.staff import enqueue_notices, notice_retry_key
-from bot.staff_cli import requests_group
+from bot.platform.i18n import SUPPORTED, message_document
+from bot.staff.desk import enqueue_notices, notice_retry_key
+from bot.staff.desk_cli import requests_group
 from flows.engine import TOKYO
 from handlers.dialogs import desk_checks, desk_forms, faq, service_desk  # noqa: F401  (registers the dialogs)
 from models import Customer, CustomerChannels, Dialog, ServiceRequest, StaffNotice, utcnow
@@ -312,8 +312,8 @@ def test_the_tick_queues_again_a_notice_whose_enqueue_was_lost(runtime):
 
     from rq import Queue
 
-    from bot.queues import ANSWERS
-    from bot.staff import requeue_stale
+    from bot.jobs.queues import ANSWERS
+    from bot.staff.desk import requeue_stale
     from models import StaffNotice, utcnow
     from tests.integration.delivery_helpers import add_customer
 

@@ -18,9 +18,9 @@ import urllib3
 from sqlalchemy import insert, select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from bot.channels.email import EmailMessage, MaildirMailer
-from bot.channels.sms import OUTBOX_FILE, SmsMessage, SmsOutbox
-from bot.config import LINE_API_DEFAULT
+from bot.delivery.channels.email import EmailMessage, MaildirMailer
+from bot.delivery.channels.sms import OUTBOX_FILE, SmsMessage, SmsOutbox
+from bot.platform.config import LINE_API_DEFAULT
 from devtools.line_emulator import LineEmulator
 from models import Customer, CustomerChannels, LineUser, utcnow
 from tests.integration.chat_helpers import action_of, emulated_line

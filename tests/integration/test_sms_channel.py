@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.channels.result import Outcome
-from bot.channels.sms import HttpGatewaySms, SmsMessage, SmsOutbox, TwilioSms, open_sms_provider
-from bot.channels.sms_billing import Carrier, cost, segments
-from bot.channels.sms_rate import HourlyRateLimit
-from bot.config import Settings
-from bot.db import session_scope
-from bot.redis_conn import connect
+from bot.delivery.channels.result import Outcome
+from bot.delivery.channels.sms import HttpGatewaySms, SmsMessage, SmsOutbox, TwilioSms, open_sms_provider
+from bot.delivery.channels.sms_billing import Carrier, cost, segments
+from bot.delivery.channels.sms_rate import HourlyRateLimit
+from bot.platform.config import Settings
+from bot.platform.db import session_scope
+from bot.platform.redis_conn import connect
 from handlers.sms_callbacks import twilio_signature
 from models import ConsentEvent, Customer, CustomerChannels, Delivery
 from tests.sms_gateway import Answer, SmsGatewayStub, twilio_error

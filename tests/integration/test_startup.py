@@ -7,9 +7,9 @@ import pytest
 
 import app as web
 import worker
-from bot import migrate
-from bot import runtime as runtime_module
-from bot.config import StartupRefused
+from bot.platform import migrate
+from bot.platform import runtime as runtime_module
+from bot.platform.config import StartupRefused
 from tests.factories import OWN_SENDER_IDENTITY
 
 NAMES = "SENDER_NAME, SENDER_POSTAL_ADDRESS, SENDER_CONTACT, MAIL_FROM, PUBLIC_BASE_URL"
@@ -38,7 +38,7 @@ def test_web_and_worker_builds_refuse_the_sample_identity(environment):
 @pytest.mark.parametrize(
     ("start", "gunicorn"),
     [(lambda: web.__getattr__("app"), True), (worker.main, False), (migrate.main, False)],
-    ids=["gunicorn app:app", "python worker.py", "python -m bot.migrate"],
+    ids=["gunicorn app:app", "python worker.py", "python -m bot.platform.migrate"],
 )
 def test_processes_stop_with_one_sentence(environment, tmp_path, capsys, start, gunicorn):
     """web (with gunicorn's app-load status, so the master stops rather than forking workers again), worker and

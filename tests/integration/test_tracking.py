@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
+from bot.platform.db import session_scope
 from models import ConsentEvent, Customer, CustomerChannels, Delivery, EventStatus, WebhookEvent
 from tests import factories
 
@@ -91,7 +91,7 @@ def signals(row: Delivery) -> tuple[bool, bool, bool]:
 
 def record() -> dict[str, int]:
     """What the worker's tick does first: record the clicks and opens the links kept."""
-    from bot.jobs import apply_tracking_signals
+    from bot.jobs.tasks import apply_tracking_signals
 
     return apply_tracking_signals()
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import signal_buffer
-from bot.engagement import CLICK, OPEN, OPT_OUT, Signal
-from bot.redis_conn import connect
-from bot.signal_buffer import OPT_OUTS, SIGNALS, SignalBuffer, apply_pending, spool_for
+from bot.delivery import signal_buffer
+from bot.delivery.engagement import CLICK, OPEN, OPT_OUT, Signal
+from bot.delivery.signal_buffer import OPT_OUTS, SIGNALS, SignalBuffer, apply_pending, spool_for
+from bot.platform.redis_conn import connect
 from models import ConsentEvent, utcnow
 from tests.integration.delivery_helpers import add_customer, add_row, ledger, send_due
 
@@ -69,7 +69,7 @@ def test_a_full_list_lets_clicks_go_but_keeps_opt_outs_in_the_spool(runtime, tmp
     assert buffer.keep(Signal(OPT_OUT, tokens[0], now))
     assert buffer.keep(Signal(OPT_OUT, tokens[1], now))
     assert runtime.redis.llen(OPT_OUTS) == 1 and spool_for(tmp_path).has_lines()
-    from bot.jobs import apply_tracking_signals
+    from bot.jobs.tasks import apply_tracking_signals
 
     assert apply_tracking_signals() == {"click": 1, "opt_out": 2}
     assert sorted(c[1] for c in consents(runtime)) == ["email", "sms"]

@@ -7,8 +7,8 @@ import json
 from rq import Queue
 from sqlalchemy import func, select
 
-from bot.db import session_scope
-from bot.queues import EVENTS, PENDING_EVENTS
+from bot.jobs.queues import EVENTS, PENDING_EVENTS
+from bot.platform.db import session_scope
 from models import EventStatus, WebhookEvent
 from tests import factories
 
@@ -18,7 +18,7 @@ def queued_event_ids(runtime) -> list[int]:
     ids = [int(row_id) for row_id in runtime.redis.lrange(PENDING_EVENTS, 0, -1)]
     if ids:
         assert [job.func_name for job in Queue(EVENTS, connection=runtime.redis).jobs] == [
-            "bot.jobs.drain_events"
+            "bot.jobs.tasks.drain_events"
         ]
     return ids
 
@@ -137,12 +137,12 @@ def test_redis_down_still_acknowledges_and_keeps_the_event(post_webhook, runtime
     """If Redis is unreachable the event is stored and 200 is returned; the tick enqueues it later."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    import bot.webhook
+    import bot.inbound.webhook
 
     def refuse(*args, **kwargs):
         raise RedisConnectionError("down")
 
-    monkeypatch.setattr(bot.webhook, "enqueue_events", refuse)
+    monkeypatch.setattr(bot.inbound.webhook, "enqueue_events", refuse)
     assert post_webhook(factories.body(factories.follow(factories.user_id()))).status_code == 200
     assert count_events(runtime) == 1
     assert len(queued_event_ids(runtime)) == 0

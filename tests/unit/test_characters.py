@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.characters import forbidden_character
-from bot.json_input import MAX_DEPTH, TooDeep, read_json
+from bot.platform.characters import forbidden_character
+from bot.platform.json_input import MAX_DEPTH, TooDeep, read_json
 
 
 def test_every_c0_c1_and_del_is_refused_except_tab_and_line_ends():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import (
+from bot.platform.config import (
     DEFAULT_LINK_TARGETS,
     LINE_API_DEFAULT,
     SMS_SENDER_NAME_MAX,
@@ -58,7 +58,7 @@ def test_scenario_filters_are_checked_against_the_catalogue(monkeypatch):
     import pydantic
     import pytest
 
-    from bot.config import Settings
+    from bot.platform.config import Settings
 
     monkeypatch.setenv("SCENARIO_FILTERS", '{"5": {"reservation.store_code": "S01"}}')
     assert Settings().scenario_filters == {"visit_reminder": {"reservation.store_code": "S01"}}
@@ -142,8 +142,8 @@ def test_the_sms_sender_name_fits_the_checked_length(monkeypatch):
 def test_database_time_outs_are_seconds_not_minutes(monkeypatch):
     """Connect, pool and SQLite busy time-outs default to a few seconds, come from the environment, and a
     connect time-out below libpq's 2-second floor is refused rather than silently raised."""
-    from bot.db import Timeouts
-    from bot.runtime import database_timeouts
+    from bot.platform.db import Timeouts
+    from bot.platform.runtime import database_timeouts
 
     for name in ("DATABASE_CONNECT_TIMEOUT", "DATABASE_POOL_TIMEOUT", "DATABASE_BUSY_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)

@@ -85,7 +85,7 @@ def test_templates_must_exist_in_the_locale_files():
 
 def test_every_catalogued_template_is_in_both_locales():
     """The scenarios' messages exist in Japanese and English."""
-    from bot.i18n import template_keys
+    from bot.platform.i18n import template_keys
 
     for locale in ("ja", "en"):
         for scenario in SCENARIOS.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.events import MalformedPayload, event_key, event_row, split_payload
+from bot.inbound.events import MalformedPayload, event_key, event_row, split_payload
 from models import utcnow
 from tests import factories
 

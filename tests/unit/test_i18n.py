@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from bot.i18n import LOCALES_DIR, configure_i18n, text
+from bot.platform.i18n import LOCALES_DIR, configure_i18n, text
 
 
 def flatten(tree: dict, prefix: str = "") -> set[str]:

@@ -12,8 +12,8 @@ from bot.api_events.openapi import DOCUMENT_PATH, document, render
 from bot.api_events.rows import CUSTOMER_COLUMNS, EXTRA_FIELDS, MAPPINGS, to_events
 from bot.api_events.schemas import EVENT_DATA, EVENT_TYPES, SCHEMAS, schema_name
 from bot.api_events.validation import check_body
-from bot.config import load_settings
 from bot.imports.files import F4, SPECS
+from bot.platform.config import load_settings
 
 
 def test_openapi_file_loads_lists_every_event_type_and_matches_the_validator():

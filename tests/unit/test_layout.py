@@ -71,3 +71,27 @@ def test_runtime_code_never_imports_dev_tools():
         for alias in (node.names if isinstance(node, ast.Import) else [node])
     }
     assert not _imports_devtools({name for name in top_level if name})
+
+
+def test_every_job_named_by_a_string_resolves_to_a_function():
+    """RQ takes jobs by dotted name: every "bot.…" string in the service names a function that exists (a module
+    moved without its job names would fail only when the job ran), and so do the broadcast jobs' names."""
+    import importlib
+
+    def resolve(dotted: str) -> object:
+        module, _, name = dotted.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+    named = set()
+    for package in ("bot", "handlers"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    parts = node.value.split(".")
+                    if len(parts) > 2 and parts[0] == "bot" and all(p.isidentifier() for p in parts):
+                        named.add(node.value)
+    assert {"bot.jobs.tasks.tick", "bot.delivery.sending.send_deliveries"} <= named
+    for dotted in sorted(named):
+        assert callable(resolve(dotted)), dotted
+    for job in ("count", "start", "watch"):
+        assert callable(resolve(f"bot.delivery.broadcast_jobs.{job}_broadcast")), job

@@ -9,11 +9,11 @@ from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (every table on the metadata)
-from bot.admin import about, audited_customers, pseudonym
-from bot.config import Settings
+from bot.platform.config import Settings
 from bot.privacy.holdings import HOLDINGS, NO_CUSTOMER_DATA, undeclared
 from bot.privacy.redaction import skeleton
 from bot.privacy.requests import CODE_LENGTH, display_code, new_code, normalise_code
+from bot.staff.admin import about, audited_customers, pseudonym
 
 
 def test_every_table_is_declared_once_as_holding_customer_data_or_not():

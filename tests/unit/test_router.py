@@ -6,8 +6,8 @@ import pytest
 from linebot.v3.models import UnknownEvent
 from linebot.v3.webhooks import FollowEvent, UnfollowEvent
 
-from bot.events import MalformedEvent, parse_event
-from bot.router import DuplicateHandler, HandlerGroup, Router
+from bot.inbound.events import MalformedEvent, parse_event
+from bot.inbound.router import DuplicateHandler, HandlerGroup, Router
 from handlers import build_router
 from handlers.default import acknowledge_unhandled
 from tests import factories

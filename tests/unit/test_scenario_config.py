@@ -7,8 +7,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.config import load_settings
-from bot.scenario_config import current_settings, parse_config, read_config
+from bot.platform.config import load_settings
+from bot.platform.scenario_config import current_settings, parse_config, read_config
 from flows.catalog import MODULES, SCENARIOS, build_catalog
 from flows.diagram import describe_trigger
 from flows.dsl import OnDate, ScenarioError

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.channels.sms_billing import Carrier, SmsTooLong, cost, segments, unit_price
+from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, cost, segments, unit_price
 
 
 @pytest.mark.parametrize(

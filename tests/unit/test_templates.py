@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.buttons import ACTIONS
-from bot.channels.sms_billing import MAX_CHARACTERS
-from bot.config import DEFAULT_LINK_TARGETS, SMS_SENDER_NAME_MAX, load_settings
-from bot.content import Links, Template, email_parts, line_messages, sms_text
-from bot.i18n import SUPPORTED, configure_i18n, message_document, template_keys
-from bot.outbox import new_token
+from bot.chat.buttons import ACTIONS
+from bot.delivery.channels.sms_billing import MAX_CHARACTERS
+from bot.delivery.content import Links, Template, email_parts, line_messages, sms_text
+from bot.delivery.outbox import new_token
+from bot.platform.config import DEFAULT_LINK_TARGETS, SMS_SENDER_NAME_MAX, load_settings
+from bot.platform.i18n import SUPPORTED, configure_i18n, message_document, template_keys
 from devtools.line_emulator.validation import validate_body
 from flows.catalog import SCENARIOS
 from flows.dsl import Channel, Send
@@ -140,8 +140,8 @@ LONGEST_SENDER = ("はなまる損害保険株式会社" * 2)[:SMS_SENDER_NAME_M
 def fields(locale: str, template: str) -> dict[str, object]:
     from datetime import date
 
-    from bot.content import format_date
-    from bot.i18n import text
+    from bot.delivery.content import format_date
+    from bot.platform.i18n import text
 
     scenario = SCENARIOS.get(template.split(".")[0])
     values = {name: value for name, value in SAMPLE.items() if value is not None}

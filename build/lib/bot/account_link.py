@@ -1,6 +1,6 @@
 """ID連携 (account link): tying a LINE user to the insurer's customer record, LINE's way (spec §2).
 
-The chat asks LINE for a link token and sends the customer to our login page (bot/link_login.py); a customer who
+The chat asks LINE for a link token and sends the customer to our login page (bot/chat/link_login.py); a customer who
 proves who they are (顧客ID and the phone or email on file, then the one-time code sent there) gets a
 single-use nonce and goes on to LINE, which checks that the visitor is the LINE user the token was issued for
 and sends an `accountLink` event with the nonce. Consuming the nonce (once, before it expires, from that LINE
@@ -24,10 +24,10 @@ import urllib3
 from sqlalchemy import Connection, insert, select, update
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from bot.config import Settings
-from bot.consent import Evidence, consent_row
+from bot.delivery.consent import Evidence, consent_row
 from bot.imports import values
-from bot.referrals import follow_link
+from bot.offers.referrals import follow_link
+from bot.platform.config import Settings
 from flows.dsl import Channel
 from models import ConsentEvent, Customer, CustomerChannels, LineMembership, LinkNonce
 

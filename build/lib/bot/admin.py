@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from bot.config import Settings
+from bot.platform.config import Settings
 from models import AdminAudit
 
 AUDIT = AdminAudit.__table__

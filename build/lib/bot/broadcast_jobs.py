@@ -21,14 +21,14 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from bot.broadcast_plan import figures, plan
-from bot.broadcasts import queue_broadcast
-from bot.config import Settings
-from bot.i18n import text
-from bot.outbox import dispatch_due
-from bot.queues import MAINTENANCE
-from bot.runtime import current
-from bot.staff import STAFF_LOCALE, enqueue_notices
+from bot.delivery.broadcast_plan import figures, plan
+from bot.delivery.broadcasts import queue_broadcast
+from bot.delivery.outbox import dispatch_due
+from bot.jobs.queues import MAINTENANCE
+from bot.platform.config import Settings
+from bot.platform.i18n import text
+from bot.platform.runtime import current
+from bot.staff.desk import STAFF_LOCALE, enqueue_notices
 from flows.dsl import Channel
 from flows.engine import TOKYO
 from models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus, NoticeStatus, StaffNotice, utcnow
@@ -78,7 +78,7 @@ def notify_admin(engine: Engine, redis: Redis, target: str, template: str, **fie
 
 def enqueue(redis: Redis, job: str, broadcast_id: int, at: datetime | None = None) -> None:
     """Queue `job` (count, start or watch) for a broadcast; `at` for later (the worker's scheduler)."""
-    queue, name = Queue(MAINTENANCE, connection=redis), f"bot.broadcast_jobs.{job}_broadcast"
+    queue, name = Queue(MAINTENANCE, connection=redis), f"bot.delivery.broadcast_jobs.{job}_broadcast"
     options = {"retry": RETRY, "result_ttl": 600, "failure_ttl": 7 * 24 * 3600}
     try:
         if at is None:

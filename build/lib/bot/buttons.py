@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import text
+from bot.platform.i18n import text
 
 # what each button does on LINE: LINE's date-time picker (予約・日程変更), a page whose address the answer carries
 # (`<name>_url` among its merge fields), or a postback the chat answers (`a=<name>`, with `v=<name>_value`)

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from bot.consent import Evidence, consent_row
-from bot.context import Ctx
-from bot.outbox import new_token
+from bot.delivery.consent import Evidence, consent_row
+from bot.delivery.outbox import new_token
+from bot.inbound.context import Ctx
 from flows.dsl import Channel, Purpose
 from models import ConsentEvent, Customer, CustomerChannels, Delivery, DeliveryStatus, utcnow
 

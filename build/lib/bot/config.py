@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.i18n import SUPPORTED, template_links
-from bot.scenario_config import read_config
+from bot.platform.i18n import SUPPORTED, template_links
+from bot.platform.scenario_config import read_config
 from flows.catalog import SCENARIOS, find_scenario
 from flows.dsl import Scenario, filter_conditions
 from flows.rules import DeliveryRules, parse_quiet_hours
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     marketing_daily_cap: int = Field(default=1, ge=1)
     marketing_weekly_cap: int = Field(default=3, ge=1)
     quiet_hours: str = "21:00-09:00"  # Japan time; "" for none
-    # ── delivery (bot/outbox.py, bot/channels/) ──
+    # ── delivery (bot/delivery/outbox.py, bot/delivery/channels/) ──
     # LINE: explicit time-outs (connect, read) in seconds; parallel pushes per send job (keep-alive connections).
     line_connect_timeout: float = Field(default=3.05, gt=0)
     line_read_timeout: float = Field(default=10.0, gt=0)
@@ -183,7 +183,7 @@ class Settings(BaseSettings):
     # The chat simulator (/simulator): act as a customer's LINE app against the LINE emulator. `make run` turns
     # it on; never in production (it signs webhook events with the channel secret for anyone who asks).
     simulator_enabled: bool = False
-    # The operator's scenario settings (timings, optional filters): a YAML file, see bot/scenario_config.py.
+    # The operator's scenario settings (timings, optional filters): a YAML file, see bot/platform/scenario_config.py.
     scenario_settings_file: Path | None = None
     # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};
     # after loading, this holds the file's filters too.

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.config import Settings
-from bot.consent import Evidence
+from bot.delivery.consent import Evidence
+from bot.platform.config import Settings
 
 
 @dataclass(frozen=True)

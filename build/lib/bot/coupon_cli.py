@@ -12,8 +12,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from bot.chat import queue_chat_message
-from bot.coupons import (
+from bot.chat.answers import queue_chat_message
+from bot.offers.coupons import (
     CAMPAIGNS,
     COUPONS,
     IssueOutcome,
@@ -26,7 +26,7 @@ from bot.coupons import (
     redeem,
     revoke,
 )
-from bot.runtime import Runtime
+from bot.platform.runtime import Runtime
 from models import Customer, CustomerChannels, utcnow
 
 CUSTOMERS = Customer.__table__

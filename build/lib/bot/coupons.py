@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
-from bot.chat import queue_chat_message
-from bot.config import Settings
+from bot.chat.answers import queue_chat_message
+from bot.platform.config import Settings
 from flows.dsl import Purpose
 from models import (
     CampaignBenefit,

@@ -267,7 +267,7 @@ def reach(connection: Connection, now: datetime, days: int = 30) -> tuple[list[d
 @dataclass(frozen=True)
 class SmsMonth:
     month: str  # YYYY-MM in Japan
-    carrier: str  # bot.channels.sms_billing.Carrier, "unknown" when not stored
+    carrier: str  # bot.delivery.channels.sms_billing.Carrier, "unknown" when not stored
     messages: int
     segments: int  # billed after a receipt, the send's estimate before
     cost_yen: float  # billed (delivered) messages only

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from bot.db_errors import without_values
+from bot.platform.db_errors import without_values
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def make_engine(url: str, timeouts: Timeouts = Timeouts()) -> Engine:
     """An engine tuned per backend: WAL and a busy timeout on SQLite, no pre-ping on PostgreSQL; `timeouts`
     bound every wait on the database (connecting, the pool, locks).
 
-    Its errors never carry the statement's values (they are names, phones, 顧客ID): see bot/db_errors.py."""
+    Its errors never carry the statement's values (they are names, phones, 顧客ID): see bot/platform/db_errors.py."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

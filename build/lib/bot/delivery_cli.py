@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from bot.outbox import dispatch_due, resume_channel, stopped_channels
+from bot.delivery.outbox import dispatch_due, resume_channel, stopped_channels
 from flows.dsl import Channel
 from models import Delivery, utcnow
 

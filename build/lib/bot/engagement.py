@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select, update
 
-from bot.bulk import among
-from bot.consent import Evidence, opt_out
+from bot.delivery.consent import Evidence, opt_out
+from bot.platform.bulk import among
 from flows.dsl import Channel
 from models import Delivery
 

@@ -11,7 +11,7 @@ from typing import Any
 from linebot.v3.models import UnknownEvent
 from linebot.v3.webhooks import Event
 
-from bot.json_input import TooDeep, read_json
+from bot.platform.json_input import TooDeep, read_json
 
 
 class MalformedPayload(ValueError):

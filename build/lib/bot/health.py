@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.runtime import Runtime
+from bot.platform.runtime import Runtime
 
 blueprint = Blueprint("health", __name__)
 

@@ -15,18 +15,18 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
 from bot.api_events import idempotency
-from bot.context import Ctx
-from bot.coupons import remind_expiring
-from bot.db import session_scope
-from bot.engine.runner import tick as engine_tick
-from bot.events import parse_event
-from bot.outbox import dispatch_answers, dispatch_due
+from bot.delivery.outbox import dispatch_answers, dispatch_due
+from bot.delivery.signal_buffer import apply_pending, apply_spool, spool_for
+from bot.inbound.context import Ctx
+from bot.inbound.events import parse_event
+from bot.jobs.queues import enqueue_event, event_job_id, take_pending_events
+from bot.offers.coupons import remind_expiring
+from bot.offers.referrals import credit_referrals
+from bot.platform.db import session_scope
+from bot.platform.runtime import current
 from bot.privacy.retention import forget_old_texts
-from bot.queues import enqueue_event, event_job_id, take_pending_events
-from bot.referrals import credit_referrals
-from bot.runtime import current
-from bot.signal_buffer import apply_pending, apply_spool, spool_for
-from bot.staff import requeue_stale
+from bot.scenarios.runner import tick as engine_tick
+from bot.staff.desk import requeue_stale
 from models import EventStatus, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@
    ledger like every message. Possession of the phone or mailbox is what links.
 3. The page answers a match and a miss alike (a code row is written either way, the miss's code is sent to
    nobody), so the form never confirms whose details an attacker guessed right.
-4. Every attempt is counted before it is compared (bot/login_limits.py), per link token, LINE user, typed
+4. Every attempt is counted before it is compared (bot/platform/login_limits.py), per link token, LINE user, typed
    顧客ID, typed contact, client address and all together; every refusal is a `security_events` row. Keys are
    keyed digests: Redis never holds a phone number, 顧客ID or address.
 """
@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from redis import Redis
 from sqlalchemy import Connection, func, insert, select, update
 
-from bot.chat import queue_chat_message
-from bot.config import Settings
+from bot.chat.answers import queue_chat_message
 from bot.imports import values
-from bot.login_limits import Attempt, Limit, take
+from bot.platform.config import Settings
+from bot.platform.login_limits import Attempt, Limit, take
 from flows.dsl import Channel
 from models import LinkToken, SecurityEvent, VerificationCode
 

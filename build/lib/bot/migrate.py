@@ -24,7 +24,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def main() -> None:
-    from bot.config import StartupRefused, load_service_settings
+    from bot.platform.config import StartupRefused, load_service_settings
 
     try:  # the release phase stops a deploy that would face customers with the sample sender identity
         settings = load_service_settings()

@@ -7,7 +7,7 @@ the claim is still the one it was given, so a row handed out twice is sent by on
 
 Jobs get lost: Redis loses its data, a worker is killed between taking a job and taking its rows, a process is
 killed between handing rows out and queueing their job. So every dispatch first asks RQ about the jobs rows
-were handed to (`bot.queues.lost_send_jobs`) and hands the rows of a lost one out again at once. That is safe
+were handed to (`bot.jobs.queues.lost_send_jobs`) and hands the rows of a lost one out again at once. That is safe
 whatever RQ says: a job only sends rows it took over under its own claim, so one that turns up after all
 finds nothing left to take. A queued job RQ still holds keeps its rows (DISPATCH_CLAIM is only a backstop).
 
@@ -29,11 +29,11 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy import Connection, Engine, or_, select, update
 
-from bot.bulk import among
-from bot.config import Settings
-from bot.queues import ANSWERS as ANSWERS_QUEUE
-from bot.queues import DELIVERIES as DELIVERIES_QUEUE
-from bot.queues import DISPATCH_CLAIM, HANDOFF_GRACE, enqueue_send, lost_send_jobs, new_send_job_id
+from bot.jobs.queues import ANSWERS as ANSWERS_QUEUE
+from bot.jobs.queues import DELIVERIES as DELIVERIES_QUEUE
+from bot.jobs.queues import DISPATCH_CLAIM, HANDOFF_GRACE, enqueue_send, lost_send_jobs, new_send_job_id
+from bot.platform.bulk import among
+from bot.platform.config import Settings
 from models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
-from bot.config import Settings
+from bot.platform.config import Settings
 
 ANSWERS = "answers"  # chat answers: a customer is waiting and LINE's reply token lasts about a minute
 EVENTS = "events"  # inbound LINE events: short jobs
@@ -46,7 +46,7 @@ def enqueue_events(redis: Redis, settings: Settings, event_row_ids: Sequence[int
 
 def queue_drain(redis: Redis, settings: Settings) -> None:
     Queue(EVENTS, connection=redis).enqueue(
-        "bot.jobs.drain_events",
+        "bot.jobs.tasks.drain_events",
         # A fresh id each time: the flag above already keeps it to one queued drain, and a fixed id would
         # overwrite the record of a drain that is running right now.
         job_timeout=settings.event_job_timeout * 10,
@@ -84,12 +84,12 @@ def enqueue_event(redis: Redis, settings: Settings, event_row_id: int, *, after_
         "failure_ttl": 7 * 24 * 3600,
     }
     if delay > 0:
-        queue.enqueue_in(timedelta(seconds=delay), "bot.jobs.process_event", event_row_id, **options)
+        queue.enqueue_in(timedelta(seconds=delay), "bot.jobs.tasks.process_event", event_row_id, **options)
     else:
-        queue.enqueue("bot.jobs.process_event", event_row_id, **options)
+        queue.enqueue("bot.jobs.tasks.process_event", event_row_id, **options)
 
 
-# ── send jobs: bot/outbox.py hands ledger rows to them, bot/sending.py runs them ──────────────────────────
+# ── send jobs: bot/delivery/outbox.py hands ledger rows to them, bot/delivery/sending.py runs them ──────────────────────────
 #
 # A row handed to a send job is claimed until `handed + DISPATCH_CLAIM` and names its job (`send_job`). The job
 # takes its rows over when it starts: they are then claimed for `SEND_CLAIM_SECONDS` (settings; the job's RQ
@@ -113,7 +113,7 @@ def enqueue_send(
 ) -> None:
     """Queue the send job `job_id` for the ledger rows `ids` handed to it under `claim`."""
     Queue(queue, connection=redis).enqueue(
-        "bot.sending.send_deliveries",
+        "bot.delivery.sending.send_deliveries",
         channel,
         ids,
         claim,

@@ -23,7 +23,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.chat import queue_chat_message
+from bot.chat.answers import queue_chat_message
 from flows.dsl import Outcome
 from flows.engine import Status
 from flows.referral_campaign import ID as REFERRAL_CAMPAIGN

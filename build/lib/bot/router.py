@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.context import Ctx
+from bot.inbound.context import Ctx
 
 Handler = Callable[[Any, Ctx], None]
 

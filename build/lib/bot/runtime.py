@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from redis import Redis
 from sqlalchemy import Engine
 
-from bot.config import Settings
-from bot.db import Timeouts, make_engine
-from bot.ingest import INGEST_TIMEOUT_SECONDS
-from bot.redis_conn import connect, resolve_redis_url
-from bot.router import Router
+from bot.inbound.ingest import INGEST_TIMEOUT_SECONDS
+from bot.inbound.router import Router
+from bot.platform.config import Settings
+from bot.platform.db import Timeouts, make_engine
+from bot.platform.redis_conn import connect, resolve_redis_url
 
 QUICK_REDIS_SECONDS = 0.5  # the tracking links' Redis: a hung Redis sends their signals to the spool instead
 

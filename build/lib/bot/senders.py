@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.channels.email import EmailMessage, open_mailer
-from bot.channels.line import LinePusher, group_retry_key, retry_key
-from bot.channels.push import PushNotification, open_push_sender
-from bot.channels.result import Outcome, SendResult
-from bot.channels.sms import SmsMessage, open_sms_provider
-from bot.config import Settings
-from bot.content import Links, Template, email_parts, line_messages, sms_text
+from bot.delivery.channels.email import EmailMessage, open_mailer
+from bot.delivery.channels.line import LinePusher, group_retry_key, retry_key
+from bot.delivery.channels.push import PushNotification, open_push_sender
+from bot.delivery.channels.result import Outcome, SendResult
+from bot.delivery.channels.sms import SmsMessage, open_sms_provider
+from bot.delivery.content import Links, Template, email_parts, line_messages, sms_text
+from bot.platform.config import Settings
 from flows.dsl import Channel, Purpose
 from models import utcnow
 

@@ -22,18 +22,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, update
 
-from bot.broadcasts import cancelled_broadcasts
-from bot.bulk import among
-from bot.channels.result import Outcome, SendResult
-from bot.channels.sms_billing import Carrier, SmsTooLong, segments
-from bot.channels.sms_rate import HourlyRateLimit
-from bot.config import Settings
-from bot.content import Links, Template, load_fields, sms_text
-from bot.engine.delivery import NOBODY, load_reach, refusal
-from bot.outbox import WAITING, stop_channel
-from bot.runtime import current
-from bot.senders import Outgoing, Sender, open_sender
-from bot.signal_buffer import OPT_OUTS, apply_pending
+from bot.delivery.broadcasts import cancelled_broadcasts
+from bot.delivery.channels.result import Outcome, SendResult
+from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
+from bot.delivery.channels.sms_rate import HourlyRateLimit
+from bot.delivery.content import Links, Template, load_fields, sms_text
+from bot.delivery.outbox import WAITING, stop_channel
+from bot.delivery.senders import Outgoing, Sender, open_sender
+from bot.delivery.signal_buffer import OPT_OUTS, apply_pending
+from bot.platform.bulk import among
+from bot.platform.config import Settings
+from bot.platform.runtime import current
+from bot.scenarios.delivery import NOBODY, load_reach, refusal
 from flows.dsl import Channel, Purpose
 from flows.engine import TOKYO
 from flows.rules import in_quiet_hours, quiet_end

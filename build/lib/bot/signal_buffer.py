@@ -23,8 +23,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
-from bot.engagement import OPT_OUT, Signal, record_signals
-from bot.spool import Spool
+from bot.delivery.engagement import OPT_OUT, Signal, record_signals
+from bot.delivery.spool import Spool
 
 log = logging.getLogger(__name__)
 

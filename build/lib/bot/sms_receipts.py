@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, update
 
-from bot.channels.sms_billing import Carrier, cost, segments
-from bot.consent import Evidence, opt_out
+from bot.delivery.channels.sms_billing import Carrier, cost, segments
+from bot.delivery.consent import Evidence, opt_out
 from flows.dsl import Channel
 from models import CustomerChannels, Delivery, DeliveryStatus
 

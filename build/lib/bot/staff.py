@@ -22,15 +22,15 @@ from rq import Queue, Retry
 from sqlalchemy import Connection, Engine, event, insert, select, update
 from sqlmodel import Session
 
-from bot.channels.line import LinePusher
-from bot.channels.result import Outcome
-from bot.chat import queue_chat_message
-from bot.config import Settings
-from bot.content import Links, Template, line_messages
-from bot.context import Ctx
-from bot.i18n import text
-from bot.queues import ANSWERS
-from bot.runtime import current
+from bot.chat.answers import queue_chat_message
+from bot.delivery.channels.line import LinePusher
+from bot.delivery.channels.result import Outcome
+from bot.delivery.content import Links, Template, line_messages
+from bot.inbound.context import Ctx
+from bot.jobs.queues import ANSWERS
+from bot.platform.config import Settings
+from bot.platform.i18n import text
+from bot.platform.runtime import current
 from models import (
     Customer,
     NoticeStatus,
@@ -194,7 +194,7 @@ def enqueue_notices(redis: Redis, ids: list[int]) -> None:
     """Queue the send job (a lost enqueue leaves the rows queued: `flask requests notices --resend`)."""
     try:
         Queue(ANSWERS, connection=redis).enqueue(
-            "bot.staff.send_staff_notices", ids, retry=RETRY, result_ttl=600, failure_ttl=7 * 24 * 3600
+            "bot.staff.desk.send_staff_notices", ids, retry=RETRY, result_ttl=600, failure_ttl=7 * 24 * 3600
         )
     except RedisError:
         log.warning("staff notices %s not queued (Redis); they wait for a resend", ids)

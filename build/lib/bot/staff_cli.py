@@ -9,9 +9,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from bot.admin import CLI, about, audit, operator
-from bot.outbox import dispatch_answers
-from bot.staff import (
+from bot.delivery.outbox import dispatch_answers
+from bot.staff.admin import CLI, about, audit, operator
+from bot.staff.desk import (
     NOTICES,
     REQUESTS,
     STATUS_ORDER,
@@ -19,7 +19,7 @@ from bot.staff import (
     enqueue_notices,
     request_reference,
 )
-from bot.staff import request_label as _label
+from bot.staff.desk import request_label as _label
 from flows.engine import TOKYO
 from models import NoticeStatus, RequestStatus, utcnow
 

@@ -1,4 +1,4 @@
-"""Checking a staff token (DASHBOARD_TOKEN) someone presents, under limits on wrong tries (bot/login_limits.py):
+"""Checking a staff token (DASHBOARD_TOKEN) someone presents, under limits on wrong tries (bot/platform/login_limits.py):
 per client address and across all addresses, so guessing stays hopeless from one address or a botnet of them.
 
 Wrong tokens: 10 per client address and 100 across all addresses per window. The window is fixed: it starts with
@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from redis import Redis
 
-from bot import login_limits
+from bot.platform import login_limits
 
 MAX_FAILURES = 10
 MAX_FAILURES_ALL = 100

@@ -10,21 +10,21 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
-from bot.queues import MAINTENANCE
+from bot.jobs.queues import MAINTENANCE
 from models import utcnow
 
 log = logging.getLogger(__name__)
 
 
 def enqueue_tick_once(redis: Redis, interval_seconds: int, now: datetime | None = None) -> bool:
-    """Enqueue `bot.jobs.tick` for the current slot unless some worker already did. True if this call did."""
+    """Enqueue `bot.jobs.tasks.tick` for the current slot unless some worker already did. True if this call did."""
     now = now or utcnow()
     slot = int(now.timestamp()) // interval_seconds
     slot_start = datetime.fromtimestamp(slot * interval_seconds, now.tzinfo)
     if not redis.set(f"tick:slot:{interval_seconds}:{slot}", 1, nx=True, ex=max(interval_seconds * 10, 600)):
         return False
     Queue(MAINTENANCE, connection=redis).enqueue(
-        "bot.jobs.tick", slot_start.isoformat(), job_id=f"tick-{slot}", job_timeout=interval_seconds * 5
+        "bot.jobs.tasks.tick", slot_start.isoformat(), job_id=f"tick-{slot}", job_timeout=interval_seconds * 5
     )
     return True
 

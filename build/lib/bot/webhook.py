@@ -14,11 +14,11 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bulk import insert_new
-from bot.events import MalformedPayload, event_row, split_payload
-from bot.ingest import INGEST_TIMEOUT_SECONDS, Ingestor
-from bot.queues import enqueue_events
-from bot.runtime import Runtime
+from bot.inbound.events import MalformedPayload, event_row, split_payload
+from bot.inbound.ingest import INGEST_TIMEOUT_SECONDS, Ingestor
+from bot.jobs.queues import enqueue_events
+from bot.platform.bulk import insert_new
+from bot.platform.runtime import Runtime
 from models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def store_events(runtime: Runtime, rows: list[dict]) -> dict[str, int]:
     Returns the new rows' ids by `webhook_event_id`.
     """
     # One statement in autocommit: no BEGIN/COMMIT round trips, and it is atomic on its own. On the webhook's
-    # own connection, whose statements give up before LINE does (bot/runtime.py).
+    # own connection, whose statements give up before LINE does (bot/platform/runtime.py).
     engine = runtime.webhook_engine or runtime.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         stored = insert_new(

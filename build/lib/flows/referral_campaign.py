@@ -12,7 +12,7 @@ segment requires only the permission (deck §9.11). Referrals come from policyho
 `contract.contracted` (契約フラグ = 真). The anchor is the trigger day (occurrence): a second campaign, on another
 start date, is a run of its own once the first has ended (`Reentry.ONE_AT_A_TIME`). The messages carry a
 「友だちに紹介する」 button: a friend who registers with the customer's referral code also ends the run as
-converted (handlers/dialogs/campaign.py, bot/referrals.py).
+converted (handlers/dialogs/campaign.py, bot/offers/referrals.py).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ import logging
 
 from linebot.v3.webhooks import AccountLinkEvent
 
-from bot.chat import Turn, ensure_customer
-from bot.context import Ctx
-from bot.router import HandlerGroup
+from bot.chat.answers import Turn, ensure_customer
+from bot.inbound.context import Ctx
+from bot.inbound.router import HandlerGroup
 from handlers.dialogs.account_link import complete_link
 from handlers.interaction import note_interaction
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from linebot.v3.webhooks import BeaconEvent
 
-from bot.context import Ctx
-from bot.router import HandlerGroup
+from bot.inbound.context import Ctx
+from bot.inbound.router import HandlerGroup
 from handlers.interaction import note_interaction
 
 group = HandlerGroup("beacon")

@@ -12,8 +12,8 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from bot.api_events.auth import authenticate
-from bot.coupons import RedeemOutcome, display_code, redeem
-from bot.runtime import Runtime
+from bot.offers.coupons import RedeemOutcome, display_code, redeem
+from bot.platform.runtime import Runtime
 from models import utcnow
 
 log = logging.getLogger(__name__)

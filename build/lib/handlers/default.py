@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import Ctx
+from bot.inbound.context import Ctx
 
 log = logging.getLogger(__name__)
 

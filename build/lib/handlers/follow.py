@@ -7,11 +7,11 @@ from datetime import datetime
 from linebot.v3.webhooks import FollowEvent, UnfollowEvent
 from sqlalchemy import Connection, insert, update
 
-from bot.chat import Turn, ensure_customer
-from bot.consent import BLOCKED_SOURCE, customers_on_line, opt_out, restore_after_block
-from bot.context import Ctx
-from bot.reachability import record_follow, record_unfollow
-from bot.router import HandlerGroup
+from bot.chat.answers import Turn, ensure_customer
+from bot.chat.reachability import record_follow, record_unfollow
+from bot.delivery.consent import BLOCKED_SOURCE, customers_on_line, opt_out, restore_after_block
+from bot.inbound.context import Ctx
+from bot.inbound.router import HandlerGroup
 from flows.dsl import Channel
 from handlers.dialogs.menu import greet
 from models import CustomerActivity, FriendStatus, LineUser

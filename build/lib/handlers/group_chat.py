@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from linebot.v3.webhooks import JoinEvent, LeaveEvent, MemberJoinedEvent, MemberLeftEvent
 
-from bot.context import Ctx
-from bot.router import HandlerGroup
+from bot.inbound.context import Ctx
+from bot.inbound.router import HandlerGroup
 
 group = HandlerGroup("group_chat")
 

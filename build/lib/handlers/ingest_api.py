@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.api_events.auth import authenticate
 from bot.api_events.intake import receive
-from bot.runtime import Runtime
+from bot.platform.runtime import Runtime
 from models import utcnow
 
 blueprint = Blueprint("ingest_api", __name__)

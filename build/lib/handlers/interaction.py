@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Ctx
-from bot.reachability import record_interaction
+from bot.chat.reachability import record_interaction
+from bot.inbound.context import Ctx
 
 
 def note_interaction(event: Any, ctx: Ctx) -> None:

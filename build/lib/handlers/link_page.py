@@ -1,5 +1,5 @@
 """The login page of ID連携 (`/link?linkToken=…`): the customer proves who they are in two steps and goes on to
-LINE's account-link endpoint with a single-use nonce (bot/link_login.py has the rules).
+LINE's account-link endpoint with a single-use nonce (bot/chat/link_login.py has the rules).
 
 1. 顧客ID and the mobile phone or email on file. The page then always asks for the code, whether or not they
    matched (a code went to the phone or email on file if they did): it never tells whose details were right.
@@ -24,9 +24,8 @@ from flask import Blueprint, Response, current_app, redirect, request
 from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
-from bot.account_link import completion_url, find_customer, new_nonce
-from bot.i18n import text
-from bot.link_login import (
+from bot.chat.account_link import completion_url, find_customer, new_nonce
+from bot.chat.link_login import (
     LinkStart,
     check_code,
     client_key,
@@ -38,9 +37,10 @@ from bot.link_login import (
     send_code,
     use_link_token,
 )
-from bot.login_limits import Attempt
-from bot.outbox import dispatch_answers
-from bot.runtime import Runtime
+from bot.delivery.outbox import dispatch_answers
+from bot.platform.i18n import text
+from bot.platform.login_limits import Attempt
+from bot.platform.runtime import Runtime
 from models import utcnow
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ import logging
 
 from linebot.v3.webhooks import MessageEditedEvent, MessageEvent, TextMessageContent, UnsendEvent
 
-from bot.characters import forbidden_character
-from bot.chat import Turn, answer, ensure_customer
-from bot.context import Ctx
-from bot.router import HandlerGroup
+from bot.chat.answers import Turn, answer, ensure_customer
+from bot.inbound.context import Ctx
+from bot.inbound.router import HandlerGroup
+from bot.platform.characters import forbidden_character
 from handlers.admin import handle_text
 from handlers.conversation import converse
 from handlers.interaction import note_interaction

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs
 from linebot.v3.webhooks import PostbackEvent
 from sqlalchemy import select
 
-from bot.chat import Turn, answer, ensure_customer
-from bot.consent import opt_out
-from bot.context import Ctx
-from bot.engagement import DELIVERIES, mark_engaged, valid_token
-from bot.router import HandlerGroup
+from bot.chat.answers import Turn, answer, ensure_customer
+from bot.delivery.consent import opt_out
+from bot.delivery.engagement import DELIVERIES, mark_engaged, valid_token
+from bot.inbound.context import Ctx
+from bot.inbound.router import HandlerGroup
 from flows.dsl import Channel
 from handlers.admin import handle_postback
 from handlers.conversation import converse

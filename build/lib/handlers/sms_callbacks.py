@@ -34,12 +34,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api_events.auth import authenticate
-from bot.channels.sms import error_code
-from bot.channels.sms_billing import MAX_CHARACTERS, Carrier
+from bot.delivery.channels.sms import error_code
+from bot.delivery.channels.sms_billing import MAX_CHARACTERS, Carrier
+from bot.delivery.sms_receipts import Receipt, apply_receipt, opt_out_number
 from bot.imports.values import phone
-from bot.json_input import read_json
-from bot.runtime import Runtime
-from bot.sms_receipts import Receipt, apply_receipt, opt_out_number
+from bot.platform.json_input import read_json
+from bot.platform.runtime import Runtime
 from models import utcnow
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.engine.runner import tick
+from bot.scenarios.runner import tick
 from flows import plan_up_at_renewal as module
 from flows import renewal_reminder
 from flows.engine import TOKYO

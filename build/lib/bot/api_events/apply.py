@@ -14,10 +14,10 @@ from sqlalchemy import Connection, or_, update
 
 from bot.api_events.rows import MAPPINGS, ApiEvent
 from bot.api_events.validation import FieldError
-from bot.bulk import select_map, upsert
-from bot.consent import Evidence, consent_row
+from bot.delivery.consent import Evidence, consent_row
 from bot.imports.customers import resolve_customers
 from bot.imports.writer import PERMISSIONS, write_batch
+from bot.platform.bulk import select_map, upsert
 from models import ConsentEvent, CustomerActivity, CustomerChannels, Purpose
 
 SOURCE = "api"

@@ -18,7 +18,7 @@ from bot.api_events import idempotency
 from bot.api_events.apply import EventsRefused, apply_events
 from bot.api_events.rows import ApiEvent, to_events
 from bot.api_events.validation import FieldError, MalformedBody, character_errors, check_body, parse_body
-from bot.consent import Evidence
+from bot.delivery.consent import Evidence
 
 log = logging.getLogger(__name__)
 

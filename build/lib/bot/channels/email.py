@@ -27,9 +27,9 @@ from typing import Self
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.channels.result import Outcome, SendResult
-from bot.config import Settings
-from bot.i18n import text as locale_text
+from bot.delivery.channels.result import Outcome, SendResult
+from bot.platform.config import Settings
+from bot.platform.i18n import text as locale_text
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 # 7bit transfer encodings (base64 / quoted-printable): relays without 8BITMIME carry Japanese unchanged.

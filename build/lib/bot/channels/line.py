@@ -18,7 +18,7 @@ from typing import Any, Self
 from linebot.v3.messaging import ApiClient, ApiException, Configuration
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from bot.channels.result import Outcome, SendResult
+from bot.delivery.channels.result import Outcome, SendResult
 
 _KEYS = uuid.UUID("6f1d4b52-3c8e-4c57-9a3e-2b7f0d9c4e11")  # namespace of this service's retry keys
 MONTHLY_LIMIT = "You have reached your monthly limit."

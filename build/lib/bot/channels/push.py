@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 import urllib3
 
-from bot.channels.result import Outcome, SendResult, retry_after_seconds
-from bot.config import Settings
+from bot.delivery.channels.result import Outcome, SendResult, retry_after_seconds
+from bot.platform.config import Settings
 
 OUTBOX_FILE = "push-outbox.jsonl"
 _RETRY_STATUSES = {429, 500, 502, 503, 504}

@@ -1,6 +1,6 @@
 """SMS to a customer's mobile number (SMS送信), through a JSON gateway, Twilio, or a local outbox file.
 
-Every provider answers with the outcome the delivery worker acts on (bot/channels/result.py). A text the
+Every provider answers with the outcome the delivery worker acts on (bot/delivery/channels/result.py). A text the
 carriers cannot carry (empty, or over 660 characters) is refused here, before any provider is contacted, so it
 is never billed and never half-sent. Reasons hold status codes and the provider's error code only, never the
 number or the text (gateways echo the number in their messages, so those are not kept).
@@ -28,9 +28,9 @@ from urllib.parse import quote
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from bot.channels.result import Outcome, SendResult, retry_after_seconds
-from bot.channels.sms_billing import MAX_CHARACTERS, characters
-from bot.config import Settings
+from bot.delivery.channels.result import Outcome, SendResult, retry_after_seconds
+from bot.delivery.channels.sms_billing import MAX_CHARACTERS, characters
+from bot.platform.config import Settings
 
 OUTBOX_FILE = "sms-outbox.jsonl"
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")

@@ -11,13 +11,13 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from bot.admin import CLI, about, audit, operator, pseudonym
-from bot.engine.controls import paused_scenarios, set_paused
-from bot.engine.explain import entry_check, find_customer, trace_lines
-from bot.engine.runner import ENROLLMENTS, tick
-from bot.engine.simulation import simulate
-from bot.i18n import text
-from bot.scenario_config import current_settings
+from bot.platform.i18n import text
+from bot.platform.scenario_config import current_settings
+from bot.scenarios.controls import paused_scenarios, set_paused
+from bot.scenarios.explain import entry_check, find_customer, trace_lines
+from bot.scenarios.runner import ENROLLMENTS, tick
+from bot.scenarios.simulation import simulate
+from bot.staff.admin import CLI, about, audit, operator, pseudonym
 from flows.catalog import find_scenario
 from flows.diagram import describe_trigger, mermaid
 from flows.dsl import OnDate, Scenario, ScenarioError

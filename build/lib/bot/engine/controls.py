@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.outbox import WAITING
+from bot.delivery.outbox import WAITING
 from models import Delivery, DeliveryStatus, Enrollment, ScenarioControl, utcnow
 
 CONTROLS = ScenarioControl.__table__

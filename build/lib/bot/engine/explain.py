@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, literal, select
 
-from bot.engine.facts import CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
-from bot.engine.triggers import sql_condition
-from bot.i18n import text
+from bot.platform.i18n import text
+from bot.scenarios.facts import CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
+from bot.scenarios.triggers import sql_condition
 from flows.dsl import Condition, Scenario
 from flows.engine import TOKYO, japan_day
 from models import Customer, TraceEntry

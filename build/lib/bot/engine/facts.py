@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, select
 
-from bot.bulk import among, chunks, select_map
+from bot.platform.bulk import among, chunks, select_map
 from flows.dsl import Anchor
 from flows.engine import engaged_fact
 from models import (

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
-from bot.engine.runner import BATCH, DELIVERIES, ENROLLMENTS, advance_due
-from bot.engine.triggers import enrol_due
+from bot.scenarios.runner import BATCH, DELIVERIES, ENROLLMENTS, advance_due
+from bot.scenarios.triggers import enrol_due
 from flows.dsl import Scenario
 from flows.engine import TOKYO
 from flows.rules import DeliveryRules

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.bulk import select_map, upsert
 from bot.imports.reader import Row
+from bot.platform.bulk import select_map, upsert
 from models import Customer, CustomerChannels
 
 PERSON_FIELDS = ("family_name", "given_name", "gender", "age_band", "prefecture", "visitor_id")

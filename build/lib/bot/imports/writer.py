@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.bulk import insert_many, select_map, upsert
-from bot.consent import Evidence, consent_row
-from bot.engine.triggers import mark_data_changed
+from bot.delivery.consent import Evidence, consent_row
 from bot.imports.customers import resolve_customers
 from bot.imports.reader import Row
+from bot.platform.bulk import insert_many, select_map, upsert
+from bot.scenarios.triggers import mark_data_changed
 from models import (
     Campaign,
     CampaignBenefit,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, select
 
-from bot.config import Settings
+from bot.platform.config import Settings
 from bot.privacy.holdings import HOLDINGS, UndeclaredTables, undeclared
 from bot.privacy.subject import Subject, subject
 

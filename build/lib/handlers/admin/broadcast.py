@@ -1,7 +1,7 @@
 """Admin commands that send a broadcast (一斉配信) to a segment: /broadcast prepares a draft and the worker posts
 its dry run (recipients per channel, exclusions by reason, LINE messages, SMS cost) with 送信する and やめる;
 送信する confirms it (above BROADCAST_APPROVAL_THRESHOLD recipients only an approver other than the preparer
-may); /cancel stops one. Counting, sending and the progress reports run in the worker (bot/broadcast_jobs.py).
+may); /cancel stops one. Counting, sending and the progress reports run in the worker (bot/delivery/broadcast_jobs.py).
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from functools import cache
 from sqlalchemy import event, update
 from sqlmodel import Session
 
-from bot.admin import Role, Staff
-from bot.broadcast_jobs import enqueue, label, moment_label
-from bot.broadcast_plan import channel_policy
-from bot.broadcasts import cancel_broadcast
-from bot.content import Template
-from bot.context import Ctx
-from bot.engine.facts import UnknownFact, column_of
-from bot.i18n import template_keys, text
-from bot.runtime import current
-from bot.staff import STAFF_LOCALE, reply_staff
+from bot.delivery.broadcast_jobs import enqueue, label, moment_label
+from bot.delivery.broadcast_plan import channel_policy
+from bot.delivery.broadcasts import cancel_broadcast
+from bot.delivery.content import Template
+from bot.inbound.context import Ctx
+from bot.platform.i18n import template_keys, text
+from bot.platform.runtime import current
+from bot.scenarios.facts import UnknownFact, column_of
+from bot.staff.admin import Role, Staff
+from bot.staff.desk import STAFF_LOCALE, reply_staff
 from flows.dsl import Pick, Purpose
 from flows.engine import TOKYO
 from handlers.admin import Call, Refused, Usage, admin, say, usage_line

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.dialog_state import DialogState
-from bot.i18n import SUPPORTED, message_document, text
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.inbound.context import Ctx
+from bot.platform.i18n import SUPPORTED, message_document, text
 from handlers.conversation import begin, chat, end, normalise
 
 NAME = "faq"

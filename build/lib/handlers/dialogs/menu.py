@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.staff import notify_staff
+from bot.chat.answers import Turn, answer
+from bot.inbound.context import Ctx
+from bot.staff.desk import notify_staff
 from handlers.conversation import chat, end
 
 HANDOFF_REPEAT = timedelta(minutes=30)  # staff are told once, however often the customer taps in that time

@@ -28,13 +28,13 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, true, update
 
-from bot.chat import Turn, answer
-from bot.content import format_date
-from bot.context import Ctx
-from bot.dialog_state import DialogState
-from bot.engine.triggers import mark_data_changed
-from bot.outbox import WAITING
-from bot.referrals import ALPHABET
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.delivery.content import format_date
+from bot.delivery.outbox import WAITING
+from bot.inbound.context import Ctx
+from bot.offers.referrals import ALPHABET
+from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Anchor
 from flows.engine import TOKYO, japan_day
 from flows.rules import parse_quiet_hours

@@ -5,7 +5,7 @@ One generic runner for the forms of desk_forms.py: ask each question in turn (wr
 says what is expected, and the question again), show a summary to confirm, then record the request with a
 reference number (受付番号) the customer can read out on the phone, tell them what happens next, and notify
 staff in the same transaction. 「やめる」 at any point writes nothing. `my_requests` shows the customer where
-their requests stand; staff move them along with `flask requests` (bot/staff.py).
+their requests stand; staff move them along with `flask requests` (bot/staff/desk.py).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from bot.account_link import is_linked
-from bot.chat import Turn, answer
-from bot.context import Ctx
-from bot.dialog_state import DialogState
-from bot.i18n import text
-from bot.staff import STAFF_LOCALE, notify_staff
+from bot.chat.account_link import is_linked
+from bot.chat.answers import Turn, answer
+from bot.chat.dialog_state import DialogState
+from bot.inbound.context import Ctx
+from bot.platform.i18n import text
+from bot.staff.desk import STAFF_LOCALE, notify_staff
 from flows.engine import TOKYO
 from handlers.conversation import Handler, begin, chat, end, move, normalise
 from handlers.dialogs.desk_checks import Choice, Day, Invalid

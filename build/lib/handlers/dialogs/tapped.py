@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.chat import Turn
-from bot.context import Ctx
-from bot.engine.facts import anchor_code
+from bot.chat.answers import Turn
+from bot.inbound.context import Ctx
+from bot.scenarios.facts import anchor_code
 from flows.dsl import Anchor
 from models import Delivery, Enrollment, Reservation
 

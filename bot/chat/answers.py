@@ -1,0 +1,130 @@
+"""Answers in the LINE chat. They go through the delivery ledger like every other message: a row per answer,
+written in the same transaction as the event that prompted it, then sent by the send workers at once (by reply
+while LINE's reply token is fresh, by push after). So an answer is never lost and never sent twice, and it
+shows in the same history as the scenarios' messages.
+
+Every LINE user the bot talks to is a customer record: a friend the insurer does not know yet is a prospect
+with only a LINE address (ID連携 later ties them to the insurer's customer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from bot.delivery.consent import Evidence, consent_row
+from bot.delivery.outbox import new_token
+from bot.inbound.context import Ctx
+from flows.dsl import Channel, Purpose
+from models import ConsentEvent, Customer, CustomerChannels, Delivery, DeliveryStatus, utcnow
+
+CHANNELS = CustomerChannels.__table__
+CUSTOMERS = Customer.__table__
+CONSENT = ConsentEvent.__table__
+DELIVERIES = Delivery.__table__
+REPLY_WINDOW = timedelta(seconds=50)  # LINE honours a reply token for about a minute after the event
+FRIEND_ADD_SOURCE = "line:friend_add"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One thing a LINE user did in the chat: a text, or a tap (postback) with its action and values."""
+
+    user_id: str
+    customer_id: int
+    reply_token: str | None
+    text: str | None = None
+    action: str | None = None  # postback `a=`
+    value: str | None = None  # postback `v=`
+    token: str | None = None  # postback `t=`: the message tapped
+    params: Mapping[str, str] = field(default_factory=dict)  # LINE's postback params (date-time picker)
+
+
+def ensure_customer(connection: Connection, line_user_id: str, at: datetime, evidence: Evidence) -> int:
+    """The customer behind a LINE user; a new prospect (LINE address only) for a user we do not know yet.
+
+    Adding the official account as a friend is asking for its messages (a block withdraws it), so a new
+    prospect is permitted on LINE, with that consent (and the event that showed it) in the history."""
+    found = connection.execute(
+        select(CHANNELS.c.customer_id)
+        .where(CHANNELS.c.line_user_id == line_user_id)
+        .order_by(CHANNELS.c.customer_id)
+        .limit(1)
+    ).scalar()
+    if found is not None:
+        return found
+    now = utcnow()
+    customer_id = connection.execute(
+        insert(CUSTOMERS).values(created_at=now, updated_at=now).returning(CUSTOMERS.c.id)
+    ).scalar_one()
+    connection.execute(
+        insert(CHANNELS).values(
+            customer_id=customer_id, line_user_id=line_user_id, line_permitted=True, updated_at=now
+        )
+    )
+    connection.execute(
+        insert(CONSENT).values(consent_row(customer_id, Channel.LINE, True, at, FRIEND_ADD_SOURCE, evidence))
+    )
+    return customer_id
+
+
+def answer(ctx: Ctx, turn: Turn, template: str, **fields: Any) -> int:
+    """Queue the chat answer `messages.<template>` with these merge values; its ledger id.
+
+    The first answer to a turn takes the reply token (a token answers once); later ones go by push."""
+    first = not ctx.answers
+    token = turn.reply_token if first else None
+    delivery_id = queue_chat_message(
+        ctx.session.connection(),
+        turn.customer_id,
+        template,
+        f"chat:{ctx.event_row_id}:{len(ctx.answers) + 1}",
+        ctx.now,
+        reply_token=token,
+        reply_by=(ctx.occurred_at or ctx.now) + REPLY_WINDOW if token else None,
+        **fields,
+    )
+    ctx.answers.append(delivery_id)
+    return delivery_id
+
+
+def queue_chat_message(
+    connection: Connection,
+    customer_id: int,
+    template: str,
+    step: str,
+    now: datetime,
+    purpose: Purpose = Purpose.TRANSACTIONAL,
+    reply_token: str | None = None,
+    reply_by: datetime | None = None,
+    channel: Channel = Channel.LINE,
+    **fields: Any,
+) -> int:
+    """A message to the customer as a ledger row, on LINE by reply while `reply_token` lasts, else by push (a
+    coupon issued by staff, a request's new status, a referral's thanks), or on `channel` (the ID連携 login's
+    one-time code by SMS or email). Its ledger id."""
+    row = {
+        "customer_id": customer_id,
+        "step": step,
+        "template": template,
+        "channel": str(channel),
+        "purpose": str(purpose),
+        "status": DeliveryStatus.QUEUED,
+        "due_at": now,
+        "attempts": 0,
+        "token": new_token(),
+        "reply_token": reply_token,
+        "reply_by": reply_by,
+        "fields": {name: _plain(value) for name, value in fields.items()} or None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return connection.execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id)).scalar_one()
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)

@@ -1,0 +1,1 @@
+"""One ledger, four channels: dispatch, send jobs, rendering, consent, engagement, SMS receipts, broadcasts."""

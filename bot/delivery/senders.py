@@ -1,0 +1,176 @@
+"""The four channels as a send job sees them: each renders a batch of ledger rows for its medium and sends it
+over one kept-alive connection, answering one `SendResult` per row, in order.
+
+LINE pushes personalised rows several at a time, each with the retry key of its row, and sends a broadcast's
+identical content by multicast, one request per group of up to 500 (the group's own retry key). SMS, email and
+app push go one message at a time over their provider's connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.delivery.channels.email import EmailMessage, open_mailer
+from bot.delivery.channels.line import LinePusher, group_retry_key, retry_key
+from bot.delivery.channels.push import PushNotification, open_push_sender
+from bot.delivery.channels.result import Outcome, SendResult
+from bot.delivery.channels.sms import SmsMessage, open_sms_provider
+from bot.delivery.content import Links, Template, email_parts, line_messages, sms_text
+from bot.platform.config import Settings
+from flows.dsl import Channel, Purpose
+from models import utcnow
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One ledger row ready to go: the row, where to, and what to fill its template with."""
+
+    row: Any
+    address: str
+    fields: dict[str, Any]
+    template: Template
+    links: Links
+
+    @property
+    def marketing(self) -> bool:
+        return self.row.purpose == Purpose.MARKETING
+
+
+class Sender(Protocol):
+    def send(self, items: list[Outgoing]) -> list[SendResult]: ...
+
+
+class LineSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pusher = LinePusher(
+            settings.line_api_base_url,
+            settings.line_channel_access_token,
+            (settings.line_connect_timeout, settings.line_read_timeout),
+            settings.line_push_concurrency,
+        )
+
+    def close(self) -> None:
+        self.pusher.close()
+
+    def send(self, items: list[Outgoing]) -> list[SendResult]:
+        results: dict[int, SendResult] = {}
+        for item in items:  # answers in a chat go by reply while the token is fresh; otherwise by push
+            if self._replyable(item):
+                messages = line_messages(
+                    item.template, item.fields, item.links, item.marketing, self.settings
+                )
+                answer = self.pusher.reply(item.row.reply_token, messages)
+                if answer.outcome is not Outcome.FAILED:
+                    results[item.row.id] = answer
+        singles = [item for item in items if not item.row.batch_key and item.row.id not in results]
+        pushes = [
+            (
+                item.address,
+                line_messages(item.template, item.fields, item.links, item.marketing, self.settings),
+                retry_key(item.row.id, item.row.created_at),
+            )
+            for item in singles
+        ]
+        for item, result in zip(singles, self.pusher.push_many(pushes), strict=True):
+            results[item.row.id] = result
+        groups: dict[str, list[Outgoing]] = {}
+        for item in items:
+            if item.row.batch_key:
+                groups.setdefault(item.row.batch_key, []).append(item)
+        for batch_key, members in groups.items():
+            first = members[0]  # identical content: no per-recipient link, fields shared
+            shared = Links(first.links.base, None)
+            messages = line_messages(first.template, first.fields, shared, first.marketing, self.settings)
+            result = self.pusher.multicast([m.address for m in members], messages, group_retry_key(batch_key))
+            results.update({m.row.id: result for m in members})
+        return [results[item.row.id] for item in items]
+
+    def _replyable(self, item: Outgoing) -> bool:
+        # first attempts only: a retry goes by push, under the row's retry key. Replies cannot carry a retry
+        # key, so a crash between a reply and its record repeats that answer once, by push.
+        row = item.row
+        return bool(row.reply_token and row.reply_by and row.attempts == 1 and row.reply_by > utcnow())
+
+
+class SmsSender:
+    def __init__(self, settings: Settings) -> None:
+        self.provider = open_sms_provider(settings)
+        self.sender_name = settings.sms_sender_label
+
+    def close(self) -> None:
+        self.provider.close()
+
+    def send(self, items: list[Outgoing]) -> list[SendResult]:
+        return [
+            self.provider.send(
+                SmsMessage(
+                    to=item.address,
+                    text=sms_text(item.template, item.fields, item.links, item.marketing, self.sender_name),
+                    reference=retry_key(item.row.id, item.row.created_at),
+                )
+            )
+            for item in items
+        ]
+
+
+class EmailSender:
+    def __init__(self, settings: Settings) -> None:
+        self.mailer = open_mailer(settings)
+
+    def close(self) -> None:
+        self.mailer.close()
+
+    def send(self, items: list[Outgoing]) -> list[SendResult]:
+        out = []
+        for item in items:
+            subject, plain, markup = email_parts(item.template, item.fields, item.links)
+            message = EmailMessage(
+                to=item.address,
+                subject=subject,
+                text=plain,
+                html=markup,
+                marketing=item.marketing,
+                unsubscribe_url=item.links.opt_out if item.marketing else None,
+                open_pixel_url=item.links.pixel,
+                message_key=retry_key(item.row.id, item.row.created_at),
+                locale=item.template.locale,
+            )
+            out.append(self.mailer.send(message))
+        return out
+
+
+class PushSender:
+    def __init__(self, settings: Settings) -> None:
+        self.sender = open_push_sender(settings)
+
+    def close(self) -> None:
+        self.sender.close()
+
+    def send(self, items: list[Outgoing]) -> list[SendResult]:
+        out = []
+        for item in items:
+            subject, plain, _ = email_parts(item.template, item.fields, Links(item.links.base, None))
+            link = item.links.click(item.template.link) if item.template.link else None
+            out.append(self.sender.send(PushNotification(item.address, subject, plain, link or None)))
+        return out
+
+
+_SENDERS = {
+    Channel.LINE: LineSender,
+    Channel.SMS: SmsSender,
+    Channel.EMAIL: EmailSender,
+    Channel.PUSH: PushSender,
+}
+
+
+@contextmanager
+def open_sender(channel: Channel, settings: Settings) -> Iterator[Sender]:
+    sender = _SENDERS[channel](settings)
+    try:
+        yield sender
+    finally:
+        sender.close()

@@ -1,0 +1,76 @@
+"""The parts a process runs on (settings, database, Redis, handler router), built by a composition root.
+
+`app.py` and `worker.py` build a Runtime; RQ jobs reach the worker's through `current()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import Engine
+
+from bot.inbound.ingest import INGEST_TIMEOUT_SECONDS
+from bot.inbound.router import Router
+from bot.platform.config import Settings
+from bot.platform.db import Timeouts, make_engine
+from bot.platform.redis_conn import connect, resolve_redis_url
+
+QUICK_REDIS_SECONDS = 0.5  # the tracking links' Redis: a hung Redis sends their signals to the spool instead
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    router: Router | None = None
+    # The web's fast paths, so that nothing else a web process does can make LINE wait: the webhook's own
+    # writer (its own connection, never queued behind other requests for the pool) and a Redis client that
+    # gives up in a fraction of a second. Opened on first use: a worker never connects them.
+    webhook_engine: Engine | None = None
+    quick_redis: Redis | None = None
+
+    def dispose(self) -> None:
+        """Close the pooled database connections (tests build many runtimes in one process)."""
+        for engine in (self.engine, self.webhook_engine):
+            if engine is not None:
+                engine.dispose()
+
+
+def database_timeouts(settings: Settings, statement: float | None = None) -> Timeouts:
+    return Timeouts(
+        connect=settings.database_connect_timeout,
+        pool=settings.database_pool_timeout,
+        busy=settings.database_busy_timeout,
+        statement=statement,
+    )
+
+
+def build_runtime(settings: Settings, router: Router | None = None) -> Runtime:
+    """Connect to the configured (or embedded) database and Redis."""
+    redis_url = resolve_redis_url(settings.redis_url, settings.data_dir)
+    url = settings.effective_database_url
+    return Runtime(
+        settings=settings,
+        engine=make_engine(url, database_timeouts(settings)),
+        redis=connect(redis_url),
+        router=router,
+        webhook_engine=make_engine(url, database_timeouts(settings, INGEST_TIMEOUT_SECONDS)),
+        quick_redis=connect(redis_url, timeout=QUICK_REDIS_SECONDS),
+    )
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Make `runtime` the one this process's jobs use."""
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no runtime installed: start jobs through worker.py")
+    return _current

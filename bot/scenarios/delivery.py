@@ -1,0 +1,135 @@
+"""Delivery rules at send time: which of a message's channels may carry it to this customer now.
+
+Permission is checked again when the message is due, not only at entry, so a customer who unsubscribed after
+entering gets nothing more (the deck's N-unsub). Marketing needs the channel's permission flag; transactional
+notices need only an address. A blocked LINE friend is unreachable on LINE for both.
+
+Quiet hours, the frequency cap and same-day uniqueness (flows/rules.py) need the customer's recent marketing
+sends: `load_history` reads them for a whole batch at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, select
+
+from bot.platform.bulk import among, chunks
+from bot.scenarios.facts import CHANNELS
+from flows.dsl import Channel, ChannelPolicy, Pick, Purpose
+from flows.engine import japan_day
+from models import Delivery, DeliveryStatus, FriendStatus, LineUser
+
+DELIVERIES = Delivery.__table__
+
+LINE_USERS = LineUser.__table__
+CHANNEL_COLUMNS = {  # each channel's address column and its marketing-permission column
+    Channel.EMAIL: ("email_main", "email_permitted"),
+    Channel.LINE: ("line_user_id", "line_permitted"),
+    Channel.SMS: ("sms_phone", "sms_permitted"),
+    Channel.PUSH: ("fcm_token", "push_permitted"),
+}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Per channel: an address on file, the marketing permission, and (LINE) whether the friend blocked us."""
+
+    addressed: frozenset[Channel]
+    permitted: frozenset[Channel]
+    line_blocked: bool = False
+    addresses: Mapping[Channel, str] = field(default_factory=dict, compare=False)  # for the sender only
+
+
+NOBODY = Reach(frozenset(), frozenset())
+
+
+def load_reach(connection: Connection, customer_ids: Iterable[int]) -> dict[int, Reach]:
+    ids = list(set(customer_ids))
+    found: dict[int, Reach] = {}
+    statement = select(CHANNELS, LINE_USERS.c.friend_status).outerjoin(
+        LINE_USERS, LINE_USERS.c.line_user_id == CHANNELS.c.line_user_id
+    )
+    for chunk in chunks(connection, ids):
+        for row in connection.execute(statement.where(among(connection, CHANNELS.c.customer_id, chunk))):
+            found[row.customer_id] = Reach(
+                addressed=frozenset(
+                    c for c, (address, _) in CHANNEL_COLUMNS.items() if getattr(row, address)
+                ),
+                permitted=frozenset(
+                    c for c, (_, flag) in CHANNEL_COLUMNS.items() if getattr(row, flag) is True
+                ),
+                line_blocked=row.friend_status == FriendStatus.BLOCKED,
+                addresses={c: getattr(row, address) for c, (address, _) in CHANNEL_COLUMNS.items()},
+            )
+    return found
+
+
+def refusal(channel: Channel, purpose: Purpose, reach: Reach) -> str | None:
+    """Why `channel` may not carry the message (no_address, no_consent, blocked), or None if it may."""
+    if channel not in reach.addressed:
+        return "no_address"
+    if channel is Channel.LINE and reach.line_blocked:
+        return "blocked"
+    if purpose is Purpose.MARKETING and channel not in reach.permitted:
+        return "no_consent"
+    return None
+
+
+def choose_channels(
+    policy: ChannelPolicy, purpose: Purpose, reach: Reach
+) -> tuple[list[Channel], dict[str, str]]:
+    """The channels to use, and for each channel passed over, why."""
+    chosen: list[Channel] = []
+    passed: dict[str, str] = {}
+    for channel in policy.channels:
+        reason = refusal(channel, purpose, reach)
+        if reason:
+            passed[str(channel)] = reason
+            continue
+        chosen.append(channel)
+        if policy.pick is not Pick.ALL_PERMITTED:
+            break
+    return chosen, passed
+
+
+@dataclass
+class History:
+    """Marketing sends around now: per customer their moments; per (customer, template, channel) their days."""
+
+    sends: dict[int, list[datetime]] = field(default_factory=dict)
+    days: dict[tuple[int, str, str], set[date]] = field(default_factory=dict)
+
+
+def load_history(connection: Connection, customer_ids: Iterable[int], now: datetime) -> History:
+    """The customers' marketing deliveries (not failed) due from a week before `now` to two weeks after."""
+    ids = list(set(customer_ids))
+    history = History()
+    statement = select(
+        DELIVERIES.c.customer_id,
+        DELIVERIES.c.template,
+        DELIVERIES.c.channel,
+        DELIVERIES.c.step,
+        DELIVERIES.c.enrollment_id,
+        DELIVERIES.c.broadcast_id,
+        DELIVERIES.c.due_at,
+    ).where(
+        DELIVERIES.c.purpose == Purpose.MARKETING,
+        DELIVERIES.c.status != DeliveryStatus.FAILED,
+        DELIVERIES.c.due_at >= now - timedelta(days=7),
+        DELIVERIES.c.due_at <= now + timedelta(days=14),
+    )
+    seen: set[tuple[int, int | None, int | None, str]] = set()
+    for chunk in chunks(connection, ids):
+        mine = statement.where(among(connection, DELIVERIES.c.customer_id, chunk))
+        for customer_id, template, channel, step, enrollment_id, broadcast_id, due_at in connection.execute(
+            mine
+        ):
+            message = (customer_id, enrollment_id, broadcast_id, step)
+            if message not in seen:  # one message on several channels counts once
+                seen.add(message)
+                history.sends.setdefault(customer_id, []).append(due_at)
+            history.days.setdefault((customer_id, template, channel), set()).add(japan_day(due_at))
+    return history

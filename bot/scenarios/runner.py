@@ -1,0 +1,299 @@
+"""The runner: enrol whoever the triggers bring in, then advance every enrollment whose wake-up is due.
+
+It loads a batch of due enrollments with their facts (a few queries per batch, not per customer), calls the pure
+engine for each, and writes the results in the same transaction: the new state and wake-up, the ledger rows of
+the messages to send, and the decisions of the explain trace. PostgreSQL hands a batch to one worker only
+(`FOR UPDATE SKIP LOCKED`), SQLite to one at a time (its write lock, taken first); the ledger's unique key keeps a
+message from being recorded twice in any case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+
+from bot.delivery.outbox import new_token
+from bot.platform.bulk import insert_many, insert_new
+from bot.scenarios.controls import paused_scenarios
+from bot.scenarios.delivery import NOBODY, History, choose_channels, load_history, load_reach, refusal
+from bot.scenarios.facts import Subject, load_facts
+from bot.scenarios.triggers import enrol_due, scenario_channels
+from flows.dsl import IfSegment, Outcome, Purpose, Scenario
+from flows.engine import Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step
+from flows.rules import DeliveryRules, judge
+from models import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry, utcnow
+
+log = logging.getLogger(__name__)
+ENROLLMENTS = Enrollment.__table__
+DELIVERIES = Delivery.__table__
+TRACE = TraceEntry.__table__
+BATCH = 500
+DEFAULT_RULES = DeliveryRules()
+
+
+@dataclass
+class TickReport:
+    entered: dict[str, int] = field(default_factory=dict)
+    advanced: int = 0
+    queued: int = 0
+    paused: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entered": dict(self.entered),
+            "advanced": self.advanced,
+            "queued": self.queued,
+            "paused": list(self.paused),
+        }
+
+
+def tick(
+    engine: Engine,
+    scenarios: Mapping[str, Scenario],
+    now: datetime,
+    filters: Mapping[str, Mapping[str, object]] | None = None,
+    rules: DeliveryRules = DEFAULT_RULES,
+) -> TickReport:
+    """One tick at `now`: triggers first (each scenario in its own transaction), then every due enrollment."""
+    report = TickReport()
+    with engine.connect() as connection:
+        paused = paused_scenarios(connection)
+    report.paused = sorted(paused & set(scenarios))
+    scenarios = {key: scenario for key, scenario in scenarios.items() if key not in paused}
+    if not scenarios:
+        return report
+    for scenario in scenarios.values():
+        with engine.begin() as connection:
+            report.entered[scenario.id] = enrol_due(
+                connection, scenario, now, (filters or {}).get(scenario.id)
+            )
+    while True:
+        with engine.begin() as connection:
+            advanced, queued = advance_due(connection, scenarios, now, rules)
+        report.advanced += advanced
+        report.queued += queued
+        if advanced < BATCH:
+            return report
+
+
+def advance_due(
+    connection: Connection,
+    scenarios: Mapping[str, Scenario],
+    now: datetime,
+    rules: DeliveryRules = DEFAULT_RULES,
+) -> tuple[int, int]:
+    """Advance up to BATCH due enrollments; returns (enrollments advanced, ledger rows queued)."""
+    statement = (
+        select(ENROLLMENTS)
+        .where(
+            ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE,
+            ENROLLMENTS.c.wake_at <= now,
+            ENROLLMENTS.c.scenario_id.in_(list(scenarios)),
+        )
+        .order_by(ENROLLMENTS.c.wake_at, ENROLLMENTS.c.id)
+        .limit(BATCH)
+    )
+    if connection.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    else:
+        # SQLite has no row locks: take the database's write lock before reading the batch, so that a second
+        # worker waits for this transaction and then finds these enrollments no longer due
+        connection.execute(update(ENROLLMENTS).where(ENROLLMENTS.c.id == -1).values(wake_token=0))
+    rows = connection.execute(statement).all()
+    if not rows:
+        return 0, 0
+    # scenarios that collide on one customer and day (#14 and #16): the higher priority takes the cap first
+    rows.sort(key=lambda row: (row.wake_at, scenarios[row.scenario_id].priority, row.id))
+    facts = load_facts(
+        connection, [_subject(row, scenarios) for row in rows], _facts_used(scenarios.values())
+    )
+    reach = load_reach(connection, (row.customer_id for row in rows))
+    writes = _Writes(rules, load_history(connection, {row.customer_id for row in rows}, now))
+    for row in rows:
+        scenario = scenarios[row.scenario_id]
+        state = State.from_json(row.state) if row.state else None
+        given = Enter(row.entered_at, held_out=row.held_out) if state is None else Wake(row.wake_token)
+        try:
+            result = step(scenario, state, given, now, facts[row.id])
+        except Exception as exc:  # noqa: BLE001 -- one broken enrollment must not stop the others
+            log.error(
+                "enrollment %s of %s failed in the engine (%s)", row.id, row.scenario_id, type(exc).__name__
+            )
+            writes.fail(row, scenario, exc, now)
+            continue
+        writes.add(row, scenario, result, reach.get(row.customer_id, NOBODY), now)
+    writes.flush(connection)
+    return len(rows), writes.queued
+
+
+def _opted_out(scenario: Scenario, result: Result, reach: Any) -> bool:
+    """A marketing message fell due and no channel of the scenario may carry marketing to the customer."""
+    if result.state.held_out or not any(s.purpose is Purpose.MARKETING for s in result.sends):
+        return False
+    return all(refusal(c, Purpose.MARKETING, reach) for c in scenario_channels(scenario))
+
+
+def _subject(row: Any, scenarios: Mapping[str, Scenario]) -> Subject:
+    return Subject(row.id, row.customer_id, scenarios[row.scenario_id].anchor, row.anchor_key)
+
+
+def _facts_used(scenarios: Any) -> set[str]:
+    used: set[str] = set()
+    for scenario in scenarios:
+        used |= {c.fact for c in scenario.exit_when}
+        for node in scenario.steps:
+            if isinstance(node, IfSegment):
+                used |= {c.fact for c in node.conditions}
+    return used
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value) if not isinstance(value, int | float | bool | type(None)) else value
+
+
+class _Writes:
+    """What one batch writes, collected so that each table gets one statement."""
+
+    def __init__(self, rules: DeliveryRules, history: History) -> None:
+        self.rules = rules
+        self.history = history
+        self.enrollments: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []
+        self.queued = 0
+
+    def add(self, row: Any, scenario: Scenario, result: Result, reach: Any, now: datetime) -> None:
+        base = {"enrollment_id": row.id, "customer_id": row.customer_id, "scenario_id": scenario.id}
+        if _opted_out(scenario, result, reach):
+            # every send re-checks permission (the deck's N-unsub): a customer who withdrew it on all of the
+            # scenario's channels leaves now, even in a flow without a segment branch (#13)
+            state = replace(
+                result.state, step=None, status=Status.DONE, outcome=Outcome.OPTED_OUT, wake_at=None
+            )
+            exited = Decision("exited", details=(("outcome", Outcome.OPTED_OUT),))
+            kept = tuple(e for e in result.effects if not (isinstance(e, Decision) and e.code == "exited"))
+            result = Result(state, (*kept, Decision("opted_out"), exited))
+        for effect in result.effects:
+            if isinstance(effect, Decision):
+                details = {key: _plain(value) for key, value in effect.details} or None
+                self.trace.append(
+                    base | {"at": now, "step": effect.step, "code": effect.code, "details": details}
+                )
+            elif isinstance(effect, SendMessage):
+                self._send(base, effect, reach, now)
+        state = result.state
+        self.enrollments.append(
+            {
+                "b_id": row.id,
+                "b_token": row.wake_token,
+                "state": state.to_json(),
+                "wake_at": datetime.fromisoformat(state.wake_at) if state.wake_at else None,
+                "wake_token": state.token,
+                "status": EnrollmentStatus.DONE if state.status is Status.DONE else EnrollmentStatus.ACTIVE,
+                "outcome": str(state.outcome) if state.outcome else None,
+                "updated_at": now,
+            }
+        )
+
+    def fail(self, row: Any, scenario: Scenario, exc: Exception, now: datetime) -> None:
+        base = {"enrollment_id": row.id, "customer_id": row.customer_id, "scenario_id": scenario.id}
+        self.trace.append(
+            base | {"at": now, "step": None, "code": "engine_error", "details": {"error": type(exc).__name__}}
+        )
+        self.enrollments.append(
+            {
+                "b_id": row.id,
+                "b_token": row.wake_token,
+                "state": row.state,
+                "wake_at": None,
+                "wake_token": row.wake_token,
+                "status": EnrollmentStatus.FAILED,
+                "outcome": None,
+                "updated_at": now,
+            }
+        )
+
+    def _send(self, base: dict[str, Any], send: SendMessage, reach: Any, now: datetime) -> None:
+        channels, passed = choose_channels(send.channels, send.purpose, reach)
+        details: dict[str, Any] = {"template": send.template, "passed_over": passed or None}
+        if not channels:
+            self.trace.append(
+                base | {"at": send.due_at, "step": send.step, "code": "not_sent", "details": details}
+            )
+            return
+        customer = base["customer_id"]
+        counted = False
+        for channel in channels:
+            send_at, reasons = send.due_at, ()
+            if send.purpose is Purpose.MARKETING:
+                verdict = judge(
+                    max(send.due_at, now),  # a message caught up late goes now, and now must be allowed
+                    self.history.sends.get(customer, []),
+                    self.history.days.get((customer, send.template, str(channel)), set()),
+                    self.rules,
+                )
+                if verdict.send_at is None:
+                    skipped = details | {"channel": str(channel), "reasons": ", ".join(verdict.reasons)}
+                    self.trace.append(
+                        base | {"at": send.due_at, "step": send.step, "code": "skipped", "details": skipped}
+                    )
+                    continue
+                send_at, reasons = verdict.send_at, verdict.reasons
+                if not counted:  # a message on several channels counts once towards the cap
+                    self.history.sends.setdefault(customer, []).append(send_at)
+                    counted = True
+                self.history.days.setdefault((customer, send.template, str(channel)), set()).add(
+                    japan_day(send_at)
+                )
+            held = bool(reasons)
+            self.deliveries.append(
+                {
+                    "enrollment_id": base["enrollment_id"],
+                    "customer_id": customer,
+                    "step": send.step,
+                    "template": send.template,
+                    "channel": str(channel),
+                    "purpose": str(send.purpose),
+                    "status": DeliveryStatus.HELD if held else DeliveryStatus.QUEUED,
+                    "due_at": send_at,
+                    "attempts": 0,
+                    "token": new_token(),
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                }
+            )
+            entry = details | {"channel": str(channel)}
+            if held:
+                entry |= {"until": send_at.isoformat(), "reasons": ", ".join(reasons)}
+            code = "held" if held else "queued"
+            self.trace.append(base | {"at": send.due_at, "step": send.step, "code": code, "details": entry})
+
+    def flush(self, connection: Connection) -> None:
+        statement = (
+            update(ENROLLMENTS)
+            .where(
+                ENROLLMENTS.c.id == bindparam("b_id"),
+                ENROLLMENTS.c.wake_token == bindparam("b_token"),
+                ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE,
+            )
+            .values(
+                state=bindparam("state"),
+                wake_at=bindparam("wake_at"),
+                wake_token=bindparam("wake_token"),
+                status=bindparam("status"),
+                outcome=bindparam("outcome"),
+                updated_at=bindparam("updated_at"),
+            )
+        )
+        connection.execute(statement, self.enrollments)
+        # one statement each (a JSON recordset, or COPY for large batches on PostgreSQL), not a row at a time
+        keys = ("enrollment_id", "step", "channel")
+        self.queued = len(insert_new(connection, DELIVERIES, self.deliveries, keys, ("id",)))
+        insert_many(connection, TRACE, self.trace)
