@@ -1,1 +1,0 @@
-"""Delivery channels (LINE, SMS, email, push) behind one interface; the only importers of their SDKs."""
