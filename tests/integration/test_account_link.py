@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import insert, select, update
 
 from bot.chat.account_link import new_nonce
+from bot.cli.customers import customers_group
 from bot.delivery.channels.sms import OUTBOX_FILE
 from bot.offers.coupons import create_campaign
-from bot.privacy.cli import customers_group
 from models import (
     AdminAudit,
     ConsentEvent,

@@ -16,7 +16,9 @@ def test_a_wheel_holds_the_service_and_no_dev_tools(tmp_path):
     devtools/ (LINE emulator, launcher, demo, sample data, simulator)."""
     # pip builds in the source tree (build/): build a copy, never the checkout
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "var", "build", "*.egg-info", "__pycache__"))
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".*", "var", "build", "*.egg-info", "__pycache__")
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(source)],
         check=True,

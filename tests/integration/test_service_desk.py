@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
+from bot.cli.requests import requests_group
 from bot.platform.i18n import SUPPORTED, message_document
 from bot.staff.desk import enqueue_notices, notice_retry_key
-from bot.staff.desk_cli import requests_group
 from flows.engine import TOKYO
 from handlers.dialogs import desk_checks, desk_forms, faq, service_desk  # noqa: F401  (registers the dialogs)
 from models import Customer, CustomerChannels, Dialog, ServiceRequest, StaffNotice, utcnow

@@ -1,9 +1,9 @@
-"""Operator commands under `flask ...`: migrations, the periodic tick, replaying failed events."""
+"""`flask db upgrade` and `flask events retry-failed`: the schema, and replaying failed events."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select, update
 
@@ -12,26 +12,6 @@ from bot.platform import migrate
 from bot.platform.db import session_scope
 from bot.platform.runtime import Runtime
 from models import EventStatus, WebhookEvent
-
-
-def register(app: Flask) -> None:
-    from bot.delivery.delivery_cli import delivery_group
-    from bot.imports.cli import import_command
-    from bot.offers.coupon_cli import coupons_group
-    from bot.privacy.cli import customers_group
-    from bot.scenarios.cli import engine_group, scenarios_group, why_command
-    from bot.staff.desk_cli import requests_group
-
-    app.cli.add_command(engine_group)
-    app.cli.add_command(scenarios_group)
-    app.cli.add_command(why_command)
-    app.cli.add_command(db_group)
-    app.cli.add_command(events_group)
-    app.cli.add_command(import_command)
-    app.cli.add_command(delivery_group)
-    app.cli.add_command(coupons_group)
-    app.cli.add_command(requests_group)
-    app.cli.add_command(customers_group)
 
 
 def _runtime() -> Runtime:

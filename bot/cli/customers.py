@@ -50,7 +50,7 @@ def _confirmed(runtime: Runtime, customer: str, question: str, yes: bool) -> int
 
 @click.group("customers", cls=AppGroup)
 def customers_group() -> None:
-    """A customer's rights under APPI: disclosure (開示) and erasure (消去)."""
+    """A customer's rights under APPI (開示, 消去), and a lost LINE account taken off their record."""
 
 
 BY = "Who runs it, for the audit (default: the shell's login)."
