@@ -108,6 +108,28 @@ def sent(url: str) -> int:
         return conn.execute("SELECT count(*) FROM deliveries WHERE status = 'sent'").fetchone()[0]
 
 
+STALL_SECONDS = 120  # no row sent for this long: the bench cannot finish
+
+
+def wait_until_sent(url: str, count: int) -> None:
+    """Wait for `count` rows sent; exit with the reason when rows fail or nothing moves for STALL_SECONDS."""
+    last, moved = -1, time.monotonic()
+    while (done := sent(url)) < count:
+        with psycopg.connect(libpq_url(url)) as conn:
+            failed = conn.execute(
+                "SELECT error, count(*) FROM deliveries WHERE status = 'failed' GROUP BY error ORDER BY 2 DESC"
+            ).fetchall()
+        if failed:
+            sys.exit(
+                f"bench/send.py: {sum(n for _, n in failed)} rows failed, so it cannot finish: {failed[:3]}"
+            )
+        if done != last:
+            last, moved = done, time.monotonic()
+        elif time.monotonic() - moved > STALL_SECONDS:
+            sys.exit(f"bench/send.py: {done} of {count} rows sent and none for {STALL_SECONDS} s; giving up")
+        time.sleep(0.05)
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes and their children so far (from /proc)."""
     total, seen, todo = 0, set(), list(pids)
@@ -155,20 +177,20 @@ def send_all(
     engine = make_engine(url)
     processes = run_workers(env, workers)
     pids = [process.pid for process in processes]
-    dispatch_due(engine, redis, settings, utcnow())  # the warm-up rows (none for a broadcast)
-    while sent(url) < warm_up:
-        time.sleep(0.05)
-    worker_cpu, emulator_cpu = cpu_seconds(pids), cpu_seconds([emulator])
-    started = time.perf_counter()
-    dispatch_due(engine, redis, settings, utcnow() + timedelta(days=1, seconds=1))
-    while sent(url) < warm_up + expected:
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    worker_cpu, emulator_cpu = cpu_seconds(pids) - worker_cpu, cpu_seconds([emulator]) - emulator_cpu
-    for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait()
-    engine.dispose()
+    try:
+        dispatch_due(engine, redis, settings, utcnow())  # the warm-up rows (none for a broadcast)
+        wait_until_sent(url, warm_up)
+        worker_cpu, emulator_cpu = cpu_seconds(pids), cpu_seconds([emulator])
+        started = time.perf_counter()
+        dispatch_due(engine, redis, settings, utcnow() + timedelta(days=1, seconds=1))
+        wait_until_sent(url, warm_up + expected)
+        elapsed = time.perf_counter() - started
+        worker_cpu, emulator_cpu = cpu_seconds(pids) - worker_cpu, cpu_seconds([emulator]) - emulator_cpu
+    finally:  # also when the bench gives up: no worker is left running
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+        engine.dispose()
     return elapsed, worker_cpu, emulator_cpu
 
 
