@@ -26,7 +26,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from bot.chat.answers import queue_chat_message
 from bot.imports import values
 from bot.platform.config import Settings
-from bot.platform.login_limits import Attempt, Limit, take
+from bot.platform.login_limits import Attempt, Limit, subject_key, take
 from flows.dsl import Channel
 from models import LinkToken, SecurityEvent, VerificationCode
 
@@ -112,7 +112,7 @@ def use_link_token(connection: Connection, start: LinkStart, now: datetime) -> b
 
 
 def client_key(settings: Settings, address: str | None) -> str:
-    return _digest(settings.derived_key("client-address"), address or "unknown")
+    return subject_key(settings.derived_key("client-address"), address or "unknown")
 
 
 def login_limits(
@@ -124,9 +124,9 @@ def login_limits(
         redis,
         [
             _per(LOGIN_PER_TOKEN, start.token_hash[:32]),
-            _per(LOGIN_PER_LINE_USER, _digest(key, start.line_user_id)),
-            _per(LOGIN_PER_CUSTOMER_CODE, _digest(key, values.normalise(customer_code).upper())),
-            _per(LOGIN_PER_CONTACT, _digest(key, _contact_key(contact))),
+            _per(LOGIN_PER_LINE_USER, subject_key(key, start.line_user_id)),
+            _per(LOGIN_PER_CUSTOMER_CODE, subject_key(key, values.normalise(customer_code).upper())),
+            _per(LOGIN_PER_CONTACT, subject_key(key, _contact_key(contact))),
             _per(LOGIN_PER_CLIENT, client),
             Limit("link:login:global", settings.link_login_global_limit, WINDOW),
         ],
@@ -140,7 +140,7 @@ def code_limits(redis: Redis, settings: Settings, start: LinkStart, client: str)
         redis,
         [
             _per(CODE_PER_TOKEN, start.token_hash[:32]),
-            _per(CODE_PER_LINE_USER, _digest(key, start.line_user_id)),
+            _per(CODE_PER_LINE_USER, subject_key(key, start.line_user_id)),
             _per(CODE_PER_CLIENT, client),
             Limit("link:code:global", settings.link_login_global_limit, WINDOW),
         ],
@@ -176,7 +176,7 @@ def send_code(
     refused = None
     if customer_id is not None:
         key = settings.derived_key("link-limits")
-        if not take(redis, [_per(SENDS_PER_CUSTOMER, _digest(key, str(customer_id)))]).allowed:
+        if not take(redis, [_per(SENDS_PER_CUSTOMER, subject_key(key, str(customer_id)))]).allowed:
             refused = "limit:customer_sends"
     sent = customer_id is not None and refused is None
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -259,11 +259,6 @@ def _contact_key(contact: str) -> str:
         return values.email(typed).lower() if "@" in typed else values.phone(typed) or typed
     except ValueError:
         return typed.lower()
-
-
-def _digest(secret: str, value: str) -> str:
-    """A keyed digest of what must not be stored as it is (a phone number, a client address)."""
-    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _code_digest(settings: Settings, code: str) -> str:

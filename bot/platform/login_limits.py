@@ -8,6 +8,8 @@ its places back (`give_back`), so only wrong and refused tries are left counted.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +41,12 @@ class Attempt:
     retry_after: int = 0
     refused_by: str | None = None  # the key of the limit that refused it
     taken: tuple[str, ...] = ()  # the counts this try is in, to give back when it was right
+
+
+def subject_key(secret: str, subject: str) -> str:
+    """What a limit counts under, for a subject that must not be stored as it is (a client address, a phone
+    number, a 顧客ID): a keyed digest, so that Redis holds nothing hashing every candidate could give back."""
+    return hmac.new(secret.encode(), subject.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def take(redis: Redis, limits: Sequence[Limit], window_seconds: int | None = None) -> Attempt:

@@ -80,7 +80,7 @@ def pseudonym(settings: Settings, value: str) -> str:
     """A customer identifier (a 顧客ID, a LINE user id, what a stranger typed) as the append-only audit keeps it:
     a keyed hash, the same for the same value and useless without AUDIT_HASH_KEY. Erasing the customer then
     needs no change to the log, and the log names nobody once the identifier itself is gone."""
-    key = (settings.audit_hash_key or "audit:" + settings.line_channel_secret).encode()
+    key = (settings.audit_hash_key or settings.derived_key("admin-audit")).encode()
     return "#" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
 
 

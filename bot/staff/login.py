@@ -9,8 +9,6 @@ random token. Over either limit even the right token is refused: the lock must n
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -52,8 +50,7 @@ def check_token(redis: Redis, token: str, given: str, address: str) -> Verdict:
 
 
 def _limits(token: str, address: str) -> tuple[login_limits.Limit, ...]:
-    # a hash keyed with the token: Redis holds no address that hashing every IPv4 address could give back
-    client = hmac.new(token.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
+    client = login_limits.subject_key(token, address)  # keyed with the token
     return (
         login_limits.Limit(f"dashboard:fails:client:{client}", MAX_FAILURES),
         login_limits.Limit(ALL_FAILURES_KEY, MAX_FAILURES_ALL),
