@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pg import libpq_url, temporary_database
+from bot.customers.facts import CHANNELS, CONTRACTS, CUSTOMERS
 from bot.platform.db import make_engine
 from bot.scenarios import runner
-from bot.scenarios.facts import CHANNELS, CONTRACTS, CUSTOMERS
 from bot.scenarios.triggers import enrol_due
 from flows.catalog import SCENARIOS
 from flows.engine import TOKYO, all_hold, fires_at, japan_day

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bot.delivery.consent import Evidence, consent_row
-from bot.delivery.outbox import new_token
+from bot.delivery.outbox import queue_message
 from bot.inbound.context import Ctx
-from flows.dsl import Channel, Purpose
-from models import ConsentEvent, Customer, CustomerChannels, Delivery, DeliveryStatus, utcnow
+from flows.dsl import Channel
+from models import ConsentEvent, Customer, CustomerChannels, Delivery, utcnow
 
 CHANNELS = CustomerChannels.__table__
 CUSTOMERS = Customer.__table__
@@ -78,7 +78,7 @@ def answer(ctx: Ctx, turn: Turn, template: str, **fields: Any) -> int:
     The first answer to a turn takes the reply token (a token answers once); later ones go by push."""
     first = not ctx.answers
     token = turn.reply_token if first else None
-    delivery_id = queue_chat_message(
+    delivery_id = queue_message(
         ctx.session.connection(),
         turn.customer_id,
         template,
@@ -90,41 +90,3 @@ def answer(ctx: Ctx, turn: Turn, template: str, **fields: Any) -> int:
     )
     ctx.answers.append(delivery_id)
     return delivery_id
-
-
-def queue_chat_message(
-    connection: Connection,
-    customer_id: int,
-    template: str,
-    step: str,
-    now: datetime,
-    purpose: Purpose = Purpose.TRANSACTIONAL,
-    reply_token: str | None = None,
-    reply_by: datetime | None = None,
-    channel: Channel = Channel.LINE,
-    **fields: Any,
-) -> int:
-    """A message to the customer as a ledger row, on LINE by reply while `reply_token` lasts, else by push (a
-    coupon issued by staff, a request's new status, a referral's thanks), or on `channel` (the ID連携 login's
-    one-time code by SMS or email). Its ledger id."""
-    row = {
-        "customer_id": customer_id,
-        "step": step,
-        "template": template,
-        "channel": str(channel),
-        "purpose": str(purpose),
-        "status": DeliveryStatus.QUEUED,
-        "due_at": now,
-        "attempts": 0,
-        "token": new_token(),
-        "reply_token": reply_token,
-        "reply_by": reply_by,
-        "fields": {name: _plain(value) for name, value in fields.items()} or None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return connection.execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id)).scalar_one()
-
-
-def _plain(value: Any) -> Any:
-    return value if isinstance(value, str | int | float | bool) or value is None else str(value)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from redis import Redis
 from sqlalchemy import Connection, func, insert, select, update
 
-from bot.chat.answers import queue_chat_message
+from bot.delivery.outbox import queue_message
 from bot.imports import values
 from bot.platform.config import Settings
 from bot.platform.login_limits import Attempt, Limit, subject_key, take
@@ -196,7 +196,7 @@ def send_code(
     ).scalar_one()
     if not sent:
         return Outcome(refused=refused or "no_match")
-    delivery_id = queue_chat_message(
+    delivery_id = queue_message(
         connection,
         customer_id,
         CODE_TEMPLATE,

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from bot.chat.answers import queue_chat_message
+from bot.delivery.outbox import queue_message
 from bot.offers.coupons import (
     CAMPAIGNS,
     COUPONS,
@@ -133,7 +133,7 @@ def issue_coupon(campaign: str, customer: str, internal_id: bool, at: str | None
             if on_line:
                 fields = coupon_fields(issued.coupon, runtime.settings.default_locale)
                 step = f"coupon:{issued.coupon.id}:issued"
-                queue_chat_message(connection, customer_id, "chat_coupon.issued", step, now, **fields)
+                queue_message(connection, customer_id, "chat_coupon.issued", step, now, **fields)
     if issued.outcome is IssueOutcome.NO_CAMPAIGN:
         raise click.ClickException(f"no campaign {campaign}")
     if issued.outcome is IssueOutcome.CAP_REACHED:

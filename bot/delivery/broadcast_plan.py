@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, select
 
+from bot.customers.facts import ACTIVITY, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
 from bot.delivery.broadcasts import parse_channels, personalised
 from bot.delivery.channels.line import MULTICAST_LIMIT
 from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
 from bot.delivery.content import Links, Template, load_fields, sms_text
+from bot.delivery.rules import NOBODY, choose_channels, load_history, load_reach
 from bot.delivery.sms_receipts import monthly_price
 from bot.platform.config import Settings
-from bot.scenarios.delivery import NOBODY, choose_channels, load_history, load_reach
-from bot.scenarios.facts import ACTIVITY, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
 from flows.dsl import Channel, ChannelPolicy, Pick, Purpose
 from flows.rules import judge
 from models import Broadcast, Delivery

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from bot.delivery.channels.line import MULTICAST_LIMIT
 from bot.delivery.outbox import WAITING
+from bot.delivery.rules import CHANNEL_COLUMNS
 from bot.platform.i18n import text as locale_text
-from bot.scenarios.delivery import CHANNEL_COLUMNS
 from flows.dsl import Channel, Purpose
 from models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus
 

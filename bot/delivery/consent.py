@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from bot.scenarios.delivery import CHANNEL_COLUMNS
+from bot.delivery.rules import CHANNEL_COLUMNS
 from flows.dsl import Channel
 from models import ConsentEvent, CustomerChannels, Purpose
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.chat.buttons import button
+from bot.customers.facts import ANCHORS, ENTITIES, anchor_code
+from bot.delivery.buttons import button
 from bot.platform.bulk import among, chunks, select_map
 from bot.platform.config import Settings
 from bot.platform.i18n import template_buttons, text
-from bot.scenarios.facts import ANCHORS, ENTITIES, anchor_code
 from flows.dsl import Scenario
 from models import Campaign, Customer, Enrollment, Store
 

@@ -25,15 +25,17 @@ import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from redis import Redis
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from bot.jobs.queues import ANSWERS as ANSWERS_QUEUE
 from bot.jobs.queues import DELIVERIES as DELIVERIES_QUEUE
 from bot.jobs.queues import DISPATCH_CLAIM, HANDOFF_GRACE, enqueue_send, lost_send_jobs, new_send_job_id
 from bot.platform.bulk import among
 from bot.platform.config import Settings
+from flows.dsl import Channel, Purpose
 from models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -232,3 +234,41 @@ def resume_channel(redis: Redis, channel: str) -> bool:
 
 def stopped_channels(redis: Redis) -> set[str]:
     return {key.decode().removeprefix(_STOPPED) for key in redis.scan_iter(_STOPPED + "*")}
+
+
+def queue_message(
+    connection: Connection,
+    customer_id: int,
+    template: str,
+    step: str,
+    now: datetime,
+    purpose: Purpose = Purpose.TRANSACTIONAL,
+    reply_token: str | None = None,
+    reply_by: datetime | None = None,
+    channel: Channel = Channel.LINE,
+    **fields: Any,
+) -> int:
+    """A message to the customer as a ledger row, on LINE by reply while `reply_token` lasts, else by push (a
+    coupon issued by staff, a request's new status, a referral's thanks), or on `channel` (the ID連携 login's
+    one-time code by SMS or email). Its ledger id."""
+    row = {
+        "customer_id": customer_id,
+        "step": step,
+        "template": template,
+        "channel": str(channel),
+        "purpose": str(purpose),
+        "status": DeliveryStatus.QUEUED,
+        "due_at": now,
+        "attempts": 0,
+        "token": new_token(),
+        "reply_token": reply_token,
+        "reply_by": reply_by,
+        "fields": {name: _plain(value) for name, value in fields.items()} or None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return connection.execute(insert(DELIVERIES).values(row).returning(DELIVERIES.c.id)).scalar_one()
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)

@@ -28,12 +28,12 @@ from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
 from bot.delivery.channels.sms_rate import HourlyRateLimit
 from bot.delivery.content import Links, Template, load_fields, sms_text
 from bot.delivery.outbox import WAITING, stop_channel
+from bot.delivery.rules import NOBODY, load_reach, refusal
 from bot.delivery.senders import Outgoing, Sender, open_sender
 from bot.delivery.signal_buffer import OPT_OUTS, apply_pending
 from bot.platform.bulk import among
 from bot.platform.config import Settings
 from bot.platform.runtime import current
-from bot.scenarios.delivery import NOBODY, load_reach, refusal
 from flows.dsl import Channel, Purpose
 from flows.engine import TOKYO
 from flows.rules import in_quiet_hours, quiet_end

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
-from bot.chat.answers import queue_chat_message
+from bot.delivery.outbox import queue_message
 from bot.platform.config import Settings
 from flows.dsl import Purpose
 from models import (
@@ -282,7 +282,7 @@ def remind_expiring(engine: Engine, settings: Settings, now: datetime) -> int:
             if claimed:
                 fields = coupon_fields(coupon, settings.default_locale)
                 step, template = f"coupon:{coupon.id}:expiring", "chat_coupon.expiring"
-                queue_chat_message(
+                queue_message(
                     connection, coupon.customer_id, template, step, now, Purpose.MARKETING, **fields
                 )
                 queued += 1

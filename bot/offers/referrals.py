@@ -23,7 +23,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.chat.answers import queue_chat_message
+from bot.delivery.outbox import queue_message
 from flows.dsl import Outcome
 from flows.engine import Status
 from flows.referral_campaign import ID as REFERRAL_CAMPAIGN
@@ -211,4 +211,4 @@ def follow_link(connection: Connection, prospect_id: int, customer_id: int) -> N
 def push(connection: Connection, customer_id: int, template: str, step: str, now: datetime) -> int:
     """A chat message that answers no event (no reply token): a ledger row sent by push at the next dispatch;
     transactional: the customer's own reward, not an advertisement."""
-    return queue_chat_message(connection, customer_id, template, step, now)
+    return queue_message(connection, customer_id, template, step, now)

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, literal, select
 
+from bot.customers.facts import CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
 from bot.platform.i18n import text
-from bot.scenarios.facts import CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
 from bot.scenarios.triggers import sql_condition
 from flows.dsl import Condition, Scenario
 from flows.engine import TOKYO, japan_day

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
+from bot.customers.facts import Subject, load_facts
 from bot.delivery.outbox import new_token
+from bot.delivery.rules import NOBODY, History, choose_channels, load_history, load_reach, refusal
 from bot.platform.bulk import insert_many, insert_new
 from bot.scenarios.controls import paused_scenarios
-from bot.scenarios.delivery import NOBODY, History, choose_channels, load_history, load_reach, refusal
-from bot.scenarios.facts import Subject, load_facts
 from bot.scenarios.triggers import enrol_due, scenario_channels
 from flows.dsl import IfSegment, Outcome, Purpose, Scenario
 from flows.engine import Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step

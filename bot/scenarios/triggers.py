@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.scenarios.delivery import CHANNEL_COLUMNS
-from bot.scenarios.facts import ACTIVITY, ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
+from bot.customers.facts import ACTIVITY, ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
+from bot.delivery.rules import CHANNEL_COLUMNS
 from flows.dsl import (
     Anchor,
     Channel,

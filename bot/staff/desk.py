@@ -22,10 +22,10 @@ from rq import Queue, Retry
 from sqlalchemy import Connection, Engine, event, insert, select, update
 from sqlmodel import Session
 
-from bot.chat.answers import queue_chat_message
 from bot.delivery.channels.line import LinePusher
 from bot.delivery.channels.result import Outcome
 from bot.delivery.content import Links, Template, line_messages
+from bot.delivery.outbox import queue_message
 from bot.inbound.context import Ctx
 from bot.jobs.queues import ANSWERS
 from bot.platform.config import Settings
@@ -157,7 +157,7 @@ def tell_customer(connection: Connection, settings: Settings, row: Any, status: 
         "request_status": request_label("statuses", status, locale),
     }
     step = f"request:{row.id}:{status}"
-    return queue_chat_message(connection, row.customer_id, "chat_desk.status_changed", step, now, **fields)
+    return queue_message(connection, row.customer_id, "chat_desk.status_changed", step, now, **fields)
 
 
 def request_label(group: str, name: str, locale: str = STAFF_LOCALE) -> str:

@@ -12,6 +12,7 @@ from functools import cache
 from sqlalchemy import event, update
 from sqlmodel import Session
 
+from bot.customers.facts import UnknownFact, column_of
 from bot.delivery.broadcast_jobs import enqueue, label, moment_label
 from bot.delivery.broadcast_plan import channel_policy
 from bot.delivery.broadcasts import cancel_broadcast
@@ -19,7 +20,6 @@ from bot.delivery.content import Template
 from bot.inbound.context import Ctx
 from bot.platform.i18n import template_keys, text
 from bot.platform.runtime import current
-from bot.scenarios.facts import UnknownFact, column_of
 from bot.staff.admin import Role, Staff
 from bot.staff.desk import STAFF_LOCALE, reply_staff
 from flows.dsl import Pick, Purpose

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from bot.chat.answers import queue_chat_message
+from bot.delivery.outbox import queue_message
 from bot.offers.coupons import (
     IssueOutcome,
     RedeemOutcome,
@@ -229,9 +229,7 @@ def _send_in_line(connection: Connection, ctx, coupon: Any, customer_id: int) ->
         return False
     fields = coupon_fields(coupon, ctx.settings.default_locale)
     step = f"coupon:{coupon.id}:issued"
-    ctx.answers.append(
-        queue_chat_message(connection, customer_id, "chat_coupon.issued", step, ctx.now, **fields)
-    )
+    ctx.answers.append(queue_message(connection, customer_id, "chat_coupon.issued", step, ctx.now, **fields))
     return True
 
 

@@ -22,10 +22,10 @@ from sqlalchemy import insert, select, update
 
 from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
+from bot.customers.facts import anchor_code
 from bot.inbound.context import Ctx
 from bot.offers.referrals import Entry, code_for, normalise_code, record_referral
 from bot.platform.i18n import template_keys
-from bot.scenarios.facts import anchor_code
 from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Anchor
 from flows.engine import japan_day

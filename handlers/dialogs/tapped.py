@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.chat.answers import Turn
+from bot.customers.facts import anchor_code
 from bot.inbound.context import Ctx
-from bot.scenarios.facts import anchor_code
 from flows.dsl import Anchor
 from models import Delivery, Enrollment, Reservation
 

@@ -392,7 +392,7 @@ def test_bad_arguments_are_named_with_the_usage_and_filters_narrow_the_count(run
 
 def test_each_broadcast_counts_towards_a_customers_cap(runtime):
     """Two broadcasts to one customer in a week are two marketing messages in the cap's history, not one."""
-    from bot.scenarios.delivery import load_history
+    from bot.delivery.rules import load_history
     from models import utcnow
     from tests.integration.delivery_helpers import add_customer, add_row, new_broadcast
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.buttons import ACTIONS
+from bot.delivery.buttons import ACTIONS
 from bot.delivery.channels.sms_billing import MAX_CHARACTERS
 from bot.delivery.content import Links, Template, email_parts, line_messages, sms_text
 from bot.delivery.outbox import new_token

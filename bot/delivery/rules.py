@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, select
 
+from bot.customers.facts import CHANNELS
 from bot.platform.bulk import among, chunks
-from bot.scenarios.facts import CHANNELS
 from flows.dsl import Channel, ChannelPolicy, Pick, Purpose
 from flows.engine import japan_day
 from models import Delivery, DeliveryStatus, FriendStatus, LineUser
