@@ -1,4 +1,4 @@
-"""The README's scenario table names every scenario of the catalogue, by number and id, with its priority."""
+"""The scenario table of docs/scenarios.md names every scenario of the catalogue, by number and id, with its priority."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from pathlib import Path
 
 from flows.catalog import SCENARIOS
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SCENARIOS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
 
 
-def test_the_readme_table_matches_the_catalogue():
+def test_the_scenario_table_matches_the_catalogue():
     """One row per scenario, starting `| N | `id` |` and ending with its priority."""
     rows = [
-        line for line in README.read_text("utf-8").splitlines() if line.startswith("| ") and "` |" in line
+        line
+        for line in SCENARIOS_PAGE.read_text("utf-8").splitlines()
+        if line.startswith("| ") and "` |" in line
     ]
     table = {}
     for row in rows:
