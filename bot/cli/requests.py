@@ -34,7 +34,12 @@ def requests_group() -> None:
 
 
 @requests_group.command("list")
-@click.option("--status", "state", type=click.Choice(["open", "all", *STATUS_ORDER]), default="open")
+@click.option(
+    "--status",
+    "state",
+    type=click.Choice(["open", "all", *(status.value for status in STATUS_ORDER)]),
+    default="open",
+)
 @click.option("--limit", default=50, show_default=True)
 @click.option("--by", help="Who looks, for the audit (default: the shell's login).")
 def list_requests(state: str, limit: int, by: str | None) -> None:

@@ -57,6 +57,10 @@ def _words(details: dict, locale: str) -> dict[str, str]:
             f"{channel}: {text(f'trace.reason.{why}', locale)}" for channel, why in passed.items()
         )
     words.setdefault("passed_over", "-")
+    if isinstance(details.get("reasons"), str):  # a held message: why, in words
+        words["reasons"] = "、".join(
+            text(f"trace.hold_reason.{why.strip()}", locale) for why in details["reasons"].split(",")
+        )
     return words
 
 

@@ -36,6 +36,19 @@ def test_tick_then_why_in_japanese_and_english(app, runtime, tmp_path):
     assert "queued on email" in en.output and "waiting until 2026-06-16 10:00" in en.output
 
 
+def test_why_tells_a_held_message_and_why_in_words(app, runtime, tmp_path):
+    """A message falling due in quiet hours is held: `why` says until when and why (it raised a KeyError before)."""
+    load(runtime, "F5", write(tmp_path / "f5.csv", [person("C1", email="a@example.com", email_ok="真")]))
+    load(runtime, "F3", _reservation(tmp_path))
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["engine", "tick", "--at", "2026-06-13T22:30:00+09:00"]).exit_code == 0
+    ja = cli.invoke(args=["why", "C1", "5"])
+    assert ja.exit_code == 0, ja.output
+    assert "2026-06-14 09:00 まで保留します" in ja.output and "理由: 配信しない時間帯" in ja.output
+    en = cli.invoke(args=["why", "C1", "5", "--lang", "en"])
+    assert "held until 2026-06-14 09:00" in en.output and "because of: quiet hours" in en.output
+
+
 def test_why_explains_who_did_not_enter(app, runtime, tmp_path):
     """For a customer not in the scenario, each entry condition is shown as met or not."""
     load(runtime, "F5", write(tmp_path / "f5.csv", [person("C2", email="b@example.com", email_ok="真")]))

@@ -215,6 +215,8 @@ def test_staff_move_a_request_along_and_the_customer_is_told(runtime, app, post_
         [closed] = chat.answers()
         assert "「完了」" in closed["text"]
         assert "already" in runner.invoke(requests_group, ["close", reference]).output
+        assert reference in runner.invoke(requests_group, ["list", "--status", "closed"]).output
+        assert reference not in runner.invoke(requests_group, ["list", "--status", "received"]).output
         [mine] = chat.tap("a=my_requests")
         assert f"{reference}｜控除証明書の再発行｜完了" in mine["text"]
         assert [r.path for r in line.requests_to("/v2/bot/message/push") if r.body["to"] == chat.user_id] == [
