@@ -15,7 +15,7 @@ from models.chat import (
     RequestStatus,
     ServiceRequest,
 )
-from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
+from models.contract import CampaignBenefit, ConsentEvent, ContractSummary, LineMembership
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
 from models.enrollment import (
     DataChange,
@@ -41,7 +41,6 @@ __all__ = [
     "BroadcastStatus",
     "Campaign",
     "CampaignBenefit",
-    "Channel",
     "ConsentEvent",
     "ContractSummary",
     "Coupon",
@@ -73,7 +72,6 @@ __all__ = [
     "Product",
     "ProductKind",
     "ProductType",
-    "Purpose",
     "Quote",
     "Referral",
     "ReferralCode",

@@ -15,10 +15,10 @@ from bot.imports.customers import resolve_customers
 from bot.imports.reader import Row
 from bot.platform.bulk import insert_many, select_map, upsert
 from bot.scenarios.triggers import mark_data_changed
+from flows.dsl import Channel
 from models import (
     Campaign,
     CampaignBenefit,
-    Channel,
     ConsentEvent,
     ContractSummary,
     CustomerActivity,
