@@ -18,6 +18,9 @@ from models.chat import (
 from models.contract import CampaignBenefit, ConsentEvent, ContractSummary, LineMembership
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
 from models.enrollment import (
+    SENDABLE,
+    SENT_OR_DELIVERED,
+    UNSETTLED,
     DataChange,
     Delivery,
     DeliveryStatus,
@@ -35,6 +38,9 @@ from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
+    "SENDABLE",
+    "SENT_OR_DELIVERED",
+    "UNSETTLED",
     "AdminAudit",
     "ApiRequest",
     "Broadcast",

@@ -34,13 +34,12 @@ from bot.jobs.queues import DELIVERIES as DELIVERIES_QUEUE
 from bot.jobs.queues import DISPATCH_CLAIM, HANDOFF_GRACE, enqueue_send, lost_send_jobs, new_send_job_id
 from bot.platform.bulk import among
 from bot.platform.config import Settings
-from models import Delivery, DeliveryStatus
+from models import SENDABLE, Delivery
 
 log = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
 CLAIM_BATCH = 5_000
 GROUPS_PER_JOB = 10  # multicast groups (≤ 500 recipients each) per send job
-WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.HELD)
 _STOPPED = "delivery:stopped:"
 
 
@@ -82,7 +81,7 @@ def dispatch_answers(engine: Engine, redis: Redis, settings: Settings, ids: list
             update(DELIVERIES)
             .where(
                 DELIVERIES.c.id.in_(ids),
-                DELIVERIES.c.status.in_(WAITING),
+                DELIVERIES.c.status.in_(SENDABLE),
                 or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
             )
             .values(claimed_until=until)
@@ -140,7 +139,7 @@ def _claim_rows(
     due = (
         select(DELIVERIES.c.id)
         .where(
-            DELIVERIES.c.status.in_(WAITING),
+            DELIVERIES.c.status.in_(SENDABLE),
             DELIVERIES.c.due_at <= now,
             or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
             DELIVERIES.c.channel.not_in(sorted(stopped)),
@@ -165,7 +164,7 @@ def _claim_rows(
             update(DELIVERIES)
             .where(
                 DELIVERIES.c.batch_key.in_(groups),
-                DELIVERIES.c.status.in_(WAITING),
+                DELIVERIES.c.status.in_(SENDABLE),
                 or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
             )
             .values(claimed_until=until, send_job=None)

@@ -32,3 +32,35 @@ def test_channel_and_purpose_are_defined_once_in_the_dsl():
     where = definitions()
     assert where["Channel"] == {"flows.dsl"}
     assert where["Purpose"] == {"flows.dsl"}
+
+
+def _status_sets(path: Path) -> list[str]:
+    """The top-level names that a module binds to a tuple of DeliveryStatus members."""
+    names = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple):
+            members = [e for e in node.value.elts if isinstance(e, ast.Attribute)]
+            if any(isinstance(e.value, ast.Name) and e.value.id == "DeliveryStatus" for e in members):
+                names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def test_the_ledgers_status_sets_are_named_once_beside_delivery_status():
+    """A set of ledger statuses (sendable, unsettled, sent or delivered) is defined in models.enrollment only."""
+    found = {
+        str(path.relative_to(ROOT)): names
+        for folder in (*PACKAGES, "devtools", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if (names := _status_sets(path))
+    }
+    assert found == {"models/enrollment.py": ["SENDABLE", "UNSETTLED", "SENT_OR_DELIVERED"]}
+
+
+def test_every_delivery_status_is_unsettled_or_an_outcome():
+    """A ledger row either may still go out (the send job may take it, or its scenario is paused) or has its
+    outcome: sent, delivered or failed; never both."""
+    from models import SENDABLE, SENT_OR_DELIVERED, UNSETTLED, DeliveryStatus
+
+    assert set(SENDABLE) < set(UNSETTLED)
+    assert not set(UNSETTLED) & {*SENT_OR_DELIVERED, DeliveryStatus.FAILED}
+    assert set(UNSETTLED) | {*SENT_OR_DELIVERED, DeliveryStatus.FAILED} == set(DeliveryStatus)
