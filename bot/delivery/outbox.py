@@ -30,8 +30,8 @@ from redis import Redis
 from sqlalchemy import Connection, Engine, or_, select, update
 
 from bot.jobs.queues import ANSWERS as ANSWERS_QUEUE
-from bot.jobs.queues import DELIVERIES as DELIVERIES_QUEUE
 from bot.jobs.queues import DISPATCH_CLAIM, HANDOFF_GRACE, enqueue_send, lost_send_jobs, new_send_job_id
+from bot.jobs.queues import SENDS as SENDS_QUEUE
 from bot.platform.bulk import among
 from bot.platform.config import Settings
 from models import SENDABLE, Delivery
@@ -64,7 +64,7 @@ def dispatch_due(engine: Engine, redis: Redis, settings: Settings, now: datetime
             claimed = _claim_rows(connection, now, until, stopped)
             jobs = _hand_to_jobs(connection, plan_jobs(claimed, settings.send_batch_size), until)
         for job_id, channel, ids in jobs:
-            enqueue_send(redis, settings, DELIVERIES_QUEUE, job_id, channel, ids, claim_token(until))
+            enqueue_send(redis, settings, SENDS_QUEUE, job_id, channel, ids, claim_token(until))
         handed += len(claimed)
         if len(claimed) < CLAIM_BATCH:
             if handed:

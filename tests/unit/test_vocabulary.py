@@ -64,3 +64,28 @@ def test_every_delivery_status_is_unsettled_or_an_outcome():
     assert set(SENDABLE) < set(UNSETTLED)
     assert not set(UNSETTLED) & {*SENT_OR_DELIVERED, DeliveryStatus.FAILED}
     assert set(UNSETTLED) | {*SENT_OR_DELIVERED, DeliveryStatus.FAILED} == set(DeliveryStatus)
+
+
+def _bindings(path: Path) -> list[tuple[str, ast.expr]]:
+    """(name, value) of every top-level assignment of a module, tuples unpacked."""
+    pairs = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    pairs.append((target.id, node.value))
+                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    pairs += [(t.id, v) for t, v in zip(target.elts, node.value.elts, strict=True)]
+    return pairs
+
+
+def test_deliveries_names_the_ledger_table_and_nothing_else():
+    """DELIVERIES is the delivery ledger's table wherever it is bound; the send jobs' queue is SENDS."""
+    bound = {
+        ast.unparse(value)
+        for folder in (*PACKAGES, "devtools", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        for name, value in _bindings(path)
+        if name == "DELIVERIES"
+    }
+    assert bound == {"Delivery.__table__"}
