@@ -3,7 +3,7 @@
 from models.api_request import ApiRequest
 from models.base import UTCDateTime, utcnow
 from models.broadcast import Broadcast, BroadcastStatus
-from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
+from models.catalog import Adviser, Campaign, Document, Product, ProductKind, ProductType, Store
 from models.chat import (
     Coupon,
     CouponCampaign,
@@ -42,6 +42,7 @@ __all__ = [
     "SENT_OR_DELIVERED",
     "UNSETTLED",
     "AdminAudit",
+    "Adviser",
     "ApiRequest",
     "Broadcast",
     "BroadcastStatus",
@@ -86,7 +87,6 @@ __all__ = [
     "ScenarioControl",
     "SecurityEvent",
     "ServiceRequest",
-    "Staff",
     "StaffNotice",
     "Store",
     "TraceEntry",

@@ -89,3 +89,13 @@ def test_deliveries_names_the_ledger_table_and_nothing_else():
         if name == "DELIVERIES"
     }
     assert bound == {"Delivery.__table__"}
+
+
+def test_no_class_of_ours_shares_a_name_with_a_table_or_enum_of_models():
+    """A model's name means that table or enum everywhere (the store's adviser is Adviser, not Staff)."""
+    shared = {
+        name: modules
+        for name, modules in definitions().items()
+        if any(m.startswith("models.") for m in modules) and len(modules) > 1
+    }
+    assert shared == {}
