@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pg import temporary_database
 from bench.webhook import free_port, start_gunicorn
-from bot.jobs.queues import DELIVERIES
+from bot.jobs.queues import SENDS
 from devtools.line_emulator import LineEmulator, webhook_sender
 
 SECRET = "bench-channel-secret"
@@ -124,7 +124,7 @@ def backlog(database_url: str, redis_url: str, rows: int) -> int:
     settings = load_settings(database_url=database_url, redis_url=redis_url, quiet_hours="")
     dispatch_due(engine, Redis.from_url(redis_url), settings, utcnow())
     engine.dispose()
-    return Queue(DELIVERIES, connection=Redis.from_url(redis_url)).count
+    return Queue(SENDS, connection=Redis.from_url(redis_url)).count
 
 
 def report(label: str, latencies: list[float], replies: int) -> None:
@@ -185,7 +185,7 @@ def main() -> None:
                     f"backlog: a broadcast to {args.backlog:,} email recipients, {waiting} send jobs waiting"
                 )
                 report("behind the backlog", *measure(line, port, args.messages, args.rate))
-                left = Queue(DELIVERIES, connection=Redis.from_url(redis_url)).count
+                left = Queue(SENDS, connection=Redis.from_url(redis_url)).count
                 print(f"send jobs still waiting when the last answer went: {left}")
         finally:
             for process in processes:

@@ -178,11 +178,11 @@ def send_due_jobs(runtime: Any, moment: datetime) -> int:
     from rq import Queue
 
     from bot.delivery.sending import send_batch
-    from bot.jobs.queues import DELIVERIES
+    from bot.jobs.queues import SENDS
     from flows.dsl import Channel
 
     ran = 0
-    for job in Queue(DELIVERIES, connection=runtime.redis).get_jobs():
+    for job in Queue(SENDS, connection=runtime.redis).get_jobs():
         channel, ids, claim = job.args
         send_batch(
             runtime.engine, runtime.redis, runtime.settings, Channel(channel), ids, claim, lambda: moment

@@ -13,10 +13,9 @@ from sqlalchemy import case, func, select
 
 from bot.platform.i18n import text
 from flows.engine import TOKYO
-from models import Customer, Delivery, DeliveryStatus, Enrollment, TraceEntry
+from models import SENT_OR_DELIVERED, Customer, Delivery, Enrollment, TraceEntry
 
 CODES = ("DEMO0001", "DEMO0002", "DEMO0003", "DEMO0004")
-SENT = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
 LOCALES = ("ja", "en")
 
 
@@ -96,7 +95,7 @@ def read_timeline(runtime: Any) -> tuple[list[Entry], dict[str, str]]:
         skipped = {
             c: r for c, r in passed.get((row.enrollment_id, row.step), {}).items() if r != "no_address"
         }
-        kind = ("fallback" if skipped else "sent") if row.status in SENT else str(row.status)
+        kind = ("fallback" if skipped else "sent") if row.status in SENT_OR_DELIVERED else str(row.status)
         texts = entry_texts(
             kind, scenarios.get(row.scenario_id), row.channel, skipped, step=_label(row.template, row.step)
         )
@@ -118,7 +117,7 @@ def read_summary(runtime: Any) -> list[dict[str, Any]]:
         sent = connection.execute(
             select(Enrollment.scenario_id, Delivery.channel, func.count())
             .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
-            .where(Delivery.status.in_(SENT))
+            .where(Delivery.status.in_(SENT_OR_DELIVERED))
             .group_by(Enrollment.scenario_id, Delivery.channel)
         ).all()
     sends: dict[tuple[str, str], int] = {(scenario, channel): count for scenario, channel, count in sent}

@@ -1,5 +1,5 @@
 """Reference tables behind the sample data files: the seven file layouts of the scenario deck (F1–F7) and the
-small, fixed catalogues (names, prefectures, insurance products, stores, staff, web pages, campaigns) that
+small, fixed catalogues (names, prefectures, insurance products, stores, advisers, web pages, campaigns) that
 `devtools.sample_data` draws realistic rows from. Pure data, no behaviour."""
 
 from __future__ import annotations
@@ -167,12 +167,12 @@ STORES = (
     ("S011", "札幌店"), ("S012", "仙台店"),
 )
 # Two advisers per store: (スタッフID, スタッフ名, 店舗ID).
-STAFF_NAMES = (
+ADVISER_NAMES = (
     "山田 花子", "佐藤 健一", "鈴木 美咲", "高橋 直樹", "田中 裕子", "伊藤 拓也", "渡辺 明美", "中村 大輔",
     "小林 香織", "加藤 誠", "吉田 智子", "山本 亮", "松本 沙織", "井上 浩二", "木村 由美", "林 達也",
     "清水 恵子", "山崎 和也", "森 千尋", "池田 修", "橋本 陽子", "阿部 健太", "石川 麻衣", "前田 隆",
 )
-STAFF = tuple((f"ST{i + 1:04d}", name, STORES[i // 2][0]) for i, name in enumerate(STAFF_NAMES))
+ADVISERS = tuple((f"ST{i + 1:04d}", name, STORES[i // 2][0]) for i, name in enumerate(ADVISER_NAMES))
 CONSULTATIONS = (
     "保険全般の見直し相談", "医療保険の新規加入相談", "自動車保険の乗り換え相談", "火災保険の補償内容の確認",
     "がん保険の保障比較", "将来資金・老後資金の相談", "保険料を抑えたい", "住宅購入に伴う保険相談",

@@ -290,7 +290,7 @@ def _reservations(ctx: _Context) -> Iterator[Row]:
             rebook = _between(rng, cancel, today) if rng.random() < 0.4 else None
         elif scheduled <= today and rng.random() < 0.8:
             visit = scheduled
-        staff_id, staff_name, store_id = rng.choice(cat.STAFF)
+        staff_id, staff_name, store_id = rng.choice(cat.ADVISERS)
         yield {
             "来店予約ID": f"RV{index + 1:08d}", **c.channel,
             "来店予約日": _ymd(booked), "来店予約からの経過日数": _days(booked, today),

@@ -146,6 +146,8 @@ Trigger = RelativeTo | MonthlyOn | NthWeekdays | OnDate | OnEvent
 
 
 class Channel(StrEnum):
+    """How a message reaches a customer; tables keep the value as a string."""
+
     LINE = "line"
     SMS = "sms"
     EMAIL = "email"
@@ -176,8 +178,10 @@ def only(channel: Channel) -> ChannelPolicy:
 
 
 class Purpose(StrEnum):
-    MARKETING = "marketing"  # consent, caps and quiet hours apply
-    TRANSACTIONAL = "transactional"  # service notices (reservation reminders): exempt from caps
+    """Why a message is sent (what rules apply); tables keep the value as a string."""
+
+    MARKETING = "marketing"  # campaigns: the channel's opt-in, caps and quiet hours apply
+    TRANSACTIONAL = "transactional"  # service notices (visit reminders, desk replies): exempt from caps
 
 
 # ── steps (シナリオ) ─────────────────────────────────────────────────────────────────────────────────────

@@ -3,7 +3,7 @@
 from models.api_request import ApiRequest
 from models.base import UTCDateTime, utcnow
 from models.broadcast import Broadcast, BroadcastStatus
-from models.catalog import Campaign, Document, Product, ProductKind, ProductType, Staff, Store
+from models.catalog import Adviser, Campaign, Document, Product, ProductKind, ProductType, Store
 from models.chat import (
     Coupon,
     CouponCampaign,
@@ -15,9 +15,12 @@ from models.chat import (
     RequestStatus,
     ServiceRequest,
 )
-from models.contract import CampaignBenefit, Channel, ConsentEvent, ContractSummary, LineMembership, Purpose
+from models.contract import CampaignBenefit, ConsentEvent, ContractSummary, LineMembership
 from models.customer import Customer, CustomerActivity, CustomerChannels, Gender
 from models.enrollment import (
+    SENDABLE,
+    SENT_OR_DELIVERED,
+    UNSETTLED,
     DataChange,
     Delivery,
     DeliveryStatus,
@@ -35,13 +38,16 @@ from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
+    "SENDABLE",
+    "SENT_OR_DELIVERED",
+    "UNSETTLED",
     "AdminAudit",
+    "Adviser",
     "ApiRequest",
     "Broadcast",
     "BroadcastStatus",
     "Campaign",
     "CampaignBenefit",
-    "Channel",
     "ConsentEvent",
     "ContractSummary",
     "Coupon",
@@ -73,7 +79,6 @@ __all__ = [
     "Product",
     "ProductKind",
     "ProductType",
-    "Purpose",
     "Quote",
     "Referral",
     "ReferralCode",
@@ -82,7 +87,6 @@ __all__ = [
     "ScenarioControl",
     "SecurityEvent",
     "ServiceRequest",
-    "Staff",
     "StaffNotice",
     "Store",
     "TraceEntry",

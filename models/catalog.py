@@ -1,4 +1,4 @@
-"""The insurer's reference data: products and their types (life / non-life), brochures, stores, staff, campaigns."""
+"""The insurer's reference data: products and their types (life / non-life), brochures, stores, advisers, campaigns."""
 
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ class Store(SQLModel, table=True):
     name: str | None = Field(default=None, sa_column=Column(String(128)))
 
 
-class Staff(SQLModel, table=True):
-    """スタッフ: the adviser a store visit is booked with."""
+class Adviser(SQLModel, table=True):
+    """スタッフ (担当者): the adviser at a store whom a visit is booked with; not the service's own staff."""
 
     __tablename__ = "staff"
     code: str = Field(sa_column=_code())

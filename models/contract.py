@@ -5,11 +5,11 @@ and the history of consents and opt-outs.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from flows.dsl import Purpose
 from models.base import UTCDateTime, utcnow
 from models.customer import customer_fk
 
@@ -62,18 +62,6 @@ class LineMembership(SQLModel, table=True):
     registered_on: date | None = Field(default=None, sa_column=Column(Date))  # LINE会員登録日
     linked: bool | None = None  # LINE ID連携フラグ
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    LINE = "line"
-    SMS = "sms"
-    PUSH = "push"
-
-
-class Purpose(StrEnum):
-    MARKETING = "marketing"  # campaigns: needs the channel's opt-in
-    TRANSACTIONAL = "transactional"  # reservation confirmations, service-desk replies
 
 
 class ConsentEvent(SQLModel, table=True):

@@ -77,6 +77,11 @@ class DeliveryStatus(StrEnum):
     PAUSED = "paused"  # its scenario is paused: sent when staff resume it
 
 
+SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.HELD)  # a send job may still take the row, now or later
+UNSETTLED = (*SENDABLE, DeliveryStatus.PAUSED)  # may still go out: no outcome (sent, delivered, failed) yet
+SENT_OR_DELIVERED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # the provider took it
+
+
 class Delivery(SQLModel, table=True):
     """The delivery ledger: a row per (enrollment step or broadcast, customer, channel), written before anything
     is sent. A due row is handed to a send job (`send_job`, `claimed_until`), which takes it over as it starts

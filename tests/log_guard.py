@@ -40,7 +40,11 @@ def _names() -> tuple[set[str], set[str]]:
 
     families = {kanji for kanji, _ in catalog.FAMILY_NAMES}
     givens = {kanji for kanji, _ in catalog.MALE_NAMES + catalog.FEMALE_NAMES}
-    people = [*catalog.STAFF_NAMES, EXAMPLES["reservation_made"]["data"]["staff_name"], *NAMES_TYPED_IN_TESTS]
+    people = [
+        *catalog.ADVISER_NAMES,
+        EXAMPLES["reservation_made"]["data"]["staff_name"],
+        *NAMES_TYPED_IN_TESTS,
+    ]
     people += [f"{PROSPECT['family_name']} {PROSPECT['given_name']}"]
     people += [
         f"{row['family_name']} {row['given_name']}" for row in _cast_files(Path("."), date.today())["F5"]

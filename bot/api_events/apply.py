@@ -18,7 +18,8 @@ from bot.delivery.consent import Evidence, consent_row
 from bot.imports.customers import resolve_customers
 from bot.imports.writer import PERMISSIONS, write_batch
 from bot.platform.bulk import select_map, upsert
-from models import ConsentEvent, CustomerActivity, CustomerChannels, Purpose
+from flows.dsl import Purpose
+from models import ConsentEvent, CustomerActivity, CustomerChannels
 
 SOURCE = "api"
 # The column a refusal of the writer names ("LINE ID: already belongs to another customer") → the API field.

@@ -31,7 +31,16 @@ from bot.platform.runtime import current
 from bot.staff.desk import STAFF_LOCALE, enqueue_notices
 from flows.dsl import Channel
 from flows.engine import TOKYO
-from models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus, NoticeStatus, StaffNotice, utcnow
+from models import (
+    SENT_OR_DELIVERED,
+    UNSETTLED,
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    NoticeStatus,
+    StaffNotice,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 BROADCASTS = Broadcast.__table__
@@ -43,8 +52,6 @@ MILESTONES = (25, 50, 75)
 WATCH_EVERY = timedelta(seconds=30)
 REPORTED_FOR = 30 * 24 * 3600  # how long Redis remembers which progress steps were posted
 RETRY = Retry(max=3, interval=[10, 60, 300])
-WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.HELD, DeliveryStatus.PAUSED)
-SENT = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
 
 
 # ── telling the admin chat ───────────────────────────────────────────────────────────────────────────────
@@ -164,7 +171,7 @@ def report_progress(engine: Engine, redis: Redis, broadcast_id: int) -> bool:
             .group_by(DELIVERIES.c.status, DELIVERIES.c.error)
         ).all()
         total = sum(n for *_, n in tally)
-        waiting = sum(n for status, _, n in tally if status in WAITING)
+        waiting = sum(n for status, _, n in tally if status in UNSETTLED)
         if not waiting and broadcast.status == BroadcastStatus.QUEUED:
             connection.execute(
                 update(BROADCASTS)
@@ -237,12 +244,12 @@ SHOWN = ("recipients", "held_quiet_hours", "line_messages", "sms_messages", "sms
 def result_fields(broadcast: Any, tally: list[Any]) -> dict[str, Any]:
     failed: Counter[str] = Counter()
     for status, error, n in tally:
-        if status not in SENT:
+        if status not in SENT_OR_DELIVERED:
             failed[(error or "failed").removeprefix("not_sent: ")] += n
     return {
         "number": broadcast.id,
         "outcome": label("stopped" if broadcast.status == BroadcastStatus.CANCELLED else "completed"),
-        "sent_count": sum(n for status, _, n in tally if status in SENT),
+        "sent_count": sum(n for status, _, n in tally if status in SENT_OR_DELIVERED),
         "failed_count": sum(failed.values()),
         "failure_reasons": label("separator").join(f"{_reason(r)} {n}" for r, n in failed.most_common())
         or label("none"),

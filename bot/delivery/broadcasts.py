@@ -19,11 +19,10 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from bot.delivery.channels.line import MULTICAST_LIMIT
-from bot.delivery.outbox import WAITING
 from bot.delivery.rules import CHANNEL_COLUMNS
 from bot.platform.i18n import text as locale_text
 from flows.dsl import Channel, Purpose
-from models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus
+from models import SENDABLE, Broadcast, BroadcastStatus, Delivery, DeliveryStatus
 
 DELIVERIES = Delivery.__table__
 BROADCASTS = Broadcast.__table__
@@ -124,7 +123,7 @@ def cancel_broadcast(connection: Connection, broadcast_id: int, now: datetime) -
         update(DELIVERIES)
         .where(
             DELIVERIES.c.broadcast_id == broadcast_id,
-            DELIVERIES.c.status.in_(WAITING),
+            DELIVERIES.c.status.in_(SENDABLE),
         )
         .values(
             status=DeliveryStatus.FAILED, error="cancelled", claimed_until=None, send_job=None, updated_at=now

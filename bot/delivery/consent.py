@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from bot.delivery.rules import CHANNEL_COLUMNS
-from flows.dsl import Channel
-from models import ConsentEvent, CustomerChannels, Purpose
+from flows.dsl import Channel, Purpose
+from models import ConsentEvent, CustomerChannels
 
 CHANNELS = CustomerChannels.__table__
 CONSENT = ConsentEvent.__table__

@@ -31,18 +31,17 @@ from redis import Redis
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from bot.jobs.queues import ANSWERS as ANSWERS_QUEUE
-from bot.jobs.queues import DELIVERIES as DELIVERIES_QUEUE
 from bot.jobs.queues import DISPATCH_CLAIM, HANDOFF_GRACE, enqueue_send, lost_send_jobs, new_send_job_id
+from bot.jobs.queues import SENDS as SENDS_QUEUE
 from bot.platform.bulk import among
 from bot.platform.config import Settings
 from flows.dsl import Channel, Purpose
-from models import Delivery, DeliveryStatus
+from models import SENDABLE, Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
 CLAIM_BATCH = 5_000
 GROUPS_PER_JOB = 10  # multicast groups (≤ 500 recipients each) per send job
-WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.HELD)
 _STOPPED = "delivery:stopped:"
 
 
@@ -67,7 +66,7 @@ def dispatch_due(engine: Engine, redis: Redis, settings: Settings, now: datetime
             claimed = _claim_rows(connection, now, until, stopped)
             jobs = _hand_to_jobs(connection, plan_jobs(claimed, settings.send_batch_size), until)
         for job_id, channel, ids in jobs:
-            enqueue_send(redis, settings, DELIVERIES_QUEUE, job_id, channel, ids, claim_token(until))
+            enqueue_send(redis, settings, SENDS_QUEUE, job_id, channel, ids, claim_token(until))
         handed += len(claimed)
         if len(claimed) < CLAIM_BATCH:
             if handed:
@@ -84,7 +83,7 @@ def dispatch_answers(engine: Engine, redis: Redis, settings: Settings, ids: list
             update(DELIVERIES)
             .where(
                 DELIVERIES.c.id.in_(ids),
-                DELIVERIES.c.status.in_(WAITING),
+                DELIVERIES.c.status.in_(SENDABLE),
                 or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
             )
             .values(claimed_until=until)
@@ -142,7 +141,7 @@ def _claim_rows(
     due = (
         select(DELIVERIES.c.id)
         .where(
-            DELIVERIES.c.status.in_(WAITING),
+            DELIVERIES.c.status.in_(SENDABLE),
             DELIVERIES.c.due_at <= now,
             or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
             DELIVERIES.c.channel.not_in(sorted(stopped)),
@@ -167,7 +166,7 @@ def _claim_rows(
             update(DELIVERIES)
             .where(
                 DELIVERIES.c.batch_key.in_(groups),
-                DELIVERIES.c.status.in_(WAITING),
+                DELIVERIES.c.status.in_(SENDABLE),
                 or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
             )
             .values(claimed_until=until, send_job=None)

@@ -27,7 +27,7 @@ from bot.delivery.channels.result import Outcome, SendResult
 from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
 from bot.delivery.channels.sms_rate import HourlyRateLimit
 from bot.delivery.content import Links, Template, load_fields, sms_text
-from bot.delivery.outbox import WAITING, stop_channel
+from bot.delivery.outbox import stop_channel
 from bot.delivery.rules import NOBODY, load_reach, refusal
 from bot.delivery.senders import Outgoing, Sender, open_sender
 from bot.delivery.signal_buffer import OPT_OUTS, apply_pending
@@ -37,7 +37,7 @@ from bot.platform.runtime import current
 from flows.dsl import Channel, Purpose
 from flows.engine import TOKYO
 from flows.rules import in_quiet_hours, quiet_end
-from models import Delivery, DeliveryStatus, utcnow
+from models import SENDABLE, Delivery, DeliveryStatus, utcnow
 
 log = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
@@ -102,7 +102,7 @@ def _take(engine: Engine, ids: list[int], claim: str, lease: datetime, now: date
             .where(
                 among(connection, DELIVERIES.c.id, ids),
                 DELIVERIES.c.claimed_until == datetime.fromisoformat(claim),
-                DELIVERIES.c.status.in_(WAITING),
+                DELIVERIES.c.status.in_(SENDABLE),
             )
             .values(
                 claimed_until=lease,

@@ -15,10 +15,11 @@ from bot.imports.customers import resolve_customers
 from bot.imports.reader import Row
 from bot.platform.bulk import insert_many, select_map, upsert
 from bot.scenarios.triggers import mark_data_changed
+from flows.dsl import Channel
 from models import (
+    Adviser,
     Campaign,
     CampaignBenefit,
-    Channel,
     ConsentEvent,
     ContractSummary,
     CustomerActivity,
@@ -32,7 +33,6 @@ from models import (
     ProductType,
     Quote,
     Reservation,
-    Staff,
     Store,
 )
 
@@ -110,7 +110,7 @@ def _write_reference_data(connection: Connection, rows: list[Row]) -> None:
     for table, code, name in (
         (Document, "document_code", "document_name"),
         (Store, "store_code", "store_name"),
-        (Staff, "staff_code", "staff_name"),
+        (Adviser, "staff_code", "staff_name"),
         (Campaign, "campaign_code", "campaign_name"),
     ):
         upsert(connection, table.__table__, pairs(code, name), ["code"], None)

@@ -15,9 +15,9 @@ from bot.platform.config import Settings
 
 ANSWERS = "answers"  # chat answers: a customer is waiting and LINE's reply token lasts about a minute
 EVENTS = "events"  # inbound LINE events: short jobs
-DELIVERIES = "deliveries"  # send jobs: a batch of ledger rows each
+SENDS = "deliveries"  # send jobs: a batch of ledger rows each (the Redis name kept for jobs already queued)
 MAINTENANCE = "maintenance"  # the periodic tick
-WORKER_QUEUES = (ANSWERS, EVENTS, DELIVERIES, MAINTENANCE)  # a worker takes them in this order
+WORKER_QUEUES = (ANSWERS, EVENTS, SENDS, MAINTENANCE)  # a worker takes them in this order
 
 
 def event_job_id(event_row_id: int) -> str:
@@ -95,7 +95,7 @@ def enqueue_event(redis: Redis, settings: Settings, event_row_id: int, *, after_
 # takes its rows over when it starts: they are then claimed for `SEND_CLAIM_SECONDS` (settings; the job's RQ
 # time-out is the same, so RQ stops a slow job before its claim runs out). Every dispatch first asks RQ about
 # the jobs rows were handed to: rows of a job RQ no longer holds are handed out again at once.
-SEND_QUEUES = (ANSWERS, DELIVERIES)
+SEND_QUEUES = (ANSWERS, SENDS)
 DISPATCH_CLAIM = timedelta(hours=1)  # a backstop: a queued job RQ still holds keeps its rows this long
 # A job is queued just after its rows are handed to it, and takes them as it starts: past this, one that RQ holds
 # neither queued nor started is lost. At most the smallest SEND_CLAIM_SECONDS (30 s).

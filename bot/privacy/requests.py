@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot.staff.admin import Role, Staff
+from bot.staff.admin import Role, StaffMember
 from models import PrivacyKind, PrivacyRequest, PrivacyStatus
 
 REQUESTS = PrivacyRequest.__table__
@@ -49,7 +49,7 @@ class Decision:
 
 
 def open_request(
-    connection: Connection, kind: PrivacyKind, customer_id: int, staff: Staff, now: datetime
+    connection: Connection, kind: PrivacyKind, customer_id: int, staff: StaffMember, now: datetime
 ) -> int:
     row = {
         "kind": str(kind),
@@ -70,7 +70,7 @@ def find_request(connection: Connection, value: str) -> Any | None:
     return connection.execute(select(REQUESTS).where(REQUESTS.c.id == int(value))).first()
 
 
-def decide(connection: Connection, value: str, staff: Staff, approve: bool, now: datetime) -> Decision:
+def decide(connection: Connection, value: str, staff: StaffMember, approve: bool, now: datetime) -> Decision:
     """Approve (an approver other than the requester) or reject (the requester withdraws, or an approver) a
     pending request; of two taps at once, one decides."""
     row = find_request(connection, value)

@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, null, select, update
 
-from bot.delivery.outbox import WAITING
 from bot.privacy.redaction import skeleton
-from models import Delivery, DeliveryStatus, Dialog, EventStatus, NoticeStatus, StaffNotice, WebhookEvent
+from models import UNSETTLED, Delivery, Dialog, EventStatus, NoticeStatus, StaffNotice, WebhookEvent
 
 log = logging.getLogger(__name__)
 BATCH = 500  # rows per table per tick: a tick stays short however much has piled up
@@ -60,7 +59,7 @@ def _answers(connection: Connection, cutoff: datetime, now: datetime, batch: int
         .where(
             DELIVERIES.c.fields.is_not(None),
             DELIVERIES.c.created_at < cutoff,
-            DELIVERIES.c.status.not_in((*WAITING, DeliveryStatus.PAUSED)),
+            DELIVERIES.c.status.not_in(UNSETTLED),
         )
         .order_by(DELIVERIES.c.created_at)
         .limit(batch)

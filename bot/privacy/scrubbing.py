@@ -23,11 +23,11 @@ from sqlalchemy import (
     update,
 )
 
-from bot.delivery.outbox import WAITING
 from bot.privacy.redaction import skeleton
 from bot.privacy.subject import Subject
 from flows.dsl import Outcome
 from models import (
+    UNSETTLED,
     ConsentEvent,
     DeliveryStatus,
     EnrollmentStatus,
@@ -135,7 +135,7 @@ def strip_deliveries(
     token and the provider's message id (a provider can tell the number from it). Waiting ones fail, unsent."""
     connection.execute(
         update(table)
-        .where(where, table.c.status.in_((*WAITING, DeliveryStatus.PAUSED)))
+        .where(where, table.c.status.in_(UNSETTLED))
         .values(status=DeliveryStatus.FAILED, error=ERASED, claimed_until=None, updated_at=now)
     )
     return connection.execute(

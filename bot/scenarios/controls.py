@@ -10,8 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.delivery.outbox import WAITING
-from models import Delivery, DeliveryStatus, Enrollment, ScenarioControl, utcnow
+from models import SENDABLE, Delivery, DeliveryStatus, Enrollment, ScenarioControl, utcnow
 
 CONTROLS = ScenarioControl.__table__
 DELIVERIES = Delivery.__table__
@@ -35,7 +34,7 @@ def set_paused(connection: Connection, scenario_id: str, paused: bool, by: str |
     )
     mine = select(ENROLLMENTS.c.id).where(ENROLLMENTS.c.scenario_id == scenario_id).scalar_subquery()
     before, after = (
-        (WAITING, DeliveryStatus.PAUSED) if paused else ((DeliveryStatus.PAUSED,), DeliveryStatus.QUEUED)
+        (SENDABLE, DeliveryStatus.PAUSED) if paused else ((DeliveryStatus.PAUSED,), DeliveryStatus.QUEUED)
     )
     moved = connection.execute(
         update(DELIVERIES)

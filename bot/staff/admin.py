@@ -38,7 +38,7 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
-class Staff:
+class StaffMember:
     """A staff member commanding from `place` (a group id or 1:1), with their roles there."""
 
     actor: str
@@ -60,17 +60,17 @@ def speaker(source: Any) -> tuple[str | None, str]:
     return getattr(source, "user_id", None), place
 
 
-def identify(settings: Settings, source: Any) -> Staff | None:
+def identify(settings: Settings, source: Any) -> StaffMember | None:
     """The staff member behind an event, or None for anyone who may not command from where they are."""
     actor, place = speaker(source)
     if actor is None:
         return None
     listed = frozenset(Role(role) for role in settings.admin_users.get(actor, ()))
     if place == ONE_TO_ONE:
-        return Staff(actor, place, listed) if listed else None
+        return StaffMember(actor, place, listed) if listed else None
     if place not in settings.admin_groups:
         return None
-    return Staff(actor, place, listed | {Role.OPERATOR})
+    return StaffMember(actor, place, listed | {Role.OPERATOR})
 
 
 _AUDITED_CUSTOMERS = re.compile(r"\bcustomers? ([0-9][0-9,]*)")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from bot.inbound.context import Ctx
 from bot.platform.i18n import text
 from bot.privacy.redaction import redact_event
-from bot.staff.admin import Role, Staff, audit, identify, pseudonym, speaker
+from bot.staff.admin import Role, StaffMember, audit, identify, pseudonym, speaker
 from bot.staff.desk import STAFF_LOCALE, reply_staff
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Refused(Exception):
 class Call:
     """One command as typed: who, the command's name, its arguments, and where answers go."""
 
-    staff: Staff
+    staff: StaffMember
     name: str
     args: list[str]
     raw: str
@@ -80,7 +80,7 @@ class Command:
 class AdminRegistry:
     commands: dict[str, Command] = field(default_factory=dict)  # by every name and alias
     order: list[Command] = field(default_factory=list)
-    postbacks: dict[str, Callable[[Staff, str, str | None, Ctx], str]] = field(default_factory=dict)
+    postbacks: dict[str, Callable[[StaffMember, str, str | None, Ctx], str]] = field(default_factory=dict)
 
     def command(
         self, name: str, *aliases: str, role: Role = Role.OPERATOR, texts: str = "admin_help"

@@ -20,7 +20,7 @@ from bot.delivery.content import Template
 from bot.inbound.context import Ctx
 from bot.platform.i18n import template_keys, text
 from bot.platform.runtime import current
-from bot.staff.admin import Role, Staff
+from bot.staff.admin import Role, StaffMember
 from bot.staff.desk import STAFF_LOCALE, reply_staff
 from flows.dsl import Pick, Purpose
 from flows.engine import TOKYO
@@ -159,7 +159,7 @@ def _moment(at: str, now: datetime) -> datetime:
 
 
 @admin.postback("admin_broadcast_confirm")
-def confirm(staff: Staff, value: str, reply_token: str | None, ctx: Ctx) -> str:
+def confirm(staff: StaffMember, value: str, reply_token: str | None, ctx: Ctx) -> str:
     """送信する: queue the counted draft (once); above the threshold only an approver who did not prepare it."""
     broadcast = _find(ctx, value)
     if broadcast is None:
@@ -191,7 +191,7 @@ def confirm(staff: Staff, value: str, reply_token: str | None, ctx: Ctx) -> str:
 
 
 @admin.postback("admin_broadcast_drop")
-def drop(staff: Staff, value: str, reply_token: str | None, ctx: Ctx) -> str:
+def drop(staff: StaffMember, value: str, reply_token: str | None, ctx: Ctx) -> str:
     """やめる: the draft is set aside (nothing was written to the ledger)."""
     broadcast = _find(ctx, value)
     if broadcast is None:
@@ -238,7 +238,9 @@ def _state(broadcast: Broadcast) -> str:
     return label(f"states.{broadcast.status}")
 
 
-def _answer(ctx: Ctx, staff: Staff, reply_token: str | None, key: str, result: str, **fields: object) -> str:
+def _answer(
+    ctx: Ctx, staff: StaffMember, reply_token: str | None, key: str, result: str, **fields: object
+) -> str:
     reply_staff(ctx, staff.reply_to, reply_token, f"admin_broadcast.{key}", **fields)
     return result
 

@@ -20,7 +20,7 @@ from bot.platform.runtime import current
 from bot.privacy import requests
 from bot.privacy.erasure import Erasure, erase_customer, forget_in_redis
 from bot.privacy.subject import find
-from bot.staff.admin import Staff, about
+from bot.staff.admin import StaffMember, about
 from bot.staff.desk import STAFF_LOCALE, customer_ref, reply_staff
 from flows.engine import TOKYO
 from handlers.admin import Call, Refused, Usage, admin, say
@@ -81,18 +81,18 @@ def _ask(call: Call, ctx: Ctx, kind: PrivacyKind) -> str | None:
 
 
 @admin.postback("admin_privacy_approve")
-def approve(staff: Staff, value: str, reply_token: str | None, ctx: Ctx) -> str:
+def approve(staff: StaffMember, value: str, reply_token: str | None, ctx: Ctx) -> str:
     """承認する: an approver other than the requester; a disclosure gets its code, an erasure runs now."""
     return _decide(staff, value, reply_token, ctx, approve=True)
 
 
 @admin.postback("admin_privacy_reject")
-def reject(staff: Staff, value: str, reply_token: str | None, ctx: Ctx) -> str:
+def reject(staff: StaffMember, value: str, reply_token: str | None, ctx: Ctx) -> str:
     """却下する: the requester withdraws, or an approver turns it down."""
     return _decide(staff, value, reply_token, ctx, approve=False)
 
 
-def _decide(staff: Staff, value: str, reply_token: str | None, ctx: Ctx, approve: bool) -> str:
+def _decide(staff: StaffMember, value: str, reply_token: str | None, ctx: Ctx, approve: bool) -> str:
     connection = ctx.session.connection()
     decision = requests.decide(connection, value, staff, approve, ctx.now)
     row, outcome = decision.request, decision.outcome
@@ -134,7 +134,7 @@ def _decide(staff: Staff, value: str, reply_token: str | None, ctx: Ctx, approve
 
 
 def _tell(
-    ctx: Ctx, staff: Staff, row: Any, reply_token: str | None, template: str, fields: dict[str, Any]
+    ctx: Ctx, staff: StaffMember, row: Any, reply_token: str | None, template: str, fields: dict[str, Any]
 ) -> None:
     """The answer goes where the request was made (its buttons are there), and only there."""
     token = reply_token if staff.reply_to == row.requested_in else None

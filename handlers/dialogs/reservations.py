@@ -31,7 +31,6 @@ from sqlalchemy import delete, insert, select, true, update
 from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
 from bot.delivery.content import format_date
-from bot.delivery.outbox import WAITING
 from bot.inbound.context import Ctx
 from bot.offers.referrals import ALPHABET
 from bot.scenarios.triggers import mark_data_changed
@@ -40,7 +39,7 @@ from flows.engine import TOKYO, japan_day
 from flows.rules import parse_quiet_hours
 from handlers.conversation import begin, chat, end
 from handlers.dialogs.tapped import reservation, tapped_reservation
-from models import Delivery, DeliveryStatus, Dialog, Enrollment, Reservation, Store
+from models import UNSETTLED, Delivery, DeliveryStatus, Dialog, Enrollment, Reservation, Store
 
 log = logging.getLogger(__name__)
 NAME = "visit_booking"
@@ -291,7 +290,7 @@ def _close(turn: Turn, ctx: Ctx, code: str, rebooked: bool) -> bool:
         update(DELIVERIES)
         .where(
             DELIVERIES.c.enrollment_id.in_(anchored.scalar_subquery()),
-            DELIVERIES.c.status.in_([*WAITING, DeliveryStatus.PAUSED]),
+            DELIVERIES.c.status.in_(UNSETTLED),
         )
         .values(status=DeliveryStatus.FAILED, error="cancelled: reservation changed", updated_at=ctx.now)
     ).rowcount

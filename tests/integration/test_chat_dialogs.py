@@ -104,7 +104,7 @@ def test_a_chat_answer_goes_ahead_of_a_broadcast_in_progress(runtime, post_webho
     from rq import Queue, SimpleWorker
 
     from bot.delivery.outbox import dispatch_due
-    from bot.jobs.queues import DELIVERIES, WORKER_QUEUES
+    from bot.jobs.queues import SENDS, WORKER_QUEUES
     from tests.integration.delivery_helpers import add_customer, new_broadcast, queue
 
     with emulated_line(runtime) as line:
@@ -113,7 +113,7 @@ def test_a_chat_answer_goes_ahead_of_a_broadcast_in_progress(runtime, post_webho
         queue(runtime, new_broadcast(runtime, channels="first_reachable:email"))
         runtime.settings = runtime.settings.model_copy(update={"send_batch_size": 1})
         assert dispatch_due(runtime.engine, runtime.redis, runtime.settings, utcnow()) == 3
-        backlog = Queue(DELIVERIES, connection=runtime.redis)
+        backlog = Queue(SENDS, connection=runtime.redis)
         assert backlog.count == 3
         chat = Chat(runtime, line, post_webhook, drain=lambda: None)
         chat.say("メニュー")

@@ -13,7 +13,7 @@ from bot.delivery.channels.line import LinePusher, retry_key
 from bot.delivery.consent import Evidence, opt_out
 from bot.delivery.outbox import dispatch_due, resume_channel, stopped_channels
 from bot.delivery.sending import send_batch
-from bot.jobs.queues import HANDOFF_GRACE
+from bot.jobs.queues import HANDOFF_GRACE, SENDS
 from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
 from models import DeliveryStatus, FriendStatus, utcnow
@@ -70,7 +70,7 @@ def test_a_push_whose_worker_died_before_recording_is_a_409_not_a_second_message
     dispatch_due(sending.engine, sending.redis, sending.settings, utcnow())  # claimed, job queued …
     from rq import Queue
 
-    Queue("deliveries", connection=sending.redis).empty()  # … and lost with its worker
+    Queue(SENDS, connection=sending.redis).empty()  # … and lost with its worker
     row = ledger(sending, row_id)[0]
     with LinePusher(line.base_url, ACCESS_TOKEN) as pusher:  # what the dead worker had sent
         pusher.push(user, [{"type": "text", "text": "x"}], retry_key(row.id, row.created_at))

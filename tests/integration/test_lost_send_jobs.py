@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 from bot.delivery.outbox import dispatch_answers, dispatch_due
 from bot.delivery.sending import send_batch
-from bot.jobs.queues import ANSWERS, DELIVERIES, HANDOFF_GRACE, WORKER_QUEUES
+from bot.jobs.queues import ANSWERS, HANDOFF_GRACE, SENDS, WORKER_QUEUES
 from bot.jobs.tasks import tick
 from bot.platform import runtime as runtime_module
 from bot.platform.runtime import Runtime
@@ -157,7 +157,7 @@ def test_send_jobs_lost_with_redis_go_out_again_within_the_claim_and_once(lost, 
     users = [line_id() for _ in range(25)]
     ids = [add_row(lost, add_customer(lost, line=user)) for user in users]
     assert dispatch_due(lost.engine, lost.redis, lost.settings, utcnow()) == 25
-    queued = Queue(DELIVERIES, connection=lost.redis).get_jobs()
+    queued = Queue(SENDS, connection=lost.redis).get_jobs()
     assert [len(job.args[1]) for job in queued] == [10, 10, 5]
     # a worker has taken the first job and is sending it, slowly: LINE takes each push but answers late
     line.inject(PUSH, "timeout", times=10, delay=8.0, accepted=True)
@@ -173,7 +173,7 @@ def test_send_jobs_lost_with_redis_go_out_again_within_the_claim_and_once(lost, 
     own_redis.kill()
     own_redis.start()
     recovered = utcnow()
-    assert Queue(DELIVERIES, connection=lost.redis).count == 0  # the other two jobs went with Redis
+    assert Queue(SENDS, connection=lost.redis).count == 0  # the other two jobs went with Redis
 
     at = recovered + HANDOFF_GRACE + timedelta(seconds=1)
     assert at < recovered + CLAIM
@@ -203,7 +203,7 @@ def test_a_queued_answer_keeps_its_row_until_its_job_is_lost(runtime):
     later = handed + HANDOFF_GRACE + timedelta(seconds=1)
     assert dispatch_due(runtime.engine, runtime.redis, runtime.settings, later) == 1
     [row] = ledger(runtime, row_id)
-    assert row.send_job in Queue(DELIVERIES, connection=runtime.redis).get_job_ids()
+    assert row.send_job in Queue(SENDS, connection=runtime.redis).get_job_ids()
     assert row.claimed_until > later and row.attempts == 0
 
 
@@ -250,7 +250,7 @@ def test_workers_killed_mid_job_leave_every_row_sent_exactly_once(crashing, sett
     users = [line_id() for _ in range(40)]
     ids = [add_row(runtime, add_customer(runtime, line=user)) for user in users]
     assert dispatch_due(runtime.engine, runtime.redis, runtime.settings, utcnow()) == 40
-    held_job = Queue(DELIVERIES, connection=runtime.redis).get_job_ids()[1]
+    held_job = Queue(SENDS, connection=runtime.redis).get_job_ids()[1]
     line.inject(PUSH, "timeout", times=None, delay=30.0, accepted=True)  # LINE takes the pushes, answers late
     holder = runtime.engine.connect()  # the worker that starts the second job waits on its rows
     holder.execute(text("SELECT id FROM deliveries WHERE send_job = :job FOR UPDATE"), {"job": held_job})

@@ -18,7 +18,7 @@ from bot.delivery.outbox import dispatch_due
 from bot.privacy.erasure import erase_customer
 from bot.privacy.holdings import HOLDINGS
 from bot.privacy.requests import open_request
-from bot.staff.admin import Staff, pseudonym
+from bot.staff.admin import StaffMember, pseudonym
 from bot.staff.dashboard import funnels, problems, reach, sms_months
 from models import (
     AdminAudit,
@@ -285,7 +285,9 @@ def test_erasure_stops_what_was_still_to_happen(runtime):
                 received_at=now,
             )
         )
-        asked = open_request(connection, PrivacyKind.EXPORT, customer, Staff("U1", "1:1", frozenset()), now)
+        asked = open_request(
+            connection, PrivacyKind.EXPORT, customer, StaffMember("U1", "1:1", frozenset()), now
+        )
     queued = add_row(runtime, customer, channel="email", enrollment_id=enrollment, step="a")
     paused = add_row(runtime, customer, channel="line", fields={"address": "東京都"})
     with runtime.engine.begin() as connection:  # its scenario is paused: it waits for staff to resume

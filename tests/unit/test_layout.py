@@ -102,9 +102,11 @@ def test_only_channels_import_the_messaging_sdk():
 
 
 def test_models_and_bot_do_not_import_handlers_or_entry_points():
-    """models depend on nothing of ours but models; bot never imports handlers, app or worker."""
+    """models depend on nothing of ours but models and the pure vocabulary in flows.dsl (Channel, Purpose); bot
+    never imports handlers, app or worker."""
     for path in modules("models"):
-        ours = {n.split(".")[0] for n in imports_of(path)} & {"bot", "handlers", "flows", "app", "worker"}
+        names = imports_of(path) - {"flows.dsl"}
+        ours = {n.split(".")[0] for n in names} & {"bot", "handlers", "flows", "app", "worker"}
         assert not ours, path
     for path in modules("bot"):
         ours = {n.split(".")[0] for n in imports_of(path)} & {"handlers", "app", "worker"}
