@@ -32,6 +32,7 @@ from flows.dsl import (
     Wait,
     equals,
 )
+from flows.paths import resends, step_days
 
 PLACEHOLDER = re.compile(r"%\{(\w+)\}")
 INDENT = "  "
@@ -123,9 +124,9 @@ def scenario_lines(
     lines += [f"{INDENT}{_t(key, locale)}: {value}" for key, value in heading]
     lines.append(f"{INDENT}{_t('show.steps', locale)}:")
     numbers = {step.id: position for position, step in enumerate(scenario.steps, 1)}
-    days = step_days(scenario)
+    days, again = step_days(scenario), resends(scenario)
     for step in scenario.steps:
-        title = _title(step, locale)
+        title = _title(step, step.id in again, locale)
         lines.append(INDENT + _t("step.numbered", locale, number=numbers[step.id], title=title, id=step.id))
         details = _details(scenario, step, numbers, days.get(step.id, ()), locale, link_targets)
         lines += [DETAIL + detail for detail in details]
@@ -164,9 +165,10 @@ def _setting_value(key: str, value: object, locale: str) -> str:
     return _t("days", locale, count=value) if isinstance(value, int) else str(value)
 
 
-def _title(step: Step, locale: str) -> str:
+def _title(step: Step, resent: bool, locale: str) -> str:
     if isinstance(step, Send):
-        return _t("step.send", locale, message=step.template.rsplit(".", 1)[-1].upper())
+        message = step.template.rsplit(".", 1)[-1].upper() + ("'" if resent else "")
+        return _t("step.send", locale, message=message)
     if isinstance(step, Exit):
         return _t("step.exit", locale, outcome=_t(f"outcome.{step.outcome}", locale))
     return _t(f"step.{TITLES[type(step)]}", locale)
@@ -315,25 +317,3 @@ def condition_words(condition: Condition, locale: str) -> str:
         value = _t("condition.yes" if value else "condition.no", locale)
     fact = _t(f"facts.{condition.fact}", locale)
     return _t(f"condition.{condition.op}", locale, fact=fact, value=value)
-
-
-def step_days(scenario: Scenario) -> dict[str, tuple[int, ...]]:
-    """The days after entry on which each step can run, over every path through the flow. A wait ends N days
-    after the send it names, or N days after it starts when that send is not on the path (as the engine counts)."""
-    found: dict[str, set[int]] = {}
-    paths: list[tuple[str, int, dict[str, int], int]] = [(scenario.steps[0].id, 0, {}, 0)]
-    while paths:
-        step_id, day, sent, depth = paths.pop()
-        step = scenario.step(step_id)
-        if isinstance(step, Wait):
-            day = max(sent.get(step.after, day) + step.days, day)
-        found.setdefault(step_id, set()).add(day)
-        if isinstance(step, Send):
-            sent = {**sent, step.id: day}
-        if isinstance(step, IfEngaged | IfSegment):
-            targets = [step.yes, step.no]
-        else:
-            targets = [] if isinstance(step, Exit) else [scenario.after(step)]
-        if depth < len(scenario.steps):  # a flow drawn with a loop is followed once round, not for ever
-            paths += [(target, day, sent, depth + 1) for target in targets if target]
-    return {step_id: tuple(sorted(days)) for step_id, days in found.items()}

@@ -4,12 +4,14 @@ field names, with each step's day, channels, message text and branches, and the 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+from itertools import product
 
 import pytest
 
 from bot.platform.config import DEFAULT_LINK_TARGETS
 from bot.platform.i18n import configure_i18n
-from bot.scenarios.describe import _width, list_lines, scenario_lines, step_days
+from bot.scenarios.describe import _width, list_lines, scenario_lines
 from flows.catalog import SCENARIOS, build_catalog
 from flows.dsl import (
     Channel,
@@ -18,9 +20,13 @@ from flows.dsl import (
     Pick,
     Purpose,
     Send,
+    Signal,
     Wait,
     only,
 )
+from flows.engine import TOKYO, Enter, Wake, engaged_fact
+from flows.engine import step as engine_step
+from flows.paths import resends, step_days
 
 A_TEXT = (
     "      本文: {姓}様、{資料請求日}は資料をご請求いただきありがとうございました。"
@@ -136,7 +142,7 @@ def test_scenario_1_reads_like_the_deck():
         "      いつ: ステップ1の送信の1日後まで（資料請求日の2日後 19:00）",
         "  3. 反応で分岐（opened_a）",
         "      ステップ1のメッセージを開封した → 6 ／ 開封していない → 4",
-        "  4. メッセージ A を送信（send_a2）",
+        "  4. メッセージ A' を送信（send_a2）",
         "      いつ: 資料請求日の2日後 19:00",
         "      チャネル: LINE → SMS → メール → アプリ通知（この順に、届けられる最初の1つ）",
         "      件名: 【お客さまサポート】保険の料金比較とおすすめの保険のご案内",
@@ -210,13 +216,17 @@ def test_paused_and_unscheduled_scenarios_say_so():
     assert any("campaign start date: not set" in line for line in referral)
 
 
-def test_step_days_follow_every_path_as_the_engine_counts():
-    """#1: B on day 1 after an open, day 2 after the re-send; #5: B and C 3 days after A, D and E 3 more."""
+def test_step_days_and_resends_follow_every_path_as_the_engine_counts():
+    """#1: B on day 1 after an open, day 2 after the re-send A'; #5: B and C 3 days after A, D and E 3 more, and
+    the E after C is no re-send (E was not sent on that path); #2 re-sends A and B as the deck's A' and B'."""
     one = step_days(SCENARIOS["doc_request_followup"])
     assert one["send_a"] == (0,) and one["send_a2"] == (1,) and one["send_b"] == (1, 2)
     five = step_days(SCENARIOS["visit_reminder"])
     assert five["send_b"] == five["send_c"] == (3,)
     assert five["send_d"] == five["send_e"] == five["send_e_after_c"] == (6,)
+    assert resends(SCENARIOS["doc_request_followup"]) == {"send_a2"}
+    assert resends(SCENARIOS["visit_reminder"]) == set()
+    assert resends(SCENARIOS["dormant_doc_request"]) == {"send_a2", "send_b2"}
 
 
 def test_rarer_shapes_in_words():
@@ -254,3 +264,31 @@ def test_names_are_the_decks_titles():
     lines = list_lines(SCENARIOS.values(), "ja", set(), {})
     for line, scenario in zip(lines[1:], SCENARIOS.values(), strict=True):
         assert f"  {scenario.title}  " in line
+
+
+@pytest.mark.parametrize("scenario_id", list(SCENARIOS))
+def test_step_days_agree_with_the_engine(scenario_id):
+    """The days `show` prints for each send are the days the engine sends it on, over every combination of
+    messages the customer reacts to or ignores."""
+    scenario = SCENARIOS[scenario_id]
+    sends = [step.id for step in scenario.steps if isinstance(step, Send)]
+    entry = datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO)
+    seen: dict[str, set[int]] = {}
+    for reactions in product([True, False], repeat=len(sends)):
+        facts = {
+            engaged_fact(send, signal): reacted
+            for send, reacted in zip(sends, reactions, strict=True)
+            for signal in Signal
+        }
+        result = engine_step(scenario, None, Enter(entry), entry, facts)
+        sent = list(result.sends)
+        while result.state.wake_at:
+            woken = datetime.fromisoformat(result.state.wake_at)
+            result = engine_step(scenario, result.state, Wake(result.state.token), woken, facts)
+            sent += result.sends
+        for message in sent:
+            seen.setdefault(message.step, set()).add((message.due_at - entry).days)
+    days = step_days(scenario)
+    assert seen and {step: tuple(sorted(found)) for step, found in seen.items()} == {
+        step: days[step] for step in seen
+    }
