@@ -9,19 +9,24 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from bot.platform.i18n import text
 from bot.platform.scenario_config import current_settings
 from bot.scenarios.controls import paused_scenarios, set_paused
+from bot.scenarios.describe import list_lines, scenario_lines
 from bot.scenarios.explain import entry_check, find_customer, trace_lines
 from bot.scenarios.runner import ENROLLMENTS, tick
 from bot.scenarios.simulation import simulate
 from bot.staff.admin import CLI, about, audit, operator, pseudonym
 from flows.catalog import find_scenario
-from flows.diagram import describe_trigger, mermaid
-from flows.dsl import OnDate, Scenario, ScenarioError
+from flows.diagram import mermaid
+from flows.dsl import Scenario, ScenarioError
 from models import EnrollmentStatus, utcnow
+
+LANGUAGE = click.option(
+    "--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Japanese or English."
+)
 
 
 def _moment(at: str | None) -> datetime:
@@ -62,7 +67,7 @@ def tick_command(at: str | None) -> None:
 @click.command("why")
 @click.argument("customer")
 @click.argument("scenario", required=False)
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@LANGUAGE
 @click.option("--at", help="For the entry check: as of this moment (ISO with offset); default now.")
 @click.option("--by", help="Who looks, for the audit (default: the shell's login).")
 @with_appcontext
@@ -121,32 +126,26 @@ def _chosen(key: str) -> Scenario:
         raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
 
 
-def _state(scenario: Scenario, paused: set[str]) -> str:
-    if scenario.id in paused:
-        return "paused"
-    if isinstance(scenario.trigger, OnDate) and scenario.trigger.day is None:
-        return "no start date"
-    return "running"
+def _in_progress(connection: Connection) -> dict[str, int]:
+    """Active enrollments per scenario id."""
+    return dict(
+        connection.execute(
+            select(ENROLLMENTS.c.scenario_id, func.count())
+            .where(ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE)
+            .group_by(ENROLLMENTS.c.scenario_id)
+        ).all()
+    )
 
 
 @scenarios_group.command("list")
-def list_command() -> None:
-    """Every scenario: its state (running, paused, no start date), trigger and enrollments in progress."""
-    engine = current_app.extensions["runtime"].engine
-    with engine.connect() as connection:
+@LANGUAGE
+def list_command(lang: str) -> None:
+    """Every scenario as a table: number, name, when it starts, steps and sends, state, enrollments in progress."""
+    with current_app.extensions["runtime"].engine.connect() as connection:
         paused = paused_scenarios(connection)
-        active = dict(
-            connection.execute(
-                select(ENROLLMENTS.c.scenario_id, func.count())
-                .where(ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE)
-                .group_by(ENROLLMENTS.c.scenario_id)
-            ).all()
-        )
-    for scenario in _catalog().values():
-        click.echo(
-            f"#{scenario.number:<3} {scenario.id:<28} {_state(scenario, paused):<14}"
-            f" {active.get(scenario.id, 0):>7} in progress  {describe_trigger(scenario.trigger)}  {scenario.title}"
-        )
+        in_progress = _in_progress(connection)
+    for line in list_lines(_catalog().values(), lang, paused, in_progress):
+        click.echo(line)
 
 
 @scenarios_group.command("pause")
@@ -205,21 +204,28 @@ def simulate_command(scenario: str, first: str, last: str, every: int) -> None:
 
 @scenarios_group.command("show")
 @click.argument("scenario")
+@LANGUAGE
 @click.option(
     "--mermaid", "diagram", type=click.Path(dir_okay=False), help="Also write a Mermaid diagram here."
 )
-def show_command(scenario: str, diagram: str | None) -> None:
-    """The trigger, segment, settings and steps of SCENARIO (id or number)."""
+def show_command(scenario: str, lang: str, diagram: str | None) -> None:
+    """SCENARIO (number or id) as it will run: when it starts, who enters, every step with its day, channels and
+    message text, and the settings an operator changed."""
     chosen = _chosen(scenario)
-    click.echo(f"#{chosen.number} {chosen.title} ({chosen.id})")
-    click.echo(f"  trigger: {describe_trigger(chosen.trigger)}")
-    click.echo(f"  segment: {', '.join(f'{c.fact} {c.op} {c.value}' for c in chosen.segment) or '-'}")
-    if chosen.exit_when:
-        click.echo(f"  leaves when: {', '.join(f'{c.fact} {c.op}' for c in chosen.exit_when)}")
-    click.echo(f"  optional filters: {', '.join(chosen.filters) or '-'}")
-    click.echo(f"  settings: {', '.join(f'{k}={v}' for k, v in chosen.params.items())}")
-    for node in chosen.steps:
-        click.echo(f"  {node}")
+    runtime = current_app.extensions["runtime"]
+    with runtime.engine.connect() as connection:
+        paused = chosen.id in paused_scenarios(connection)
+        in_progress = _in_progress(connection).get(chosen.id, 0)
+    lines = scenario_lines(
+        chosen,
+        lang,
+        paused=paused,
+        in_progress=in_progress,
+        filters=runtime.settings.scenario_filters.get(chosen.id, {}),
+        link_targets=runtime.settings.link_targets,
+    )
+    for line in lines:
+        click.echo(line)
     if diagram:
         Path(diagram).write_text(mermaid(chosen), encoding="utf-8")
-        click.echo(f"diagram: {diagram}")
+        click.echo(text("scenario_view.show.diagram", lang, path=diagram))

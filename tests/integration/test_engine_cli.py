@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.platform.config import Settings
 from tests.integration.scenario_helpers import load, person, write
 
 
@@ -73,13 +74,43 @@ def test_bad_arguments_get_a_clear_error(app):
     assert scenario.exit_code == 2 and "no scenario '99'" in scenario.output
 
 
-def test_scenarios_list_and_show(app):
-    """The catalogue by number, and one scenario's steps."""
+def test_scenarios_list_and_show(app, runtime, tmp_path):
+    """list and show read the operator's settings file and count who is in progress: show says which timing an
+    operator changed and moves every step with it, in Japanese or English; no Python repr anywhere."""
+    load(runtime, "F5", write(tmp_path / "f5.csv", [person("C1", email="a@example.com", email_ok="真")]))
+    load(runtime, "F3", _reservation(tmp_path))
+    settings_file = tmp_path / "scenarios.yml"
+    settings_file.write_text('"5":\n  timings:\n    trigger_at: "09:30"\n', encoding="utf-8")
+    runtime.settings = Settings.model_validate(
+        {**runtime.settings.model_dump(), "scenario_settings_file": settings_file}
+    )
     cli = app.test_cli_runner()
-    listed = cli.invoke(args=["scenarios", "list"]).output
-    assert "#5" in listed and "来店予約後の来店リマインドシナリオ" in listed
-    shown = cli.invoke(args=["scenarios", "show", "14"]).output
-    assert "renewal_reminder" in shown and "send_a2" in shown
+    assert '"queued": 1' in cli.invoke(args=["engine", "tick", "--at", "2026-06-13T09:30:00+09:00"]).output
+    listed = cli.invoke(args=["scenarios", "list"]).output.splitlines()
+    assert listed[0].split() == ["番号", "シナリオ", "開始のタイミング", "ステップ", "送信", "状態", "進行中"]
+    assert next(line for line in listed if line.startswith("#5 ")).split()[1:] == [
+        "来店予約後の来店リマインドシナリオ",
+        "来店予定日の7日前",
+        "09:30",
+        "17",
+        "6",
+        "配信中",
+        "1",
+    ]
+    shown = cli.invoke(args=["scenarios", "show", "5"])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert "  進行中: 1件" in lines
+    assert (
+        "  設定値: 来店予定日の何日前に開始 7日、開始時刻 09:30（運用で変更・既定は 10:00）、次の送信までの日数 3日"
+        in lines
+    )
+    assert "      いつ: ステップ1の送信の3日後まで（来店予定日の4日前 09:30）" in lines
+    english = cli.invoke(args=["scenarios", "show", "visit_reminder", "--lang", "en"]).output
+    assert "  Starts: 7 days before the visit date, 09:30" in english.splitlines()
+    assert "      Channels: email only" in english.splitlines()
+    for output in (shown.output, english, "\n".join(listed)):
+        assert not any(bad in output for bad in ("Channel.", "<", "timedelta(", "None", "{'", "visit_on"))
 
 
 def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):

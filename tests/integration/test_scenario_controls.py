@@ -36,9 +36,10 @@ def test_a_paused_scenario_sends_nothing_and_resumes_where_it_stopped(app, runti
     assert paused.exit_code == 0 and "1 queued messages parked" in paused.output, paused.output
     assert statuses(runtime) == ["paused"]
     assert _claim(runtime.engine, A_DUE + timedelta(minutes=5), A_DUE + timedelta(minutes=10), set()) == []
-    assert (
-        "paused" in cli.invoke(args=["scenarios", "list"]).output.split("renewal_reminder")[1].splitlines()[0]
-    )
+    listed = cli.invoke(args=["scenarios", "list"]).output.splitlines()
+    assert " 一時停止中 " in next(line for line in listed if line.startswith("#14 "))
+    shown = cli.invoke(args=["scenarios", "show", "14"]).output.splitlines()
+    assert "  状態: 一時停止中（新しい登録も送信も止めています。再開は flask scenarios resume 14）" in shown
     for day in range(1, 5):  # "during" would enter on 07-03; "early" would get A' on 07-04
         report = tick(runtime.engine, scenarios, A_DUE + timedelta(days=day))
         assert report.paused == ["renewal_reminder"] and "renewal_reminder" not in report.entered
@@ -56,16 +57,19 @@ def test_a_paused_scenario_sends_nothing_and_resumes_where_it_stopped(app, runti
 
 
 def test_list_show_and_settings(app, tmp_path):
-    """list shows every scenario's state and trigger; show prints the graph and writes a Mermaid diagram with
-    every step; settings prints the timings as YAML; an unknown scenario is a usage error."""
+    """list shows every scenario's state and trigger under a heading; show prints the graph and writes a Mermaid
+    diagram with every step; settings prints the timings as YAML; an unknown scenario is a usage error."""
     cli = app.test_cli_runner()
     listed = cli.invoke(args=["scenarios", "list"]).output.splitlines()
-    assert len(listed) == len(app.extensions["runtime"].settings.scenarios)
-    assert any(line.startswith("#5 ") and "running" in line and "7日前 10:00" in line for line in listed)
+    assert len(listed) == 1 + len(app.extensions["runtime"].settings.scenarios)
+    assert any(
+        line.startswith("#5 ") and " 配信中 " in line and "来店予定日の7日前 10:00" in line for line in listed
+    )
     diagram = tmp_path / "five.mmd"
     shown = cli.invoke(args=["scenarios", "show", "5", "--mermaid", str(diagram)])
     assert shown.exit_code == 0, shown.output
-    assert "settings: days_before_visit=7, trigger_at=10:00, wait_days=3" in shown.output
+    assert "設定値: 来店予定日の何日前に開始 7日、開始時刻 10:00、次の送信までの日数 3日" in shown.output
+    assert f"フロー図: {diagram}" in shown.output
     text = diagram.read_text("utf-8")
     assert text.startswith("flowchart TD")
     for step_id in ("send_a", "opened_a", "send_b", "send_c", "send_e_after_c", "cancelled"):
