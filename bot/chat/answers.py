@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from bot.delivery.consent import Evidence, consent_row
 from bot.delivery.outbox import queue_message
+from bot.delivery.windows import reply_until
 from bot.inbound.context import Ctx
 from flows.dsl import Channel
 from models import ConsentEvent, Customer, CustomerChannels, Delivery, utcnow
@@ -26,7 +27,6 @@ CHANNELS = CustomerChannels.__table__
 CUSTOMERS = Customer.__table__
 CONSENT = ConsentEvent.__table__
 DELIVERIES = Delivery.__table__
-REPLY_WINDOW = timedelta(seconds=50)  # LINE honours a reply token for about a minute after the event
 FRIEND_ADD_SOURCE = "line:friend_add"
 
 
@@ -85,7 +85,7 @@ def answer(ctx: Ctx, turn: Turn, template: str, **fields: Any) -> int:
         f"chat:{ctx.event_row_id}:{len(ctx.answers) + 1}",
         ctx.now,
         reply_token=token,
-        reply_by=(ctx.occurred_at or ctx.now) + REPLY_WINDOW if token else None,
+        reply_by=reply_until(token, ctx.occurred_at or ctx.now),
         **fields,
     )
     ctx.answers.append(delivery_id)

@@ -19,7 +19,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from bot.delivery.broadcast_plan import figures, plan
 from bot.delivery.broadcasts import queue_broadcast
@@ -28,7 +28,7 @@ from bot.jobs.queues import MAINTENANCE
 from bot.platform.config import Settings
 from bot.platform.i18n import text
 from bot.platform.runtime import current
-from bot.staff.desk import STAFF_LOCALE, enqueue_notices
+from bot.staff.desk import STAFF_LOCALE, enqueue_notices, record_admin_notice
 from flows.dsl import Channel
 from flows.engine import TOKYO
 from models import (
@@ -37,15 +37,12 @@ from models import (
     Broadcast,
     BroadcastStatus,
     Delivery,
-    NoticeStatus,
-    StaffNotice,
     utcnow,
 )
 
 log = logging.getLogger(__name__)
 BROADCASTS = Broadcast.__table__
 DELIVERIES = Delivery.__table__
-NOTICES = StaffNotice.__table__
 ONE_PER_CUSTOMER = ("customer", "contract", "channel", "activity")  # joined; other records: EXISTS
 SHARED_TOKEN = "0" * 22  # as long as a broadcast row's token: the SMS estimate counts its links' characters
 MILESTONES = (25, 50, 75)
@@ -57,25 +54,10 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 # ── telling the admin chat ───────────────────────────────────────────────────────────────────────────────
 
 
-def record_notice(connection: Connection, target: str, template: str, now: datetime, **fields: Any) -> int:
-    """A message to the admin chat `target` (a group, or a staff member 1:1), in the caller's transaction."""
-    row = {
-        "kind": "admin",
-        "customer_id": None,
-        "target": target,
-        "template": template,
-        "fields": {k: v if isinstance(v, int | float | bool) else str(v) for k, v in fields.items()},
-        "status": NoticeStatus.QUEUED,
-        "attempts": 0,
-        "created_at": now,
-    }
-    return connection.execute(insert(NOTICES).values(row).returning(NOTICES.c.id)).scalar_one()
-
-
 def notify_admin(engine: Engine, redis: Redis, target: str, template: str, **fields: Any) -> int:
     """Tell the admin chat `target` `messages.<template>` by push, from a job."""
     with engine.begin() as connection:
-        notice_id = record_notice(connection, target, template, utcnow(), **fields)
+        notice_id = record_admin_notice(connection, target, template, utcnow(), **fields)
     enqueue_notices(redis, [notice_id])
     return notice_id
 
@@ -113,7 +95,9 @@ def count_broadcast(broadcast_id: int) -> str:
         if not stored:  # another run of this job counted it first
             return "skipped"
         fields = dry_run_fields(broadcast, counts, runtime.settings)
-        notice = record_notice(connection, broadcast.prepared_in, "admin_broadcast.dry_run", now, **fields)
+        notice = record_admin_notice(
+            connection, broadcast.prepared_in, "admin_broadcast.dry_run", now, **fields
+        )
     enqueue_notices(runtime.redis, [notice])
     log.info("broadcast %s counted: %s recipients", broadcast_id, counts["recipients"])
     return "counted"

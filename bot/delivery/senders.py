@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.delivery.channels.email import EmailMessage, open_mailer
-from bot.delivery.channels.line import LinePusher, group_retry_key, retry_key
+from bot.delivery.channels.line import LineMessage, LinePusher, group_retry_key, retry_key
 from bot.delivery.channels.push import PushNotification, open_push_sender
-from bot.delivery.channels.result import Outcome, SendResult
+from bot.delivery.channels.result import SendResult
 from bot.delivery.channels.sms import SmsMessage, open_sms_provider
 from bot.delivery.content import Links, Template, email_parts, line_messages, sms_text
+from bot.delivery.windows import fresh_reply_token
 from bot.platform.config import Settings
 from flows.dsl import Channel, Purpose
 from models import utcnow
@@ -57,26 +58,21 @@ class LineSender:
         self.pusher.close()
 
     def send(self, items: list[Outgoing]) -> list[SendResult]:
-        results: dict[int, SendResult] = {}
-        for item in items:  # answers in a chat go by reply while the token is fresh; otherwise by push
-            if self._replyable(item):
-                messages = line_messages(
-                    item.template, item.fields, item.links, item.marketing, self.settings
-                )
-                answer = self.pusher.reply(item.row.reply_token, messages)
-                if answer.outcome is not Outcome.FAILED:
-                    results[item.row.id] = answer
-        singles = [item for item in items if not item.row.batch_key and item.row.id not in results]
-        pushes = [
-            (
+        now = utcnow()
+        singles = [item for item in items if not item.row.batch_key]
+        answers = [  # answers in a chat go by reply while the token is fresh; otherwise by push
+            LineMessage(
                 item.address,
                 line_messages(item.template, item.fields, item.links, item.marketing, self.settings),
                 retry_key(item.row.id, item.row.created_at),
+                fresh_reply_token(item.row, now),
             )
             for item in singles
         ]
-        for item, result in zip(singles, self.pusher.push_many(pushes), strict=True):
-            results[item.row.id] = result
+        results = {
+            item.row.id: result
+            for item, result in zip(singles, self.pusher.reply_or_push(answers), strict=True)
+        }
         groups: dict[str, list[Outgoing]] = {}
         for item in items:
             if item.row.batch_key:
@@ -88,12 +84,6 @@ class LineSender:
             result = self.pusher.multicast([m.address for m in members], messages, group_retry_key(batch_key))
             results.update({m.row.id: result for m in members})
         return [results[item.row.id] for item in items]
-
-    def _replyable(self, item: Outgoing) -> bool:
-        # first attempts only: a retry goes by push, under the row's retry key. Replies cannot carry a retry
-        # key, so a crash between a reply and its record repeats that answer once, by push.
-        row = item.row
-        return bool(row.reply_token and row.reply_by and row.attempts == 1 and row.reply_by > utcnow())
 
 
 class SmsSender:

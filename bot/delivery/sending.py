@@ -31,6 +31,7 @@ from bot.delivery.outbox import stop_channel
 from bot.delivery.rules import NOBODY, load_reach, refusal
 from bot.delivery.senders import Outgoing, Sender, open_sender
 from bot.delivery.signal_buffer import OPT_OUTS, apply_pending
+from bot.delivery.windows import retry_window_passed
 from bot.platform.bulk import among
 from bot.platform.config import Settings
 from bot.platform.runtime import current
@@ -41,7 +42,6 @@ from models import SENDABLE, Delivery, DeliveryStatus, utcnow
 
 log = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
-RETRY_WINDOW = timedelta(hours=23)
 CHUNK = 100
 
 
@@ -145,7 +145,7 @@ def _send_chunk(
         reason = refusal(channel, Purpose(row.purpose), who)
         if row.broadcast_id in cancelled:  # staff stopped the broadcast while this job ran
             records.append(_failed(row, "cancelled", now))
-        elif row.first_attempt_at and now - row.first_attempt_at > RETRY_WINDOW:
+        elif row.first_attempt_at and retry_window_passed(row.first_attempt_at, now):
             records.append(_failed(row, "retry window of 23 h passed", now))
         elif reason:
             records.append(_failed(row, f"not_sent: {reason}", now))
@@ -204,7 +204,7 @@ def _retry(row: Any, result: SendResult, settings: Settings, now: datetime) -> d
     intervals = settings.send_retry_intervals or [60]
     delay = max(intervals[min(row.attempts, len(intervals)) - 1], result.retry_after or 0)
     when = now + timedelta(seconds=delay)
-    if when - (row.first_attempt_at or now) > RETRY_WINDOW:
+    if retry_window_passed(row.first_attempt_at or now, when):
         return _failed(row, f"gave up after 23 h: {result.reason}", now)
     rules = settings.delivery_rules()
     if row.purpose == Purpose.MARKETING and in_quiet_hours(when, rules):

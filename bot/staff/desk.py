@@ -3,8 +3,10 @@
 in the chat each time.
 
 A notice is a row per staff target (STAFF_LINE_TARGETS), written in the same transaction as the request that
-prompted it and sent right after that commits, by an RQ job that pushes each row under a retry key derived from
-the row: a job run twice never notifies staff twice. With no target configured, notices are recorded only.
+prompted it and sent right after that commits, by an RQ job. The job sends the way the ledger's send jobs do, with
+the same functions: by reply while the row's reply token is fresh (an answer in the admin chat), else by push
+under a retry key derived from the row, never later than that key lasts (bot/delivery/windows.py). So a job run
+twice never notifies staff twice. With no target configured, notices are recorded only.
 Notices name the customer by their ids, never by name: staff look the customer up where access is logged.
 """
 
@@ -12,22 +14,22 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Queue
 from sqlalchemy import Connection, Engine, event, insert, select, update
 from sqlmodel import Session
 
-from bot.delivery.channels.line import LinePusher
-from bot.delivery.channels.result import Outcome
+from bot.delivery.channels.line import NOTICE_KEYS, LineMessage, LinePusher, retry_key
+from bot.delivery.channels.result import Outcome, SendResult
 from bot.delivery.content import Links, Template, line_messages
 from bot.delivery.outbox import queue_message
+from bot.delivery.windows import RETRY_WINDOW, fresh_reply_token, reply_until, retry_window_passed
 from bot.inbound.context import Ctx
-from bot.jobs.queues import ANSWERS
+from bot.jobs.queues import ANSWERS, NOTICE_ATTEMPTS, NOTICE_RETRY, SEND_FAILURE_TTL, SEND_RESULT_TTL
 from bot.platform.config import Settings
 from bot.platform.i18n import text
 from bot.platform.runtime import current
@@ -43,13 +45,8 @@ from models import (
 log = logging.getLogger(__name__)
 NOTICES = StaffNotice.__table__
 STALE_AFTER = timedelta(minutes=2)
-REPLY_FOR = timedelta(seconds=50)  # LINE honours a reply token for about a minute
 REQUESTS = ServiceRequest.__table__
 STAFF_LOCALE = "ja"  # the insurer's staff read Japanese, whatever language the customers are answered in
-_KEYS = uuid.UUID("0b6f2a8e-53d4-4c1e-9f0a-7d2c6b9e8a31")  # namespace of staff notices' retry keys
-RETRY = Retry(max=3, interval=[10, 60, 300])
-MAX_ATTEMPTS = 1 + RETRY.max  # the job's last run gives up and alerts
-RETRY_WINDOW = timedelta(hours=23)  # LINE keeps a retry key for 24 hours
 _PENDING = "staff_notices_after_commit"
 STATUS_ORDER = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)
 
@@ -78,26 +75,39 @@ def notify_staff(
 def reply_staff(ctx: Ctx, target: str, reply_token: str | None, template: str, **fields: Any) -> int:
     """Answer a staff command in the admin chat (`target` is the group, or the staff member in 1:1): by reply
     while LINE's token is fresh, else by push; written in the handler's transaction, sent after it commits."""
+    reply_by = reply_until(reply_token, ctx.occurred_at or ctx.now)
+    connection = ctx.session.connection()
+    notice_id = record_admin_notice(
+        connection, target, template, ctx.now, reply_token=reply_token, reply_by=reply_by, **fields
+    )
+    _send_after_commit(ctx.session, [notice_id])
+    return notice_id
+
+
+def record_admin_notice(
+    connection: Connection,
+    target: str,
+    template: str,
+    now: datetime,
+    reply_token: str | None = None,
+    reply_by: datetime | None = None,
+    **fields: Any,
+) -> int:
+    """A message to the admin chat `target` (a group, or a staff member 1:1), in the caller's transaction: by
+    reply with `reply_token` until `reply_by`, else by push."""
     row = {
         "kind": "admin",
         "customer_id": None,
         "target": target,
         "template": template,
-        "fields": {
-            name: value if isinstance(value, int | float | bool) else str(value)
-            for name, value in fields.items()
-        },
+        "fields": {k: v if isinstance(v, int | float | bool) else str(v) for k, v in fields.items()},
         "status": NoticeStatus.QUEUED,
         "attempts": 0,
-        "created_at": ctx.now,
+        "created_at": now,
         "reply_token": reply_token,
-        "reply_by": (ctx.occurred_at or ctx.now) + REPLY_FOR if reply_token else None,
+        "reply_by": reply_by,
     }
-    notice_id = (
-        ctx.session.connection().execute(insert(NOTICES).values(row).returning(NOTICES.c.id)).scalar_one()
-    )
-    _send_after_commit(ctx.session, [notice_id])
-    return notice_id
+    return connection.execute(insert(NOTICES).values(row).returning(NOTICES.c.id)).scalar_one()
 
 
 def _notified_since(connection: Connection, kind: str, customer_id: int, since: datetime) -> bool:
@@ -194,7 +204,11 @@ def enqueue_notices(redis: Redis, ids: list[int]) -> None:
     """Queue the send job (a lost enqueue leaves the rows queued: `flask requests notices --resend`)."""
     try:
         Queue(ANSWERS, connection=redis).enqueue(
-            "bot.staff.desk.send_staff_notices", ids, retry=RETRY, result_ttl=600, failure_ttl=7 * 24 * 3600
+            "bot.staff.desk.send_staff_notices",
+            ids,
+            retry=NOTICE_RETRY,
+            result_ttl=SEND_RESULT_TTL,
+            failure_ttl=SEND_FAILURE_TTL,
         )
     except RedisError:
         log.warning("staff notices %s not queued (Redis); they wait for a resend", ids)
@@ -214,6 +228,8 @@ def send_staff_notices(ids: list[int]) -> dict[str, int]:
 
 
 def send_notices(engine: Engine, settings: Settings, ids: list[int]) -> dict[str, int]:
+    """Send the notices `ids` still queued, as the ledger's answers go: by reply while the token is fresh, else
+    by push under the notice's retry key, never past the key's 23 hours."""
     now = utcnow()
     with engine.begin() as connection:
         rows = connection.execute(
@@ -222,42 +238,45 @@ def send_notices(engine: Engine, settings: Settings, ids: list[int]) -> dict[str
             .values(attempts=NOTICES.c.attempts + 1)
             .returning(*NOTICES.c)
         ).all()
+    rows = sorted(rows, key=lambda row: row.id)
+    passed = ("failed", {"status": NoticeStatus.FAILED, "error": "retry window passed"})
+    outcomes = {row.id: passed for row in rows if retry_window_passed(row.created_at, now)}
+    ready = [row for row in rows if row.id not in outcomes]
+    if ready:
+        timeout = (settings.line_connect_timeout, settings.line_read_timeout)
+        with LinePusher(settings.line_api_base_url, settings.line_channel_access_token, timeout) as pusher:
+            results = pusher.reply_or_push([_message(settings, row, utcnow()) for row in ready])
+        outcomes.update({row.id: _outcome(row, result) for row, result in zip(ready, results, strict=True)})
     counts: dict[str, int] = {}
-    timeout = (settings.line_connect_timeout, settings.line_read_timeout)
-    with LinePusher(settings.line_api_base_url, settings.line_channel_access_token, timeout) as pusher:
-        for row in sorted(rows, key=lambda r: r.id):
-            if now - row.created_at > RETRY_WINDOW:
-                outcome, values = "failed", {"status": NoticeStatus.FAILED, "error": "retry window passed"}
-            else:
-                outcome, values = _push(pusher, settings, row)
-            with engine.begin() as connection:
-                connection.execute(update(NOTICES).where(NOTICES.c.id == row.id).values(**values))
+    with engine.begin() as connection:
+        for notice_id, (outcome, values) in outcomes.items():
+            connection.execute(update(NOTICES).where(NOTICES.c.id == notice_id).values(**values))
             counts[outcome] = counts.get(outcome, 0) + 1
     log.info("staff notices %s: %s", ids, counts)
     return counts
 
 
-def _push(pusher: LinePusher, settings: Settings, row: Any) -> tuple[str, dict[str, Any]]:
+def _message(settings: Settings, row: Any, now: datetime) -> LineMessage:
     template = Template(row.template, STAFF_LOCALE)
     fields = {"service_name": text("common.service_name", STAFF_LOCALE), **(row.fields or {})}
     messages = line_messages(template, fields, Links(settings.public_base_url, None), False, settings)
-    result = None
-    if row.reply_token and row.attempts == 1 and row.reply_by and row.reply_by > utcnow():
-        result = pusher.reply(row.reply_token, messages)  # free of quota; a spent token falls back to push
-    if result is None or result.outcome is not Outcome.SENT:
-        result = pusher.push(row.target, messages, notice_retry_key(row.id, row.created_at))
+    key = notice_retry_key(row.id, row.created_at)
+    return LineMessage(row.target, messages, key, fresh_reply_token(row, now))
+
+
+def _outcome(row: Any, result: SendResult) -> tuple[str, dict[str, Any]]:
     if result.outcome is Outcome.SENT:
         return "sent", {"status": NoticeStatus.SENT, "sent_at": utcnow(), "error": None}
     reason = (result.reason or result.outcome)[:500]
-    if result.outcome is Outcome.FAILED or row.attempts >= MAX_ATTEMPTS:
+    if result.outcome is Outcome.FAILED or row.attempts >= NOTICE_ATTEMPTS:
         log.error("ALERT: staff notice %s not delivered (%s)", row.id, reason)
         return "failed", {"status": NoticeStatus.FAILED, "error": reason}
     return "retry", {"error": reason}
 
 
 def notice_retry_key(notice_id: int, created_at: datetime) -> str:
-    """The same X-Line-Retry-Key for every attempt at one notice."""
-    return str(uuid.uuid5(_KEYS, f"staff_notice:{notice_id}:{created_at.isoformat()}"))
+    """The same X-Line-Retry-Key for every attempt at one notice, in the notices' own key space."""
+    return retry_key(notice_id, created_at, NOTICE_KEYS)
 
 
 def requeue_stale(engine: Engine, redis: Redis, now: datetime) -> int:

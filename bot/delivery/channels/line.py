@@ -1,10 +1,11 @@
 """LINE push through the Messaging API (line-bot-sdk v3), with the outcome a delivery worker acts on.
 
-Every push carries an `X-Line-Retry-Key` derived from its ledger row, so a retry after a crash or a lost
-response is answered 409 by LINE (already accepted) instead of delivering the message twice. Time-outs are
-explicit. What comes back is one of: sent (200, or 409 for a retry LINE had accepted), retry later (429 rate
-limit, 5xx, time-out, connection error), quota exhausted (429 monthly limit: stop the channel and alert), or
-failed with LINE's reason (other 4xx). LINE keeps a retry key for 24 hours: callers stop retrying after 23.
+Every push carries an `X-Line-Retry-Key` derived from its row (a ledger row or a staff notice, each table in
+its own key space), so a retry after a crash or a lost response is answered 409 by LINE (already accepted)
+instead of delivering the message twice. Time-outs are explicit. What comes back is one of: sent (200, or 409
+for a retry LINE had accepted), retry later (429 rate limit, 5xx, time-out, connection error), quota exhausted
+(429 monthly limit: stop the channel and alert), or failed with LINE's reason (other 4xx). LINE keeps a retry
+key for 24 hours: callers stop retrying after 23 (bot/delivery/windows.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -20,7 +22,6 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.delivery.channels.result import Outcome, SendResult
 
-_KEYS = uuid.UUID("6f1d4b52-3c8e-4c57-9a3e-2b7f0d9c4e11")  # namespace of this service's retry keys
 MONTHLY_LIMIT = "You have reached your monthly limit."
 
 
@@ -31,14 +32,38 @@ MULTICAST_PATH = "/v2/bot/message/multicast"
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-def retry_key(delivery_id: int, created_at: datetime) -> str:
-    """The same key for every attempt at one ledger row (its id and creation time), a new one for another row."""
-    return str(uuid.uuid5(_KEYS, f"delivery:{delivery_id}:{created_at.isoformat()}"))
+@dataclass(frozen=True)
+class KeySpace:
+    """Where one table's retry keys come from: a UUID namespace and the label of its rows. Fixed forever: a
+    row still being retried must get the key its first attempt had."""
+
+    namespace: uuid.UUID
+    label: str
+
+
+DELIVERY_KEYS = KeySpace(uuid.UUID("6f1d4b52-3c8e-4c57-9a3e-2b7f0d9c4e11"), "delivery")  # the ledger's rows
+NOTICE_KEYS = KeySpace(uuid.UUID("0b6f2a8e-53d4-4c1e-9f0a-7d2c6b9e8a31"), "staff_notice")  # staff notices
+
+
+def retry_key(row_id: int, created_at: datetime, space: KeySpace = DELIVERY_KEYS) -> str:
+    """The same key for every attempt at one row (its id and creation time), a new one for another row."""
+    return str(uuid.uuid5(space.namespace, f"{space.label}:{row_id}:{created_at.isoformat()}"))
 
 
 def group_retry_key(batch_key: str) -> str:
     """The key of one multicast group (a broadcast's recipients 1–500, 501–1000 …): the same on every retry."""
-    return str(uuid.uuid5(_KEYS, f"multicast:{batch_key}"))
+    return str(uuid.uuid5(DELIVERY_KEYS.namespace, f"multicast:{batch_key}"))
+
+
+@dataclass(frozen=True)
+class LineMessage:
+    """One row's messages to one LINE user or group: by reply with `reply_token` when it has one, else by push
+    under the row's retry `key`."""
+
+    to: str
+    messages: list[dict[str, Any]]
+    key: str
+    reply_token: str | None = None
 
 
 class LinePusher:
@@ -71,6 +96,21 @@ class LinePusher:
         if self._pool is not None:
             self._pool.shutdown()
         self._client.close()
+
+    def reply_or_push(self, items: list[LineMessage]) -> list[SendResult]:
+        """Each item by reply when it has a token, by push otherwise or when LINE refuses the token (spent,
+        expired); results in the same order. A reply to try again (time-out, 5xx, 429) is not pushed now: LINE
+        may have it, and the caller's retry goes by push, under the key."""
+        results: dict[int, SendResult] = {}
+        for index, item in enumerate(items):
+            if item.reply_token:
+                answer = self.reply(item.reply_token, item.messages)
+                if answer.outcome is not Outcome.FAILED:
+                    results[index] = answer
+        rest = [index for index in range(len(items)) if index not in results]
+        pushed = self.push_many([(items[i].to, items[i].messages, items[i].key) for i in rest])
+        results.update(zip(rest, pushed, strict=True))
+        return [results[index] for index in range(len(items))]
 
     def push_many(self, pushes: list[tuple[str, list[dict[str, Any]], str]]) -> list[SendResult]:
         """(to, messages, retry key) each; results in the same order."""
