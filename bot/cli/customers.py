@@ -17,13 +17,14 @@ from flask.cli import AppGroup
 from sqlmodel import SQLModel
 
 from bot.chat.account_link import release_line_user
+from bot.delivery.notices import STAFF_LOCALE
 from bot.platform.i18n import text
 from bot.platform.runtime import Runtime
 from bot.privacy.disclosure import dumps, export_customer
 from bot.privacy.erasure import erase_customer, forget_in_redis
 from bot.privacy.subject import find
 from bot.staff.admin import CLI, about, audit, operator, pseudonym
-from bot.staff.desk import STAFF_LOCALE, customer_ref
+from bot.staff.desk import customer_ref
 from flows.engine import TOKYO
 from models import utcnow
 

@@ -9,16 +9,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from bot.delivery.notices import NOTICES, enqueue_notices
 from bot.delivery.outbox import dispatch_answers
 from bot.staff.admin import CLI, about, audit, operator
-from bot.staff.desk import (
-    NOTICES,
-    REQUESTS,
-    STATUS_ORDER,
-    change_request,
-    enqueue_notices,
-    request_reference,
-)
+from bot.staff.desk import REQUESTS, STATUS_ORDER, change_request, request_reference
 from bot.staff.desk import request_label as _label
 from flows.engine import TOKYO
 from models import NoticeStatus, RequestStatus, utcnow

@@ -23,12 +23,12 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from bot.delivery.broadcast_plan import figures, plan
 from bot.delivery.broadcasts import queue_broadcast
+from bot.delivery.notices import STAFF_LOCALE, enqueue_notices, record_admin_notice
 from bot.delivery.outbox import dispatch_due
 from bot.jobs.queues import MAINTENANCE
 from bot.platform.config import Settings
 from bot.platform.i18n import text
 from bot.platform.runtime import current
-from bot.staff.desk import STAFF_LOCALE, enqueue_notices, record_admin_notice
 from flows.dsl import Channel
 from flows.engine import TOKYO
 from models import (

@@ -143,6 +143,6 @@ def lost_send_jobs(redis: Redis, job_ids: Collection[str], now: datetime) -> set
     return lost
 
 
-# ── staff notices: bot/staff/desk.py sends them; a passing failure fails the job, and RQ runs it again ──────
+# ── staff notices: bot/delivery/notices.py sends them; a passing failure fails the job, and RQ runs it again ──────
 NOTICE_RETRY = Retry(max=3, interval=[10, 60, 300])
 NOTICE_ATTEMPTS = 1 + NOTICE_RETRY.max  # the job's last run gives up on a notice and alerts

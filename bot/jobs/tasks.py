@@ -15,6 +15,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
 from bot.api_events import idempotency
+from bot.delivery.notices import requeue_stale
 from bot.delivery.outbox import dispatch_answers, dispatch_due
 from bot.delivery.signal_buffer import apply_pending, apply_spool, spool_for
 from bot.inbound.context import Ctx
@@ -26,7 +27,6 @@ from bot.platform.db import session_scope
 from bot.platform.runtime import current
 from bot.privacy.retention import forget_old_texts
 from bot.scenarios.runner import tick as engine_tick
-from bot.staff.desk import requeue_stale
 from models import EventStatus, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,12 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
 from bot.platform.i18n import text
 from bot.privacy.redaction import redact_event
 from bot.staff.admin import Role, StaffMember, audit, identify, pseudonym, speaker
-from bot.staff.desk import STAFF_LOCALE, reply_staff
+from bot.staff.desk import reply_staff
 
 log = logging.getLogger(__name__)
 PREFIX = "/"  # a full-width ／ is the same after NFKC

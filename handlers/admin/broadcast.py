@@ -17,11 +17,12 @@ from bot.delivery.broadcast_jobs import enqueue, label, moment_label
 from bot.delivery.broadcast_plan import channel_policy
 from bot.delivery.broadcasts import cancel_broadcast
 from bot.delivery.content import Template
+from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
 from bot.platform.i18n import template_keys, text
 from bot.platform.runtime import current
 from bot.staff.admin import Role, StaffMember
-from bot.staff.desk import STAFF_LOCALE, reply_staff
+from bot.staff.desk import reply_staff
 from flows.dsl import Pick, Purpose
 from flows.engine import TOKYO
 from handlers.admin import Call, Refused, Usage, admin, say, usage_line

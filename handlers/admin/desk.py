@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from bot.delivery.notices import STAFF_LOCALE
 from bot.delivery.outbox import queue_message
 from bot.offers.coupons import (
     IssueOutcome,
@@ -25,14 +26,7 @@ from bot.offers.coupons import (
     revoke,
 )
 from bot.platform.i18n import text
-from bot.staff.desk import (
-    REQUESTS,
-    STAFF_LOCALE,
-    change_request,
-    customer_ref,
-    request_label,
-    request_reference,
-)
+from bot.staff.desk import REQUESTS, change_request, customer_ref, request_label, request_reference
 from flows.engine import TOKYO
 from handlers.admin import Call, Usage, admin, say
 from handlers.admin.lookups import (

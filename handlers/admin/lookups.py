@@ -15,12 +15,13 @@ import re
 from sqlalchemy import Connection, func, or_, select
 
 from bot.delivery.content import LINE_TEXT_LIMIT
+from bot.delivery.notices import STAFF_LOCALE
 from bot.imports import values
 from bot.platform.i18n import text
 from bot.scenarios.explain import entry_check, find_customer, trace_lines
 from bot.staff.admin import pseudonym
 from bot.staff.dashboard import Funnel, funnels  # the dashboard's funnel chart shows the same figures
-from bot.staff.desk import STAFF_LOCALE, customer_ref
+from bot.staff.desk import customer_ref
 from flows.catalog import find_scenario
 from flows.dsl import Scenario, ScenarioError
 from handlers.admin import Call, Usage, admin, say

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlmodel import Session, SQLModel
 
+from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
 from bot.platform.i18n import text
 from bot.platform.runtime import current
@@ -21,7 +22,7 @@ from bot.privacy import requests
 from bot.privacy.erasure import Erasure, erase_customer, forget_in_redis
 from bot.privacy.subject import find
 from bot.staff.admin import StaffMember, about
-from bot.staff.desk import STAFF_LOCALE, customer_ref, reply_staff
+from bot.staff.desk import customer_ref, reply_staff
 from flows.engine import TOKYO
 from handlers.admin import Call, Refused, Usage, admin, say
 from handlers.admin.lookups import audit_term, masked_term

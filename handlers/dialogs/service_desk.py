@@ -19,9 +19,10 @@ from sqlalchemy import Connection, insert, select
 from bot.chat.account_link import is_linked
 from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
+from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
 from bot.platform.i18n import text
-from bot.staff.desk import STAFF_LOCALE, notify_staff
+from bot.staff.desk import notify_staff
 from flows.engine import TOKYO
 from handlers.conversation import Handler, begin, chat, end, move, normalise
 from handlers.dialogs.desk_checks import Choice, Day, Invalid

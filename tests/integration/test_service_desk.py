@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.cli.requests import requests_group
+from bot.delivery.notices import enqueue_notices, notice_retry_key
 from bot.platform.i18n import SUPPORTED, message_document
-from bot.staff.desk import enqueue_notices, notice_retry_key
 from flows.engine import TOKYO
 from handlers.dialogs import desk_checks, desk_forms, faq, service_desk  # noqa: F401  (registers the dialogs)
 from models import Customer, CustomerChannels, Dialog, ServiceRequest, StaffNotice, utcnow
@@ -314,8 +314,8 @@ def test_the_tick_queues_again_a_notice_whose_enqueue_was_lost(runtime):
 
     from rq import Queue
 
+    from bot.delivery.notices import requeue_stale
     from bot.jobs.queues import ANSWERS
-    from bot.staff.desk import requeue_stale
     from models import StaffNotice, utcnow
     from tests.integration.delivery_helpers import add_customer
 

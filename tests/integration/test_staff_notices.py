@@ -11,9 +11,9 @@ from rq import Queue
 from sqlalchemy import select, update
 
 from bot.delivery.channels.line import retry_key
+from bot.delivery.notices import notice_retry_key, requeue_stale, send_notices
 from bot.delivery.windows import RETRY_WINDOW
 from bot.jobs.queues import ANSWERS
-from bot.staff.desk import notice_retry_key, requeue_stale, send_notices
 from devtools.line_emulator import LineEmulator
 from models import NoticeStatus, StaffNotice, utcnow
 from tests.conftest import ACCESS_TOKEN

@@ -46,12 +46,10 @@ LAYERS = (
 )
 
 
-# Known to reach up, each waiting for its fix within issue #16 (the runtime's router type, the broadcast job's
-# staff notice); this list only shrinks.
+# Known to reach up, waiting for its fix within issue #16 (the runtime's router type); this list only shrinks.
 REACHING_UP = {
     ("bot.platform.runtime", "bot.inbound.ingest"),
     ("bot.platform.runtime", "bot.inbound.router"),
-    ("bot.delivery.broadcast_jobs", "bot.staff.desk"),
 }
 
 
