@@ -16,13 +16,24 @@ from bot.platform.i18n import configure_i18n
 from bot.platform.json_input import BoundedJSONProvider
 from bot.platform.logs import configure_logging
 from bot.platform.runtime import Runtime, build_runtime
-from handlers import coupon_api, dashboard, ingest_api, link_page, privacy_download, sms_callbacks, tracking
+from handlers import (
+    build_handlers,
+    coupon_api,
+    dashboard,
+    ingest_api,
+    link_page,
+    privacy_download,
+    sms_callbacks,
+    tracking,
+)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """Build the web app: settings from the environment unless given, embedded defaults where unset (the sample
-    sender identity is refused outside local mode: StartupRefused)."""
+    sender identity is refused outside local mode, and so is a button or dialog step without a handler:
+    StartupRefused)."""
     settings = settings or (runtime.settings if runtime else load_service_settings())
+    handlers = build_handlers()  # the web dispatches no events, but starts only when the worker would
     configure_logging()
     configure_i18n(settings.default_locale)
     app = Flask(__name__)
@@ -34,7 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # access logs show the route, not the token in the path (gunicorn.conf.py, and `flask run`'s werkzeug log)
     app.before_request(access_log.remember_route)
     access_log.install_werkzeug_filter()
-    app.extensions["runtime"] = runtime = runtime or build_runtime(settings)
+    app.extensions["runtime"] = runtime = runtime or build_runtime(settings, handlers)
     app.extensions["ingestor"] = webhook.make_ingestor(runtime)
     # Tracking links answer without the database; their signals are kept for the worker's tick.
     app.extensions["signals"] = SignalBuffer(

@@ -16,16 +16,18 @@ from bot.platform.config import Settings, StartupRefused, load_service_settings
 from bot.platform.i18n import configure_i18n
 from bot.platform.logs import configure_logging
 from bot.platform.runtime import Runtime, build_runtime
-from handlers import build_router
+from handlers import build_handlers
 
 
 def build_worker_runtime(settings: Settings | None = None) -> Runtime:
     """The runtime jobs run on in this process, with every handler registered (settings from the environment
-    unless given; the sample sender identity is refused outside local mode: StartupRefused)."""
+    unless given; the sample sender identity is refused outside local mode, and so is a button or dialog step
+    without a handler: StartupRefused)."""
     settings = settings or load_service_settings()
+    handlers = build_handlers()
     configure_logging()
     configure_i18n(settings.default_locale)
-    runtime = build_runtime(settings, router=build_router())
+    runtime = build_runtime(settings, handlers)
     runtime_module.install(runtime)
     return runtime
 

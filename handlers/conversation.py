@@ -1,10 +1,13 @@
 """The chat as dialogs: what a text or a tap means, given where the user is.
 
-Dialog modules (handlers/dialogs/) register on `chat` like Bolt listeners:
+Each dialog module (handlers/dialogs/) collects what it answers on its own `chat = ChatListeners()`, like Bolt
+listeners; `build_chat` registers them when the app or the worker starts (importing a module registers nothing):
 - `@chat.action("register_email")`: a postback `a=register_email` (a button in a message or a menu);
 - `@chat.command("メール登録", "email")`: a text that starts something whatever dialog is open (it interrupts
   that dialog cleanly: the old state is replaced);
-- `@chat.step("email_capture", "ask")`: the next text or tap of a user whose dialog waits at that step.
+- `NAME = chat.dialog("email_capture", "ask", "confirm")`: a dialog and the steps it can wait at (`begin` and
+  `move` go to no other);
+- `@chat.step(NAME, "ask")`: the next text or tap of a user whose dialog waits at that step.
 
 Anything else gets the FAQ's answer when one matches, and otherwise the menu with a hand-off to staff: never
 silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
@@ -13,62 +16,112 @@ silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState, current, enter, finish
 from bot.inbound.context import Ctx
+from bot.platform.registry import Registry
 
 Handler = Callable[[Turn, Ctx], None]
 StepHandler = Callable[[Turn, DialogState, Ctx], None]
+Fallback = Callable[[Turn, Ctx], bool]  # True when it answered
 
 
-class DuplicateChatHandler(ValueError):
-    pass
+class UnknownStep(ValueError):
+    """A dialog was sent to a step it does not declare."""
+
+
+@dataclass(frozen=True)
+class DialogSteps:
+    """A dialog and the steps it can wait at; the app and the worker do not start while one of them has no
+    handler."""
+
+    name: str
+    steps: tuple[str, ...]
+
+    def at(self, step: str, data: dict[str, Any]) -> DialogState:
+        """This dialog waiting at `step` with `data`."""
+        if step not in self.steps:
+            raise UnknownStep(f"dialog {self.name} has no step {step!r}")
+        return DialogState(self.name, step, data)
 
 
 @dataclass
-class ChatRegistry:
-    actions: dict[str, Handler] = field(default_factory=dict)
-    commands: dict[str, Handler] = field(default_factory=dict)
-    steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
-    fallbacks: list[Callable[[Turn, Ctx], bool]] = field(default_factory=list)
+class ChatListeners:
+    """What one dialog module answers, collected by its decorators until `build_chat` registers it."""
+
+    dialogs: list[DialogSteps] = field(default_factory=list)
+    actions: list[tuple[str, Handler]] = field(default_factory=list)
+    commands: list[tuple[str, Handler]] = field(default_factory=list)
+    steps: list[tuple[tuple[str, str], StepHandler]] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
+
+    def dialog(self, name: str, *steps: str) -> DialogSteps:
+        declared = DialogSteps(name, steps)
+        self.dialogs.append(declared)
+        return declared
 
     def action(self, *names: str) -> Callable[[Handler], Handler]:
-        return self._register(self.actions, names)
+        return _collect(self.actions, names)
 
     def command(self, *words: str) -> Callable[[Handler], Handler]:
-        return self._register(self.commands, tuple(normalise(word) for word in words))
+        return _collect(self.commands, tuple(normalise(word) for word in words))
 
-    def step(self, dialog: str, step: str) -> Callable[[StepHandler], StepHandler]:
-        def register(handler: StepHandler) -> StepHandler:
-            if (dialog, step) in self.steps:
-                raise DuplicateChatHandler(f"dialog {dialog} step {step} is handled twice")
-            self.steps[(dialog, step)] = handler
-            return handler
+    def step(self, dialog: DialogSteps, step: str) -> Callable[[StepHandler], StepHandler]:
+        dialog.at(step, {})  # UnknownStep at once for a step the dialog does not declare (a typo)
+        return _collect(self.steps, ((dialog.name, step),))
 
-        return register
-
-    def fallback(self, handler: Callable[[Turn, Ctx], bool]) -> Callable[[Turn, Ctx], bool]:
-        """A last try before "not understood" (the FAQ): returns True when it answered."""
+    def fallback(self, handler: Fallback) -> Fallback:
+        """A last try before "not understood" (the FAQ), in the order of the modules built."""
         self.fallbacks.append(handler)
         return handler
 
-    @staticmethod
-    def _register(table: dict[str, Handler], keys: tuple[str, ...]) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            for key in keys:
-                if key in table:
-                    raise DuplicateChatHandler(f"{key!r} is handled twice")
-                table[key] = handler
-            return handler
 
-        return register
+def _collect(into: list[tuple[Any, Any]], keys: tuple[Any, ...]) -> Callable[[Any], Any]:
+    def collect(handler: Any) -> Any:
+        into.extend((key, handler) for key in keys)
+        return handler
+
+    return collect
 
 
-chat = ChatRegistry()
+@dataclass(frozen=True)
+class ChatRegistry:
+    dialogs: Registry[str, DialogSteps]
+    actions: Registry[str, Handler]
+    commands: Registry[str, Handler]
+    steps: Registry[tuple[str, str], StepHandler]
+    fallbacks: tuple[Fallback, ...]
+
+    def unhandled_steps(self) -> list[str]:
+        """`dialog.step` for each step a dialog can wait at that no handler takes."""
+        return [
+            f"{dialog.name}.{step}"
+            for dialog in self.dialogs.values()
+            for step in dialog.steps
+            if (dialog.name, step) not in self.steps
+        ]
+
+
+def build_chat(modules: Iterable[ChatListeners]) -> ChatRegistry:
+    """One registry of every module's dialogs, actions, commands and steps (DuplicateKey for a key claimed
+    twice), with the fallbacks in module order."""
+    dialogs: Registry[str, DialogSteps] = Registry("dialog")
+    actions: Registry[str, Handler] = Registry("chat action")
+    commands: Registry[str, Handler] = Registry("chat command")
+    steps: Registry[tuple[str, str], StepHandler] = Registry("dialog step")
+    fallbacks: list[Fallback] = []
+    for listeners in modules:
+        dialogs.add_all((dialog.name, dialog) for dialog in listeners.dialogs)
+        actions.add_all(listeners.actions)
+        commands.add_all(listeners.commands)
+        steps.add_all(listeners.steps)
+        fallbacks.extend(listeners.fallbacks)
+    return ChatRegistry(dialogs, actions, commands, steps, tuple(fallbacks))
 
 
 def normalise(text: str) -> str:
@@ -80,16 +133,14 @@ def idle(ctx: Ctx) -> timedelta:
     return timedelta(minutes=ctx.settings.dialog_idle_minutes)
 
 
-def begin(turn: Turn, ctx: Ctx, name: str, step: str, **data: object) -> DialogState:
-    """Start dialog `name` at `step` for this user (replacing any dialog they were in)."""
-    return enter(
-        ctx.session.connection(), turn.user_id, DialogState(name, step, dict(data)), ctx.now, idle(ctx)
-    )
+def begin(turn: Turn, ctx: Ctx, dialog: DialogSteps, step: str, **data: object) -> DialogState:
+    """Start `dialog` at `step` for this user (replacing any dialog they were in)."""
+    return enter(ctx.session.connection(), turn.user_id, dialog.at(step, dict(data)), ctx.now, idle(ctx))
 
 
 def move(turn: Turn, ctx: Ctx, state: DialogState, step: str, **data: object) -> DialogState:
-    """Go on to `step`, keeping what was collected and adding `data`."""
-    moved = DialogState(state.name, step, {**state.data, **data})
+    """Go on to `step` of the same dialog, keeping what was collected and adding `data`."""
+    moved = ctx.handlers.chat.dialogs[state.name].at(step, {**state.data, **data})
     return enter(ctx.session.connection(), turn.user_id, moved, ctx.now, idle(ctx))
 
 
@@ -100,8 +151,8 @@ def end(turn: Turn, ctx: Ctx) -> None:
 def converse(turn: Turn, ctx: Ctx) -> None:
     """Route one text or tap: a command or a known action first, then the open dialog's step, then the FAQ,
     then the menu with a hand-off."""
-    connection = ctx.session.connection()
-    state = current(connection, turn.user_id, ctx.now)
+    chat: ChatRegistry = ctx.handlers.chat
+    state = current(ctx.session.connection(), turn.user_id, ctx.now)
     if turn.text is not None and normalise(turn.text) in chat.commands:
         chat.commands[normalise(turn.text)](turn, ctx)
         return

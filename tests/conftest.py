@@ -105,11 +105,11 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    from handlers import build_router
+    from handlers import Handlers
     from worker import build_worker_runtime
 
     built = build_worker_runtime(settings)
-    assert built.router is not None and isinstance(built.router, type(build_router()))
+    assert isinstance(built.handlers, Handlers)
     yield built
     built.dispose()
     runtime_module._current = None

@@ -1,9 +1,11 @@
-"""What a handler gets besides its event: the database session, the moment, settings and the stored event."""
+"""What a handler gets besides its event: the database session, the moment, settings, the stored event and the
+registered handlers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -22,6 +24,7 @@ class Ctx:
     occurred_at: datetime | None
     answers: list[int] = field(default_factory=list)  # ledger rows of chat answers, sent right after commit
     webhook_event_id: str | None = None  # LINE's id of the event (or our key for one that came without)
+    handlers: Any = None  # the process's handlers.Handlers: the chat's and the admin chat's registries
 
     @property
     def effective_time(self) -> datetime:

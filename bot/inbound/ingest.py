@@ -20,9 +20,6 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 MAX_BATCH_EVENTS = 500  # below SQLAlchemy's 1000-row insertmanyvalues page: one statement a batch
-# LINE gives up after 2 s; answer 503 before that if the database does not commit in time (the webhook's
-# writer connection also ends any statement after this long: bot/platform/runtime.py).
-INGEST_TIMEOUT_SECONDS = 1.5
 
 
 @dataclass

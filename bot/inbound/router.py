@@ -1,4 +1,5 @@
-"""Handler registry: handlers register for event classes like Bolt listeners; the worker asks it who handles what."""
+"""Handler routing: handlers say which event classes they take like Bolt listeners; the composition root builds
+the router the worker asks who handles what."""
 
 from __future__ import annotations
 
@@ -7,43 +8,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.inbound.context import Ctx
+from bot.platform.registry import Registry
 
 Handler = Callable[[Any, Ctx], None]
 
 
-class DuplicateHandler(ValueError):
-    """Two handlers claimed the same event class."""
-
-
 @dataclass
 class HandlerGroup:
-    """Handlers of one event family (`follow`, `message`, ...), collected by decorators."""
+    """Handlers of one event family (`follow`, `message`, ...), collected by decorators; importing a module
+    registers nothing: a Router takes the groups it is built with."""
 
     name: str
-    handlers: dict[type, Handler] = field(default_factory=dict)
+    handlers: list[tuple[type, Handler]] = field(default_factory=list)
 
     def on(self, *event_classes: type) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            for event_class in event_classes:
-                if event_class in self.handlers:
-                    raise DuplicateHandler(f"{self.name}: {event_class.__name__} is already handled")
-                self.handlers[event_class] = handler
+        def collect(handler: Handler) -> Handler:
+            self.handlers.extend((event_class, handler) for event_class in event_classes)
             return handler
 
-        return register
+        return collect
 
 
 class Router:
-    """Resolves an event to its handler by class (most specific first), else to the default handler."""
+    """Resolves an event to its handler by class (most specific first), else to the default handler. An event
+    class claimed twice, in one group or across two, is refused (DuplicateKey)."""
 
     def __init__(self, groups: Iterable[HandlerGroup], default: Handler) -> None:
-        self._handlers: dict[type, Handler] = {}
+        self._handlers: Registry[type, Handler] = Registry("event class")
         self._default = default
         for group in groups:
-            for event_class, handler in group.handlers.items():
-                if event_class in self._handlers:
-                    raise DuplicateHandler(f"{event_class.__name__} is handled by two groups")
-                self._handlers[event_class] = handler
+            self._handlers.add_all(group.handlers)
 
     def resolve(self, event: object) -> Handler:
         for event_class in type(event).__mro__:
@@ -51,7 +45,3 @@ class Router:
             if handler is not None:
                 return handler
         return self._default
-
-    @property
-    def event_classes(self) -> list[type]:
-        return list(self._handlers)

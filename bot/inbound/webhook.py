@@ -15,10 +15,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.inbound.events import MalformedPayload, event_row, split_payload
-from bot.inbound.ingest import INGEST_TIMEOUT_SECONDS, Ingestor
+from bot.inbound.ingest import Ingestor
 from bot.jobs.queues import enqueue_events
 from bot.platform.bulk import insert_new
-from bot.platform.runtime import Runtime
+from bot.platform.runtime import INGEST_TIMEOUT_SECONDS, Runtime
 from models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)

@@ -94,8 +94,9 @@ def _process(event_row_id: int) -> str:
             event_row_id,
             row.occurred_at,
             webhook_event_id=row.webhook_event_id,
+            handlers=runtime.handlers,
         )
-        runtime.router.resolve(event)(event, ctx)
+        runtime.handlers.events.resolve(event)(event, ctx)
         row.status = EventStatus.PROCESSED
         row.processed_at = now
         row.last_error = None

@@ -1,4 +1,4 @@
-"""The parts a process runs on (settings, database, Redis, handler router), built by a composition root.
+"""The parts a process runs on (settings, database, Redis, the registered handlers), built by a composition root.
 
 `app.py` and `worker.py` build a Runtime; RQ jobs reach the worker's through `current()`.
 """
@@ -6,16 +6,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import Engine
 
-from bot.inbound.ingest import INGEST_TIMEOUT_SECONDS
-from bot.inbound.router import Router
 from bot.platform.config import Settings
 from bot.platform.db import Timeouts, make_engine
 from bot.platform.redis_conn import connect, resolve_redis_url
 
+# LINE gives up on a webhook after 2 s: the webhook answers 503 before that if its events are not committed in
+# time (bot/inbound/ingest.py), and its writer connection ends any statement after this long.
+INGEST_TIMEOUT_SECONDS = 1.5
 QUICK_REDIS_SECONDS = 0.5  # the tracking links' Redis: a hung Redis sends their signals to the spool instead
 
 
@@ -24,7 +26,9 @@ class Runtime:
     settings: Settings
     engine: Engine
     redis: Redis
-    router: Router | None = None
+    # handlers.Handlers (untyped here: bot never imports handlers): the router events go through, and the chat's
+    # and the admin chat's registries; the web builds them too, so that both refuse to start on a gap.
+    handlers: Any = None
     # The web's fast paths, so that nothing else a web process does can make LINE wait: the webhook's own
     # writer (its own connection, never queued behind other requests for the pool) and a Redis client that
     # gives up in a fraction of a second. Opened on first use: a worker never connects them.
@@ -47,7 +51,7 @@ def database_timeouts(settings: Settings, statement: float | None = None) -> Tim
     )
 
 
-def build_runtime(settings: Settings, router: Router | None = None) -> Runtime:
+def build_runtime(settings: Settings, handlers: Any = None) -> Runtime:
     """Connect to the configured (or embedded) database and Redis."""
     redis_url = resolve_redis_url(settings.redis_url, settings.data_dir)
     url = settings.effective_database_url
@@ -55,7 +59,7 @@ def build_runtime(settings: Settings, router: Router | None = None) -> Runtime:
         settings=settings,
         engine=make_engine(url, database_timeouts(settings)),
         redis=connect(redis_url),
-        router=router,
+        handlers=handlers,
         webhook_engine=make_engine(url, database_timeouts(settings, INGEST_TIMEOUT_SECONDS)),
         quick_redis=connect(redis_url, timeout=QUICK_REDIS_SECONDS),
     )

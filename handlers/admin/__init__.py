@@ -1,7 +1,8 @@
 """The admin chat: staff type slash commands (Japanese or English names) in an admin group or 1:1.
 
-Commands register on `admin` like Bolt listeners, with their names, the role they need and their usage line;
-`/help` is generated from the registry. A command acknowledges at once; long work (a broadcast's count, its
+Each command module collects its commands on its own `admin = AdminListeners()` like Bolt listeners, with their
+names, the role they need and their usage line; `build_admin` registers them when the app or the worker starts,
+and `/help` is generated from that registry. A command acknowledges at once; long work (a broadcast's count, its
 sending) runs in the worker. Bad arguments get the usage line, never a stack trace. Every attempt is audited, and
 the stored webhook event of a slash command loses its text at once (it may name a customer; the audit keeps the
 customer keys as keyed hashes).
@@ -12,12 +13,13 @@ from __future__ import annotations
 import logging
 import shlex
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
 from bot.platform.i18n import text
+from bot.platform.registry import Registry
 from bot.privacy.redaction import redact_event
 from bot.staff.admin import Role, StaffMember, audit, identify, pseudonym, speaker
 from bot.staff.desk import reply_staff
@@ -77,35 +79,53 @@ class Command:
     texts: str  # the message group holding `<name>.summary` and `<name>.usage` for /help
 
 
+# a tap on an admin button: (staff, the button's value, reply token, ctx) → the audit result
+PostbackHandler = Callable[[StaffMember, str, str | None, Ctx], str]
+
+
 @dataclass
-class AdminRegistry:
-    commands: dict[str, Command] = field(default_factory=dict)  # by every name and alias
-    order: list[Command] = field(default_factory=list)
-    postbacks: dict[str, Callable[[StaffMember, str, str | None, Ctx], str]] = field(default_factory=dict)
+class AdminListeners:
+    """The commands and button taps one admin module answers, collected by its decorators until `build_admin`
+    registers them."""
+
+    commands: list[Command] = field(default_factory=list)
+    postbacks: list[tuple[str, PostbackHandler]] = field(default_factory=list)
 
     def command(
         self, name: str, *aliases: str, role: Role = Role.OPERATOR, texts: str = "admin_help"
     ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            entry = Command(name, aliases, role, handler, texts)
-            for key in (name, *aliases):
-                if key in self.commands:
-                    raise ValueError(f"admin command {key!r} is registered twice")
-                self.commands[key] = entry
-            self.order.append(entry)
+        def collect(handler: Handler) -> Handler:
+            self.commands.append(Command(name, aliases, role, handler, texts))
             return handler
 
-        return register
+        return collect
 
-    def postback(self, action: str) -> Callable:
-        def register(handler: Callable) -> Callable:
-            self.postbacks[action] = handler
+    def postback(self, action: str) -> Callable[[PostbackHandler], PostbackHandler]:
+        def collect(handler: PostbackHandler) -> PostbackHandler:
+            self.postbacks.append((action, handler))
             return handler
 
-        return register
+        return collect
 
 
-admin = AdminRegistry()
+@dataclass(frozen=True)
+class AdminRegistry:
+    commands: Registry[str, Command]  # by every name and alias
+    order: tuple[Command, ...]  # /help's order
+    postbacks: Registry[str, PostbackHandler]
+
+
+def build_admin(modules: Iterable[AdminListeners]) -> AdminRegistry:
+    """One registry of every module's commands (by name and alias) and taps; DuplicateKey for one claimed twice."""
+    commands: Registry[str, Command] = Registry("admin command")
+    postbacks: Registry[str, PostbackHandler] = Registry("admin button")
+    order: list[Command] = []
+    for listeners in modules:
+        for entry in listeners.commands:
+            commands.add_all((key, entry) for key in (entry.name, *entry.aliases))
+        order.extend(listeners.commands)
+        postbacks.add_all(listeners.postbacks)
+    return AdminRegistry(commands, tuple(order), postbacks)
 
 
 def say(call: Call, ctx: Ctx, template: str, **fields: object) -> None:
@@ -142,13 +162,14 @@ def handle_text(event: object, ctx: Ctx, text: str) -> bool:
     staff = identify(ctx.settings, source)
     connection = ctx.session.connection()
     redact_event(connection, ctx.event_row_id, ctx.now)  # what was typed may name a customer: not kept
+    commands = ctx.handlers.admin.commands
     if staff is None:
         actor, place = speaker(source)
-        known = admin.commands[name].name if name in admin.commands else "-"
+        known = commands[name].name if name in commands else "-"
         audit(connection, _stranger(ctx, actor), place, known, "", "refused", ctx.now, "not staff here")
         return place != "1:1"  # in a group the bot stays silent; in 1:1 the ordinary bot answers
     call = Call(staff, name, args, text, getattr(event, "reply_token", None), well_formed=well_formed)
-    entry = admin.commands.get(name)
+    entry = commands.get(name)
     result, detail = _run(entry, call, ctx)
     audit(
         connection,
@@ -203,7 +224,7 @@ def summary_line(entry: Command) -> str:
 def handle_postback(event: object, ctx: Ctx, action: str, value: str | None) -> bool:
     """A staff member's tap on an admin button (confirm, approve, cancel); True when it was one. The handler
     returns the audit result (done, refused …)."""
-    handler = admin.postbacks.get(action)
+    handler = ctx.handlers.admin.postbacks.get(action)
     if handler is None:
         return False
     source = getattr(event, "source", None)

@@ -25,9 +25,10 @@ from bot.staff.admin import Role, StaffMember
 from bot.staff.desk import reply_staff
 from flows.dsl import Pick, Purpose
 from flows.engine import TOKYO
-from handlers.admin import Call, Refused, Usage, admin, say, usage_line
+from handlers.admin import AdminListeners, Call, Refused, Usage, say, usage_line
 from models import Broadcast, BroadcastStatus
 
+admin = AdminListeners()
 BROADCASTS = Broadcast.__table__
 DEFAULT_CHANNELS = "first_reachable:line,sms,email"
 YES, NO = {"true", "yes", "1", "はい", "有"}, {"false", "no", "0", "いいえ", "無"}
@@ -51,7 +52,7 @@ def prepare(call: Call, ctx: Ctx) -> str:
     except Invalid as wrong:
         call.detail = wrong.key
         problem = text(f"messages.admin_broadcast.problems.{wrong.key}", STAFF_LOCALE, **wrong.fields)
-        usage = usage_line(admin.commands["broadcast"])
+        usage = usage_line(ctx.handlers.admin.commands["broadcast"])
         say(call, ctx, "admin_broadcast.invalid", problem=problem, usage=usage)
         return "usage"
     ctx.session.add(draft)

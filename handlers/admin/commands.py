@@ -1,5 +1,5 @@
-"""Importing this module registers every admin command module on `handlers.admin.admin`."""
+"""The admin command modules, in the order /help lists their commands (`build_admin` registers them)."""
 
 from handlers.admin import broadcast, desk, lookups, privacy, scenarios
 
-MODULES = (scenarios, broadcast, lookups, desk, privacy)
+MODULES = (broadcast, lookups, desk, privacy, scenarios)

@@ -28,7 +28,7 @@ from bot.offers.coupons import (
 from bot.platform.i18n import text
 from bot.staff.desk import REQUESTS, change_request, customer_ref, request_label, request_reference
 from flows.engine import TOKYO
-from handlers.admin import Call, Usage, admin, say
+from handlers.admin import AdminListeners, Call, Usage, say
 from handlers.admin.lookups import (
     CHANNEL_ORDER,
     CHANNELS,
@@ -48,6 +48,7 @@ from handlers.admin.lookups import (
 )
 from models import ContractSummary, EnrollmentStatus, RequestStatus
 
+admin = AdminListeners()
 REQUESTS_SHOWN = 20
 # sub-commands in Japanese too (an English name stands for itself)
 COUPON_ACTIONS = {"発行": "issue", "取消": "revoke", "使用": "redeem"}

@@ -24,9 +24,10 @@ from bot.staff.dashboard import Funnel, funnels  # the dashboard's funnel chart 
 from bot.staff.desk import customer_ref
 from flows.catalog import find_scenario
 from flows.dsl import Scenario, ScenarioError
-from handlers.admin import Call, Usage, admin, say
+from handlers.admin import AdminListeners, Call, Usage, say
 from models import Customer, CustomerChannels, Enrollment
 
+admin = AdminListeners()
 ENROLLMENTS = Enrollment.__table__
 CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__

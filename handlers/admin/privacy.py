@@ -24,10 +24,11 @@ from bot.privacy.subject import find
 from bot.staff.admin import StaffMember, about
 from bot.staff.desk import customer_ref, reply_staff
 from flows.engine import TOKYO
-from handlers.admin import Call, Refused, Usage, admin, say
+from handlers.admin import AdminListeners, Call, Refused, Usage, say
 from handlers.admin.lookups import audit_term, masked_term
 from models import Customer, PrivacyKind
 
+admin = AdminListeners()
 CUSTOMERS = Customer.__table__
 
 

@@ -1,5 +1,5 @@
 """Admin commands about the scenarios: the list, one scenario's state and today's figures, pause and resume;
-and /help, generated from the registry."""
+and /help, generated from the registry the app or worker built."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from flows.catalog import find_scenario
 from flows.diagram import describe_trigger
 from flows.dsl import Scenario, ScenarioError
 from flows.engine import TOKYO, japan_day
-from handlers.admin import Call, Usage, admin, say, summary_line, usage_line
+from handlers.admin import AdminListeners, Call, Usage, say, summary_line, usage_line
 from models import Delivery, Enrollment, EnrollmentStatus
 
+admin = AdminListeners()
 ENROLLMENTS = Enrollment.__table__
 DELIVERIES = Delivery.__table__
 
@@ -22,15 +23,16 @@ DELIVERIES = Delivery.__table__
 @admin.command("help", "ヘルプ")
 def show_help(call: Call, ctx) -> None:
     """/help: every command with one line; /help CMD: its usage."""
+    registry = ctx.handlers.admin
     if call.args:
-        entry = admin.commands.get(call.args[0].lstrip("/").lower())
+        entry = registry.commands.get(call.args[0].lstrip("/").lower())
         if entry is None:
             raise Usage
         say(call, ctx, "help_one", usage=usage_line(entry))
         return
     lines = [
         f"/{entry.name}（{'・'.join(entry.aliases)}）: {summary_line(entry)}"
-        for entry in admin.order
+        for entry in registry.order
         if call.staff.may(entry.role)
     ]
     say(call, ctx, "help", commands="\n".join(lines))

@@ -1,4 +1,4 @@
-"""The chat's dialogs: importing this package registers every dialog module on `handlers.conversation.chat`.
+"""The chat's dialog modules, each with the listeners it collected on its `chat` (`build_chat` registers them).
 
 The order matters only for fallbacks (texts no command or dialog took): a referral code is recognised before the
 FAQ's keywords are tried.

@@ -25,13 +25,14 @@ from bot.chat.link_login import record_refusal, remember_link_token
 from bot.inbound.context import Ctx
 from bot.offers.coupons import valid_coupons
 from bot.staff.desk import notify_staff
-from handlers.conversation import begin, chat, end, move
+from handlers.conversation import ChatListeners, begin, end, move
 from handlers.dialogs.coupons import grant_benefit, show_coupons
 from handlers.follow import mark_line_friend
 
 log = logging.getLogger(__name__)
+chat = ChatListeners()
 
-UNLINK = "account_unlink"
+UNLINK = chat.dialog("account_unlink", "confirm")
 YES = ("はい", "yes", "Yes")
 
 

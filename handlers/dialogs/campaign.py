@@ -29,14 +29,15 @@ from bot.platform.i18n import template_keys
 from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Anchor
 from flows.engine import japan_day
-from handlers.conversation import begin, chat, end, move, normalise
+from handlers.conversation import ChatListeners, begin, end, move, normalise
 from handlers.dialogs.reservations import YES, claim, new_code
 from handlers.dialogs.tapped import tapped
 from models import CustomerChannels, DocumentRequest, Product, ProductType, Quote
 
 log = logging.getLogger(__name__)
-REQUEST = "campaign_request"
-REFERRAL = "referral_code"
+chat = ChatListeners()
+REQUEST = chat.dialog("campaign_request", "product", "email", "confirm")
+REFERRAL = chat.dialog("referral_code", "code")
 MAX_TRIES = 3
 MAX_CHOICES = 12
 CHANNELS = CustomerChannels.__table__

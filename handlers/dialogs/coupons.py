@@ -22,12 +22,13 @@ from bot.offers.coupons import (
     redeem,
     valid_coupons,
 )
-from handlers.conversation import begin, chat, end, move
+from handlers.conversation import ChatListeners, begin, end, move
 from models import CouponStatus
 
 log = logging.getLogger(__name__)
+chat = ChatListeners()
 
-NAME = "coupon_use"
+NAME = chat.dialog("coupon_use", "confirm")
 SHOWN = 3  # coupons shown at once (each is a message of its own)
 YES = ("はい", "yes", "Yes")
 

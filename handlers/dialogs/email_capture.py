@@ -15,11 +15,12 @@ from bot.chat.dialog_state import DialogState
 from bot.delivery.consent import consent_row
 from bot.inbound.context import Ctx
 from flows.dsl import Channel
-from handlers.conversation import begin, chat, end, move
+from handlers.conversation import ChatListeners, begin, end, move
 from handlers.dialogs.coupons import grant_benefit
 from models import ConsentEvent, CustomerActivity, CustomerChannels
 
-NAME = "email_capture"
+chat = ChatListeners()
+NAME = chat.dialog("email_capture", "ask", "confirm")
 MAX_TRIES = 3
 CHANNELS = CustomerChannels.__table__
 ACTIVITY = CustomerActivity.__table__
@@ -65,7 +66,7 @@ def confirm_email(turn: Turn, state: DialogState, ctx: Ctx) -> None:
         move(turn, ctx, state, "ask")
         answer(ctx, turn, "chat.email_ask")
         return
-    read_email(turn, DialogState(NAME, "ask", state.data), ctx)  # a new address typed instead of "はい"
+    read_email(turn, NAME.at("ask", state.data), ctx)  # a new address typed instead of "はい"
 
 
 def store(turn: Turn, state: DialogState, ctx: Ctx) -> None:

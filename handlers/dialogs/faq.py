@@ -15,9 +15,10 @@ from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
 from bot.inbound.context import Ctx
 from bot.platform.i18n import SUPPORTED, message_document, text
-from handlers.conversation import begin, chat, end, normalise
+from handlers.conversation import ChatListeners, begin, end, normalise
 
-NAME = "faq"
+chat = ChatListeners()
+NAME = chat.dialog("faq", "topic")
 GROUP = "chat_faq"
 
 

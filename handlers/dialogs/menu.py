@@ -7,8 +7,9 @@ from datetime import timedelta
 from bot.chat.answers import Turn, answer
 from bot.inbound.context import Ctx
 from bot.staff.desk import notify_staff
-from handlers.conversation import chat, end
+from handlers.conversation import ChatListeners, end
 
+chat = ChatListeners()
 HANDOFF_REPEAT = timedelta(minutes=30)  # staff are told once, however often the customer taps in that time
 
 

@@ -37,12 +37,13 @@ from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Anchor
 from flows.engine import TOKYO, japan_day
 from flows.rules import parse_quiet_hours
-from handlers.conversation import begin, chat, end
+from handlers.conversation import ChatListeners, begin, end
 from handlers.dialogs.tapped import reservation, tapped_reservation
 from models import UNSETTLED, Delivery, DeliveryStatus, Dialog, Enrollment, Reservation, Store
 
 log = logging.getLogger(__name__)
-NAME = "visit_booking"
+chat = ChatListeners()
+NAME = chat.dialog("visit_booking", "confirm")
 RESERVATIONS = Reservation.__table__
 DELIVERIES = Delivery.__table__
 ENROLLMENTS = Enrollment.__table__

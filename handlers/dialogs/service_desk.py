@@ -24,13 +24,14 @@ from bot.inbound.context import Ctx
 from bot.platform.i18n import text
 from bot.staff.desk import notify_staff
 from flows.engine import TOKYO
-from handlers.conversation import Handler, begin, chat, end, move, normalise
+from handlers.conversation import ChatListeners, Handler, begin, end, move, normalise
 from handlers.dialogs.desk_checks import Choice, Day, Invalid
 from handlers.dialogs.desk_forms import FORMS, QUESTIONS, Form, Question, reference_number
 from models import RequestStatus, ServiceRequest
 
-NAME = "service_desk"
 CONFIRM = "confirm"
+chat = ChatListeners()
+NAME = chat.dialog("service_desk", *QUESTIONS, CONFIRM)
 REQUESTS = ServiceRequest.__table__
 SHOWN_REQUESTS = 10
 YES = frozenset({"はい", "yes", "ok", "お願いします", "おねがいします"})
@@ -137,7 +138,7 @@ def read_answer(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     go_on(turn, ctx, form, preset, answers)
 
 
-for _step in (*QUESTIONS, CONFIRM):
+for _step in NAME.steps:
     chat.step(NAME, _step)(read_answer)
 
 

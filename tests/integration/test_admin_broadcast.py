@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
-import handlers.admin.broadcast  # noqa: F401  (registers /broadcast, /cancel and the buttons)
 from bot.delivery.broadcast_jobs import report_progress
 from bot.delivery.channels.sms_billing import Carrier, segments
 from bot.delivery.content import Links, Template, sms_text

@@ -9,7 +9,6 @@ from functools import partial
 
 from sqlalchemy import insert, select, update
 
-import handlers.admin.desk  # noqa: F401 (registers /customer, /coupon, /request; and through it /stats, /why)
 from bot.delivery.content import LINE_TEXT_LIMIT
 from bot.scenarios.runner import tick
 from bot.staff.admin import pseudonym

@@ -9,8 +9,6 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import insert, select
 
-import handlers.dialogs.campaign
-import handlers.dialogs.reservations  # noqa: F401
 from bot.delivery.outbox import dispatch_due
 from bot.scenarios.runner import tick
 from flows import referral_campaign, visit_reminder

@@ -13,7 +13,7 @@ from bot.cli.requests import requests_group
 from bot.delivery.notices import enqueue_notices, notice_retry_key
 from bot.platform.i18n import SUPPORTED, message_document
 from flows.engine import TOKYO
-from handlers.dialogs import desk_checks, desk_forms, faq, service_desk  # noqa: F401  (registers the dialogs)
+from handlers.dialogs import desk_checks, desk_forms
 from models import Customer, CustomerChannels, Dialog, ServiceRequest, StaffNotice, utcnow
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 

@@ -1,5 +1,6 @@
 """The composition roots (web, worker, release) refuse the sample sender identity outside local mode, with one
-sentence naming the settings to set, and start on the defaults in local mode (`make run`)."""
+sentence naming the settings to set, and start on the defaults in local mode (`make run`); web and worker refuse
+a button without a handler the same way."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import worker
 from bot.platform import migrate
 from bot.platform import runtime as runtime_module
 from bot.platform.config import StartupRefused
+from handlers import Handlers
+from handlers.dialogs import menu
 from tests.factories import OWN_SENDER_IDENTITY
 
 NAMES = "SENDER_NAME, SENDER_POSTAL_ADDRESS, SENDER_CONTACT, MAIL_FROM, PUBLIC_BASE_URL"
@@ -60,7 +63,8 @@ def test_local_mode_starts_on_the_defaults(environment):
     app = web.create_app()
     assert app.extensions["runtime"].settings.sender_name == "サンプル保険株式会社"
     built = worker.build_worker_runtime()
-    assert built.router is not None and built.settings.local_mode
+    assert isinstance(built.handlers, Handlers) and built.settings.local_mode
+    assert isinstance(app.extensions["runtime"].handlers, Handlers)
     built.engine.dispose()
     app.extensions["runtime"].engine.dispose()
 
@@ -72,3 +76,20 @@ def test_the_insurers_own_identity_starts_outside_local_mode(environment):
     app = web.create_app()
     assert app.extensions["runtime"].settings.sample_identity() == []
     app.extensions["runtime"].engine.dispose()
+
+
+def test_web_and_worker_stop_when_a_button_has_no_handler(environment, tmp_path, capsys):
+    """With the menu's `menu` action gone from its module, gunicorn's app and `python worker.py` stop with one
+    sentence naming the button, before touching the database."""
+    environment.setenv("LOCAL_MODE", "1")
+    environment.setattr(menu.chat, "actions", [entry for entry in menu.chat.actions if entry[0] != "menu"])
+    with pytest.raises(SystemExit) as web_stopped:
+        web.__getattr__("app")
+    with pytest.raises(SystemExit) as worker_stopped:
+        worker.main()
+    assert web_stopped.value.code == web.APP_LOAD_ERROR
+    for reason in (capsys.readouterr().err, str(worker_stopped.value.code)):
+        assert (
+            reason.startswith("Not starting: nothing answers the button menu. ") and "Traceback" not in reason
+        )
+    assert not (tmp_path / "app.db").exists()
