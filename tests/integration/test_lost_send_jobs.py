@@ -148,6 +148,9 @@ def lost(settings, line, own_redis) -> Iterator[Runtime]:
         send_claim_seconds=CLAIM_SECONDS,
         send_batch_size=10,
         line_push_concurrency=10,
+        # the slow job's pushes are answered after 8 s: well within the read time-out even on a loaded machine,
+        # or a push LINE took would come back as a time-out and its row wait for a retry
+        line_read_timeout=30.0,
     )
 
 
