@@ -9,20 +9,19 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import Connection, func, select
 
 from bot.platform.i18n import text
 from bot.platform.scenario_config import current_settings
-from bot.scenarios.controls import paused_scenarios, set_paused
+from bot.scenarios.controls import in_progress, paused_scenarios, set_paused
 from bot.scenarios.describe import list_lines, scenario_lines
 from bot.scenarios.explain import entry_check, find_customer, trace_lines
-from bot.scenarios.runner import ENROLLMENTS, tick
+from bot.scenarios.runner import tick
 from bot.scenarios.simulation import simulate
 from bot.staff.admin import CLI, about, audit, operator, pseudonym
 from flows.catalog import find_scenario
 from flows.diagram import mermaid
 from flows.dsl import Scenario, ScenarioError
-from models import EnrollmentStatus, utcnow
+from models import utcnow
 
 LANGUAGE = click.option(
     "--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Japanese or English."
@@ -126,25 +125,14 @@ def _chosen(key: str) -> Scenario:
         raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
 
 
-def _in_progress(connection: Connection) -> dict[str, int]:
-    """Active enrollments per scenario id."""
-    return dict(
-        connection.execute(
-            select(ENROLLMENTS.c.scenario_id, func.count())
-            .where(ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE)
-            .group_by(ENROLLMENTS.c.scenario_id)
-        ).all()
-    )
-
-
 @scenarios_group.command("list")
 @LANGUAGE
 def list_command(lang: str) -> None:
     """Every scenario as a table: number, name, when it starts, steps and sends, state, enrollments in progress."""
     with current_app.extensions["runtime"].engine.connect() as connection:
         paused = paused_scenarios(connection)
-        in_progress = _in_progress(connection)
-    for line in list_lines(_catalog().values(), lang, paused, in_progress):
+        running = in_progress(connection)
+    for line in list_lines(_catalog().values(), lang, paused, running):
         click.echo(line)
 
 
@@ -215,12 +203,12 @@ def show_command(scenario: str, lang: str, diagram: str | None) -> None:
     runtime = current_app.extensions["runtime"]
     with runtime.engine.connect() as connection:
         paused = chosen.id in paused_scenarios(connection)
-        in_progress = _in_progress(connection).get(chosen.id, 0)
+        running = in_progress(connection).get(chosen.id, 0)
     lines = scenario_lines(
         chosen,
         lang,
         paused=paused,
-        in_progress=in_progress,
+        in_progress=running,
         filters=runtime.settings.scenario_filters.get(chosen.id, {}),
         link_targets=runtime.settings.link_targets,
     )

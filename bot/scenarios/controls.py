@@ -7,14 +7,25 @@ at the next tick, and the parked messages go back to the queue. Nothing is lost 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models import SENDABLE, Delivery, DeliveryStatus, Enrollment, ScenarioControl, utcnow
+from models import SENDABLE, Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, ScenarioControl, utcnow
 
 CONTROLS = ScenarioControl.__table__
 DELIVERIES = Delivery.__table__
 ENROLLMENTS = Enrollment.__table__
+
+
+def in_progress(connection: Connection) -> dict[str, int]:
+    """Active enrollments per scenario id."""
+    return dict(
+        connection.execute(
+            select(ENROLLMENTS.c.scenario_id, func.count())
+            .where(ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE)
+            .group_by(ENROLLMENTS.c.scenario_id)
+        ).all()
+    )
 
 
 def paused_scenarios(connection: Connection) -> set[str]:

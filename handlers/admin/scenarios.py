@@ -7,13 +7,13 @@ from datetime import datetime, time
 
 from sqlalchemy import func, select
 
-from bot.scenarios.controls import paused_scenarios, set_paused
+from bot.scenarios.controls import in_progress, paused_scenarios, set_paused
 from flows.catalog import find_scenario
 from flows.diagram import describe_trigger
 from flows.dsl import Scenario, ScenarioError
 from flows.engine import TOKYO, japan_day
 from handlers.admin import AdminListeners, Call, Usage, say, summary_line, usage_line
-from models import Delivery, Enrollment, EnrollmentStatus
+from models import Delivery, Enrollment
 
 admin = AdminListeners()
 ENROLLMENTS = Enrollment.__table__
@@ -53,7 +53,7 @@ def list_scenarios(call: Call, ctx) -> None:
         raise Usage
     connection = ctx.session.connection()
     paused = paused_scenarios(connection)
-    running = _active(connection)
+    running = in_progress(connection)
     lines = [
         f"#{s.number} {s.title}（{'停止中' if s.id in paused else '稼働中'}・進行中 {running.get(s.id, 0)}）"
         for s in ctx.settings.scenarios.values()
@@ -89,7 +89,7 @@ def show_scenario(call: Call, ctx) -> None:
         title=scenario.title,
         state=state,
         trigger=describe_trigger(scenario.trigger),
-        active=_active(connection).get(scenario.id, 0),
+        active=in_progress(connection).get(scenario.id, 0),
         entered=entered,
         sent=by_channel,
     )
@@ -116,14 +116,4 @@ def _switch(call: Call, ctx, paused: bool) -> None:
         number=scenario.number,
         title=scenario.title,
         moved=moved,
-    )
-
-
-def _active(connection) -> dict[str, int]:
-    return dict(
-        connection.execute(
-            select(ENROLLMENTS.c.scenario_id, func.count())
-            .where(ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE)
-            .group_by(ENROLLMENTS.c.scenario_id)
-        ).all()
     )
