@@ -240,12 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     from bot.platform.i18n import configure_i18n
     from bot.platform.logs import configure_logging
     from devtools.line_emulator import LineEmulator
-    from devtools.local import local_environment
+    from devtools.local import local_environment, local_redis
 
     env = local_environment()
-    with LineEmulator(channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"]) as line:
+    data_dir = Path(env.get("DATA_DIR", "var"))
+    # everything it starts (the emulator, an embedded Redis) stops on the way out, whatever happened
+    with (
+        LineEmulator(channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"]) as line,
+        local_redis(env, data_dir) as redis_url,
+    ):
         settings = load_settings(
-            data_dir=Path(env.get("DATA_DIR", "var")),
+            data_dir=data_dir,
+            redis_url=redis_url,
             line_channel_secret=env["LINE_CHANNEL_SECRET"],
             line_channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"],
             public_base_url=env["PUBLIC_BASE_URL"],
@@ -257,13 +263,16 @@ def main(argv: list[str] | None = None) -> int:
         configure_i18n(settings.default_locale)
         runtime = runtime_module.build_runtime(settings)
         runtime_module.install(runtime)  # the tick's jobs (bot.jobs.tasks) run on it
-        if Worker.all(connection=runtime.redis):  # `make run`'s worker would send on the real clock meanwhile
-            print(text("demo.busy", settings.default_locale), file=sys.stderr)
-            return 1
-        demo = run_demo(runtime, utcnow(), settings.data_dir / "demo", args.days, args.population)
-        locales = LOCALES if args.locale == "both" else (args.locale,)
-        print("\n".join(render(demo, locales, settings.data_dir)), flush=True)
-    runtime.engine.dispose()
+        try:
+            # `make run`'s worker would send on the real clock meanwhile
+            if Worker.all(connection=runtime.redis):
+                print(text("demo.busy", settings.default_locale), file=sys.stderr)
+                return 1
+            demo = run_demo(runtime, utcnow(), settings.data_dir / "demo", args.days, args.population)
+            locales = LOCALES if args.locale == "both" else (args.locale,)
+            print("\n".join(render(demo, locales, settings.data_dir)), flush=True)
+        finally:
+            runtime.dispose()  # its Redis connections too: the embedded server stops only once none is open
     return 0
 
 

@@ -12,10 +12,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.platform.config import load_settings
-from bot.platform.redis_conn import embedded_redis_url
+from bot.platform.redis_conn import embedded_redis_url, stop_embedded_redis
 from devtools.line_emulator import webhook_sender
 
 LOCAL_SECRET = "local-channel-secret"
@@ -37,30 +39,40 @@ def local_environment() -> dict[str, str]:
     return env
 
 
+@contextmanager
+def local_redis(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """REDIS_URL when set; otherwise an embedded Redis in `data_dir` for the duration, stopped on the way out
+    unless another process still uses it (`make run` started it first)."""
+    if env.get("REDIS_URL"):
+        yield env["REDIS_URL"]
+        return
+    try:
+        yield embedded_redis_url(data_dir)
+    finally:
+        stop_embedded_redis(data_dir)
+
+
 def serve(_: argparse.Namespace) -> int:
     from bot.platform import migrate
     from devtools.line_emulator import LineEmulator
 
     env = local_environment()
     settings = load_settings(data_dir=Path(env.get("DATA_DIR", "var")))
-    if not env.get("REDIS_URL"):
-        env["REDIS_URL"] = embedded_redis_url(settings.data_dir)  # this process keeps it alive
-    emulator = None
-    if not env.get("LINE_API_BASE_URL"):
-        emulator = LineEmulator(
-            channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"], port=int(env["EMULATOR_PORT"])
-        ).start()
-        env["LINE_API_BASE_URL"] = emulator.base_url
-    migrate.upgrade(settings.effective_database_url)
-    port = env["PORT"]
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}"],  # + gunicorn.conf.py
-        env=env,
-        cwd=ROOT,
-    )
-    worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
-    print(_banner(env, settings.effective_database_url), flush=True)
-    return _supervise([web, worker], emulator)
+    with local_redis(env, settings.data_dir) as redis_url:
+        env["REDIS_URL"] = redis_url
+        emulator = None
+        if not env.get("LINE_API_BASE_URL"):
+            emulator = LineEmulator(
+                channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"], port=int(env["EMULATOR_PORT"])
+            ).start()
+            env["LINE_API_BASE_URL"] = emulator.base_url
+        migrate.upgrade(settings.effective_database_url)
+        port = env["PORT"]
+        web_command = [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}"]
+        web = subprocess.Popen(web_command, env=env, cwd=ROOT)  # gunicorn reads ./gunicorn.conf.py
+        worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
+        print(_banner(env, settings.effective_database_url), flush=True)
+        return _supervise([web, worker], emulator)
 
 
 def _banner(env: dict[str, str], database_url: str) -> str:
