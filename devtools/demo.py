@@ -50,7 +50,7 @@ def _cast_files(directory: Path, day: date) -> dict[str, list[dict[str, str]]]:
     people = [
         ("DEMO0001", "佐藤", "健", {"line_user_id": LINE_IDS["DEMO0001"], "line_permitted": "真"}),
         ("DEMO0002", "鈴木", "花子", {"line_user_id": LINE_IDS["DEMO0002"], "line_permitted": "真",
-                                      "sms_phone": "090-2345-0002", "sms_permitted": "真"}),
+                                      "sms_phone": "090-9000-0002", "sms_permitted": "真"}),
         ("DEMO0003", "高橋", "翔", {}),
         ("DEMO0004", "田中", "美咲", {"line_user_id": LINE_IDS["DEMO0004"], "line_permitted": "真",
                                       "contracted": "真", "contract_status": "契約中",
@@ -93,21 +93,29 @@ def _import(runtime: Any, kind: str, path: Path) -> int:
     return report.rows
 
 
-def load_files(runtime: Any, directory: Path, first: date, today: date, population: int) -> dict[str, int]:
-    """Write the sample files (the population as of `today`) and the cast's, then import them all."""
-    from devtools.sample_data import write_csv
+def write_files(directory: Path, first: date, today: date, population: int) -> list[tuple[str, Path]]:
+    """(kind, path) of the files the demo imports, in order: its sample customers' as of `today` (F5 first: the
+    other files' rows join its customers), then the cast's. The sample customers are the DEMO base's, so sample
+    files written and imported later (the SAMPLE base's) never change them."""
+    from devtools.sample_data import DEMO, write_csv
 
     directory.mkdir(parents=True, exist_ok=True)
-    loaded: dict[str, int] = {}
+    files = []
     scale = population / POPULATION["F5"]
-    for kind, rows in POPULATION.items():  # F5 first: the other files' rows join its customers
+    for kind, rows in POPULATION.items():
         path = directory / f"sample_{kind.lower()}.csv"
-        write_csv(kind, path, max(1, int(rows * scale)), seed=9, today=today, customers=population)
-        loaded[path.name] = _import(runtime, kind, path)
+        count = max(1, int(rows * scale))
+        write_csv(kind, path, count, seed=9, today=today, customers=population, base=DEMO)
+        files.append((kind, path))
     for kind, rows in _cast_files(directory, first).items():
-        path = _write(directory / f"cast_{kind.lower()}.csv", rows)
-        loaded[path.name] = _import(runtime, kind, path)
-    return loaded
+        files.append((kind, _write(directory / f"cast_{kind.lower()}.csv", rows)))
+    return files
+
+
+def load_files(runtime: Any, directory: Path, first: date, today: date, population: int) -> dict[str, int]:
+    """Write the demo's files and import them all: {file name: rows imported}."""
+    files = write_files(directory, first, today, population)
+    return {path.name: _import(runtime, kind, path) for kind, path in files}
 
 
 def create_campaigns(runtime: Any) -> None:
