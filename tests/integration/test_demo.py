@@ -4,13 +4,18 @@ jobs, the LINE emulator, the local SMS outbox and mail folder; the timeline show
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from devtools.demo import LINE_IDS, render, run_demo
+from bot.imports.files import find_spec
+from bot.imports.runner import import_file
+from devtools import sample_data
+from devtools.demo import LINE_IDS, load_files, render, run_demo
 from devtools.line_emulator import LineEmulator
-from flows.engine import TOKYO
+from flows.engine import TOKYO, japan_day
+from models import Customer, CustomerChannels, DocumentRequest, Quote, Reservation
 from tests.conftest import ACCESS_TOKEN
 
 NOW = datetime(2026, 6, 14, 12, 0, tzinfo=TOKYO)  # the demo replays 10–14 June
@@ -40,7 +45,7 @@ def test_the_demo_shows_scenarios_across_channels_a_fallback_and_a_conversion(ru
     }
     assert line.sent_messages(to=LINE_IDS["DEMO0001"]) and line.sent_messages(to=LINE_IDS["DEMO0004"])
     sms = [json.loads(row) for row in (tmp_path / "sms-outbox.jsonl").read_text().splitlines()]
-    assert "+819023450002" in {message["to"] for message in sms}
+    assert "+819090000002" in {message["to"] for message in sms}
     assert any((tmp_path / "mail" / "new").iterdir())
 
 
@@ -51,3 +56,38 @@ def test_a_second_run_reads_the_timeline_back_and_sends_nothing_more(runtime, li
     again = run_demo(runtime, NOW, tmp_path / "demo", days=4, population=20)
     assert again.replayed and len(line.sent_messages()) == sent
     assert [e.texts for e in again.entries] == [e.texts for e in first.entries if e.kind != "story"]
+
+
+def demo_customers(runtime) -> dict[int, tuple]:
+    """{customer id: 顧客ID, name, contacts and the codes of their requests, quotes and reservations}."""
+    people, channels = Customer.__table__, CustomerChannels.__table__
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(
+            select(people.c.id, people.c.customer_code, people.c.family_name, people.c.given_name)
+            .add_columns(channels.c.email_main, channels.c.sms_phone, channels.c.line_user_id)
+            .outerjoin(channels, channels.c.customer_id == people.c.id)
+        ).all()
+        made = {
+            table.__tablename__: connection.execute(select(table.customer_id, code)).all()
+            for table, code in ((DocumentRequest, DocumentRequest.request_code), (Quote, Quote.quote_code),
+                                (Reservation, Reservation.reservation_code))
+        }  # fmt: skip
+    return {
+        row.id: (*row[1:], *(sorted(c for owner, c in pairs if owner == row.id) for pairs in made.values()))
+        for row in rows
+    }
+
+
+def test_sample_files_imported_after_the_demo_change_none_of_its_customers(runtime, tmp_path):
+    """Sample files from the command line, imported after the demo's, add customers and change none of the
+    demo's: not their names, addresses, phones or LINE IDs, nor whose requests, quotes and reservations are whose."""
+    today = japan_day(NOW)
+    load_files(runtime, tmp_path / "demo", today - timedelta(days=4), today, population=40)
+    before = demo_customers(runtime)
+    for kind in ("F5", "F1", "F2", "F3", "F7"):
+        path = tmp_path / f"sample_{kind}.csv"
+        sample_data.main([kind, "--rows", "60", "--out", str(path), "--today", today.isoformat()])
+        assert import_file(runtime.engine, find_spec(kind), path).committed, kind
+    after = demo_customers(runtime)
+    assert {customer: after[customer] for customer in before} == before
+    assert len(after) > len(before) + 60

@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from devtools.sample_data import FILE_KINDS, FILE_TITLES, generate_rows, main, write_csv
+from devtools.sample_data import (
+    BASE_SIZE,
+    DEMO,
+    FILE_KINDS,
+    FILE_TITLES,
+    SAMPLE,
+    generate_rows,
+    main,
+    make_customer,
+    write_csv,
+)
 
 TODAY = dt.date(2025, 6, 1)
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "scenarios.md"
@@ -225,9 +235,67 @@ def test_line_members_are_keyed_by_line_id_and_linked_ones_match_f5():
 
 
 def test_generation_is_lazy():
-    """Asking for a billion rows returns at once and yields the first row without building the rest."""
-    first = next(generate_rows("F5", 10**9, seed=1, today=TODAY))
+    """Asking for the most customers a base holds returns at once and yields the first without building the rest."""
+    first = next(generate_rows("F5", BASE_SIZE, seed=1, today=TODAY))
     assert first["顧客ID"] == "C0000001"
+
+
+def test_a_base_holds_at_most_base_size_customers():
+    """More customers than a base holds are refused at the call: they would take the next base's numbers."""
+    with pytest.raises(ValueError, match="at most 9,999,999 customers"):
+        generate_rows("F5", BASE_SIZE + 1)
+    with pytest.raises(ValueError, match="at most 9,999,999 customers"):
+        generate_rows("F4", 10, customers=BASE_SIZE + 1)
+
+
+# what tells customers and rows apart when a file is imported, under the deck's headers or the English ones
+IDENTITY_COLUMNS = {
+    "顧客ID": "customer", "customer_id": "customer",
+    "メールアドレス(メイン)": "email", "メールアドレス(サブ)": "email", "email_main": "email", "email_sub": "email",
+    "SMS電話番号": "phone", "sms_phone": "phone", "LINE ID": "line", "line_user_id": "line",
+}  # fmt: skip
+
+
+def identities(files: list[tuple[str, Path]]) -> set[tuple[str, str]]:
+    """(what, value) of every identifier in the files: each file's row key, 顧客IDs, addresses, phones, LINE IDs."""
+    found = set()
+    for kind, path in files:
+        with path.open(encoding="utf-8", newline="") as source:
+            for row in csv.DictReader(source):
+                key = next(iter(row))
+                found.add((f"{kind} key", row[key]))
+                for column, what in IDENTITY_COLUMNS.items():
+                    if row.get(column):
+                        found.add((what, row[column].replace("-", "")))
+    return found
+
+
+def test_sample_files_share_no_identifier_with_the_demo_customers(tmp_path):
+    """Files the command line writes, with any seed (the demo's own too), share no row key, 顧客ID, email, phone
+    or LINE ID with the files `make demo` imports: imported beside the demo, they only add customers."""
+    from devtools.demo import POPULATION, write_files
+
+    demo = identities(write_files(tmp_path / "demo", TODAY - dt.timedelta(days=4), TODAY, population=400))
+    assert {what for what, _ in demo} >= {"customer", "email", "phone", "line"}
+    for seed in ("0", "9"):
+        written = []
+        for kind, rows in POPULATION.items():
+            out = tmp_path / seed / f"{kind}.csv"
+            main([kind, "--rows", str(rows), "--out", str(out), "--seed", seed, "--today", TODAY.isoformat()])
+            written.append((kind, out))
+        sample = identities(written)
+        assert len(sample) > 1000
+        assert demo & sample == set(), seed
+
+
+def test_a_base_letter_and_serial_make_every_identifier():
+    """Customer n of the demo's base is D000000n with addresses and a phone of its own; the sample base's is C…."""
+    sample, demo = (make_customer(9, 1, TODAY, base) for base in (SAMPLE, DEMO))
+    assert (sample.id, demo.id) == ("C0000001", "D0000001")
+    assert sample.channel["SMS電話番号"][-8:] != demo.channel["SMS電話番号"][-8:]
+    assert demo.channel["メールアドレス(メイン)"].split("@")[0].endswith(str(DEMO.offset + 1))
+    first = next(generate_rows("F1", 5, seed=9, today=TODAY, base=DEMO))
+    assert first["資料請求ID"] == "DRD00000001"
 
 
 def test_unknown_kind_is_rejected():
