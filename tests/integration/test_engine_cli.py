@@ -136,7 +136,7 @@ def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):
         "2026-06-13 10:00  C3  send_a  sms  queued",
         "2026-06-16 10:00  C3  send_c  sms  queued",
         "2026-06-19 10:00  C3  send_e_after_c  sms  queued",
-        "visit_reminder: 3 messages; enrollments: finished 1",
+        "visit_reminder: 3 messages; entered 1 (finished 1)",
     ]
     with runtime.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Enrollment)).scalar() == 0
@@ -145,6 +145,44 @@ def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):
         args=["scenarios", "simulate", "5", "--from", "2026-06-20", "--to", "2026-06-12"]
     )
     assert bad.exit_code == 2 and "must not be before" in bad.output
+
+
+def test_simulate_lists_only_its_own_messages_within_its_days(app, runtime, tmp_path):
+    """Over 06-15..06-17, after a real tick queued A on 06-13: that ledger row is not the simulation's and is not
+    listed, nor is the real enrollment counted as entered; C, which the simulation queues on 06-16, is."""
+    rows = [person("C3", email="c@example.com", email_ok="真", sms="090-5555-6666", sms_ok="真")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    load(runtime, "F3", _reservation(tmp_path, "c@example.com"))
+    cli = app.test_cli_runner()
+    assert '"queued": 1' in cli.invoke(args=["engine", "tick", "--at", "2026-06-13T10:00:00+09:00"]).output
+    result = cli.invoke(
+        args=["scenarios", "simulate", "5", "--from", "2026-06-15", "--to", "2026-06-17", "--every", "60"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "2026-06-16 10:00  C3  send_c  sms  queued",
+        "visit_reminder: 1 message; entered 0",
+    ]
+
+
+def test_simulate_counts_a_message_held_past_its_last_day(app, runtime, tmp_path):
+    """#5 set to start at 22:30: A falls in the quiet hours and is held until 09:00 the next morning, after the
+    one simulated day; it is counted as outside the window, not listed with a date the window does not hold."""
+    rows = [person("C4", email="d@example.com", email_ok="真")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    load(runtime, "F3", _reservation(tmp_path, "d@example.com"))
+    settings_file = tmp_path / "scenarios.yml"
+    settings_file.write_text('"5":\n  timings:\n    trigger_at: "22:30"\n', encoding="utf-8")
+    runtime.settings = Settings.model_validate(
+        {**runtime.settings.model_dump(), "scenario_settings_file": settings_file}
+    )
+    result = app.test_cli_runner().invoke(
+        args=["scenarios", "simulate", "5", "--from", "2026-06-13", "--to", "2026-06-13"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "visit_reminder: 0 messages; entered 1 (active 1); not listed: 1 due after 2026-06-13"
+    ]
 
 
 def test_operator_filters_narrow_who_enters(app, runtime, tmp_path):
