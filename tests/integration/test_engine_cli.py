@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+
 from bot.platform.config import Settings
+from models import TraceEntry, utcnow
+from tests.integration.delivery_helpers import add_customer
 from tests.integration.scenario_helpers import load, person, write
 
 
@@ -31,7 +35,7 @@ def test_tick_then_why_in_japanese_and_english(app, runtime, tmp_path):
     ja = cli.invoke(args=["why", "C1", "5"])
     assert ja.exit_code == 0, ja.output
     assert "シナリオに登録しました" in ja.output
-    assert "email で送信予定に登録しました（visit_reminder.a" in ja.output
+    assert "メールで送信予定に登録しました（visit_reminder.a" in ja.output
     assert "2026-06-16 10:00 まで待機します" in ja.output  # Japan time, three days after A
     en = cli.invoke(args=["why", "C1", "visit_reminder", "--lang", "en"])
     assert "queued on email" in en.output and "waiting until 2026-06-16 10:00" in en.output
@@ -50,17 +54,63 @@ def test_why_tells_a_held_message_and_why_in_words(app, runtime, tmp_path):
     assert "held until 2026-06-14 09:00" in en.output and "because of: quiet hours" in en.output
 
 
-def test_why_explains_who_did_not_enter(app, runtime, tmp_path):
-    """For a customer not in the scenario, each entry condition is shown as met or not."""
-    load(runtime, "F5", write(tmp_path / "f5.csv", [person("C2", email="b@example.com", email_ok="真")]))
-    rows = [
-        {"reservation_id": "R2", "email_main": "b@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
+def test_why_explains_who_did_not_enter_in_words(app, runtime, tmp_path):
+    """For a customer not in the scenario, each entry condition is shown in words, met or not; a customer with no
+    reservation is told so, not shown a failed condition on a record that does not exist."""
+    rows = [person(c, email=f"{c}@example.com", email_ok="真") for c in ("C2", "C3")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    visits = [
+        {"reservation_id": "R2", "email_main": "C2@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
     ]
-    load(runtime, "F3", write(tmp_path / "f3.csv", rows))
-    output = app.test_cli_runner().invoke(args=["why", "C2", "5", "--at", "2026-06-13T10:00:00+09:00"]).output
-    assert "visit_reminder には登録されていません" in output
-    assert "✗ reservation.cancelled is_false" in output
-    assert "✓ reservation.visited is_false" in output
+    load(runtime, "F3", write(tmp_path / "f3.csv", visits))
+    cli = app.test_cli_runner()
+    at = ["--at", "2026-06-13T10:00:00+09:00"]
+    cancelled = cli.invoke(args=["why", "C2", "5", *at]).output.splitlines()
+    assert cancelled[0] == "visit_reminder には登録されていません。本日の登録条件:"
+    assert "  ✗ 来店キャンセル：なし" in cancelled and "  ✓ 来店：なし" in cancelled
+    none = cli.invoke(args=["why", "C3", "5", *at]).output.splitlines()
+    assert none[1] == "  ✗ 来店予約の記録がありません"
+    assert not any("来店キャンセル" in line or "来店：" in line for line in none)
+    english = cli.invoke(args=["why", "C3", "5", "--lang", "en", *at]).output.splitlines()
+    assert english[:2] == ["not in visit_reminder. Today's entry conditions:", "  ✗ no reservation on record"]
+    for output in (cancelled, none, english):
+        assert not any(word in line for line in output for word in ("reservation.", "is_false", "is_true"))
+
+
+def test_why_reads_a_missing_activity_row_as_the_triggers_do(app, runtime):
+    """A customer with no activity row has not used the app, for #23's entry condition as for its trigger."""
+    customer_id = add_customer(runtime, email="a@example.com", email_ok=True)
+    output = app.test_cli_runner().invoke(args=["why", str(customer_id), "23"]).output
+    assert "  ✓ スマホアプリ利用：なし" in output.splitlines(), output
+
+
+def test_why_puts_every_decision_into_words(app, runtime):
+    """A message skipped as a same-day duplicate (a KeyError before), an exit's outcome, an engagement signal and
+    channels are told in words; a code this release has no words for is named rather than crashing."""
+    customer_id = add_customer(runtime)
+    base = {"customer_id": customer_id, "scenario_id": "visit_reminder", "at": utcnow()}
+    skipped = {"template": "visit_reminder.a", "channel": "email", "reasons": "same_day_duplicate"}
+    rows = [
+        base | {"step": "send_a", "code": "skipped", "details": skipped},
+        base | {"step": "if_opened", "code": "engaged", "details": {"message": "send_a", "signal": "opened"}},
+        base | {"step": None, "code": "exited", "details": {"outcome": "finished"}},
+        base | {"step": None, "code": "retired_code", "details": None},
+    ]
+    with runtime.engine.begin() as connection:
+        connection.execute(insert(TraceEntry.__table__), rows)
+    cli = app.test_cli_runner()
+    ja = cli.invoke(args=["why", str(customer_id)])
+    assert ja.exit_code == 0, ja.output
+    assert (
+        "メールでの送信を見送りました（visit_reminder.a、理由: 同じメッセージを同じ日に送信済み）"
+        in ja.output
+    )
+    assert "send_a に反応あり（開封）" in ja.output
+    assert "シナリオを終了しました（最後まで進んだ）" in ja.output
+    assert "記録 retired_code（このバージョンに説明がありません）" in ja.output
+    en = cli.invoke(args=["why", str(customer_id), "--lang", "en"])
+    assert "not sent on email (visit_reminder.a; because of: already sent the same day)" in en.output
+    assert "left the scenario (reached the end)" in en.output
 
 
 def test_bad_arguments_get_a_clear_error(app):
@@ -69,7 +119,7 @@ def test_bad_arguments_get_a_clear_error(app):
     naive = cli.invoke(args=["engine", "tick", "--at", "2026-06-13T10:00"])
     assert naive.exit_code == 2 and "give the offset" in naive.output
     unknown = cli.invoke(args=["why", "nobody"])
-    assert unknown.exit_code == 1 and "顧客 nobody は見つかりません" in unknown.output
+    assert unknown.exit_code == 1 and "顧客「nobody」は見つかりません" in unknown.output
     scenario = cli.invoke(args=["why", "1", "99"])
     assert scenario.exit_code == 2 and "no scenario '99'" in scenario.output
 
