@@ -37,10 +37,19 @@ def trace_lines(connection: Connection, customer_id: int, scenario_id: str | Non
 
 def _reason(code: str, details: dict, locale: str) -> str:
     """The decision in words; a code this release has no words for (written by an older one) is named as it is."""
+    words = _words(details, locale)
     try:
-        return text(f"trace.{code}", locale, **_words(details, locale))
+        return text(f"trace.{code}", locale, **words)
     except KeyError:
         return text("trace.unknown", locale, code=code)
+
+
+def _word(group: str, value: object, locale: str) -> str:
+    """A value of the details in words (`group.value`), or as it is when this release has no words for it."""
+    try:
+        return text(f"{group}.{value}", locale)
+    except KeyError:
+        return str(value)
 
 
 def _local(value: object) -> str:
@@ -54,26 +63,26 @@ def _local(value: object) -> str:
 
 
 def _words(details: dict, locale: str) -> dict[str, str]:
-    """The details as the texts show them: times in Japan, reasons and outcomes in words."""
+    """The details as the texts show them: times in Japan; channels, reasons, outcomes and signals in words."""
     words = {key: _local(value) for key, value in details.items()}
     separator = text("scenario_view.separator", locale)
     passed = details.get("passed_over")
     if isinstance(passed, dict):
         words["passed_over"] = separator.join(
-            f"{text(f'tracking.channel.{channel}', locale)}: {text(f'trace.reason.{why}', locale)}"
+            f"{_word('tracking.channel', channel, locale)}: {_word('trace.reason', why, locale)}"
             for channel, why in passed.items()
         )
     words.setdefault("passed_over", "-")
     if isinstance(details.get("reasons"), str):  # a held or skipped message: why, in words
-        words["reasons"] = separator.join(
-            text(f"trace.hold_reason.{why.strip()}", locale) for why in details["reasons"].split(",")
-        )
-    if "channel" in details:
-        words["channel"] = text(f"tracking.channel.{details['channel']}", locale)
-    if "outcome" in details:
-        words["outcome"] = text(f"scenario_view.outcome.{details['outcome']}", locale)
-    if "signal" in details:
-        words["signal"] = text(f"trace.signal.{details['signal']}", locale)
+        reasons = (why.strip() for why in details["reasons"].split(","))
+        words["reasons"] = separator.join(_word("trace.hold_reason", why, locale) for why in reasons)
+    for key, group in (
+        ("channel", "tracking.channel"),
+        ("outcome", "scenario_view.outcome"),
+        ("signal", "trace.signal"),
+    ):
+        if key in details:
+            words[key] = _word(group, details[key], locale)
     return words
 
 

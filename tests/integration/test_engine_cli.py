@@ -86,15 +86,18 @@ def test_why_reads_a_missing_activity_row_as_the_triggers_do(app, runtime):
 
 def test_why_puts_every_decision_into_words(app, runtime):
     """A message skipped as a same-day duplicate (a KeyError before), an exit's outcome, an engagement signal and
-    channels are told in words; a code this release has no words for is named rather than crashing."""
+    channels are told in words; a code or a value this release has no words for is named rather than crashing."""
     customer_id = add_customer(runtime)
     base = {"customer_id": customer_id, "scenario_id": "visit_reminder", "at": utcnow()}
     skipped = {"template": "visit_reminder.a", "channel": "email", "reasons": "same_day_duplicate"}
+    held = {"template": "visit_reminder.c", "channel": "fax", "until": "2026-06-14T00:00:00+00:00"}
+    held |= {"reasons": "quiet_hours, retired_reason"}
     rows = [
         base | {"step": "send_a", "code": "skipped", "details": skipped},
         base | {"step": "if_opened", "code": "engaged", "details": {"message": "send_a", "signal": "opened"}},
         base | {"step": None, "code": "exited", "details": {"outcome": "finished"}},
         base | {"step": None, "code": "retired_code", "details": None},
+        base | {"step": "send_c", "code": "held", "details": held},
     ]
     with runtime.engine.begin() as connection:
         connection.execute(insert(TraceEntry.__table__), rows)
@@ -108,6 +111,10 @@ def test_why_puts_every_decision_into_words(app, runtime):
     assert "send_a に反応あり（開封）" in ja.output
     assert "シナリオを終了しました（最後まで進んだ）" in ja.output
     assert "記録 retired_code（このバージョンに説明がありません）" in ja.output
+    assert (
+        "faxで送信予定に登録し、2026-06-14 09:00 まで保留します（visit_reminder.c、理由: 配信しない時間帯、retired_reason）"
+        in ja.output
+    )
     en = cli.invoke(args=["why", str(customer_id), "--lang", "en"])
     assert "not sent on email (visit_reminder.a; because of: already sent the same day)" in en.output
     assert "left the scenario (reached the end)" in en.output
