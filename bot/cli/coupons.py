@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from bot.cli.customers import not_one
 from bot.delivery.outbox import queue_message
 from bot.offers.coupons import (
     CAMPAIGNS,
@@ -27,6 +28,7 @@ from bot.offers.coupons import (
     revoke,
 )
 from bot.platform.runtime import Runtime
+from bot.staff.finder import find_customers
 from models import Customer, CustomerChannels, utcnow
 
 CUSTOMERS = Customer.__table__
@@ -113,18 +115,18 @@ def list_campaigns() -> None:
 @coupons_group.command("issue")
 @click.argument("campaign")
 @click.argument("customer")
-@click.option("--internal-id", is_flag=True, help="CUSTOMER is our record id (a prospect has no 顧客ID).")
 @click.option("--at", "at", default=None, help="ISO time with zone (default: now)")
-def issue_coupon(campaign: str, customer: str, internal_id: bool, at: str | None) -> None:
-    """Issue a coupon of CAMPAIGN to CUSTOMER (顧客ID) and send it in LINE."""
+def issue_coupon(campaign: str, customer: str, at: str | None) -> None:
+    """Issue a coupon of CAMPAIGN to CUSTOMER (顧客ID, email address, phone number, LINE user id, or internal id
+    as id:42) and send it in LINE."""
     now = _moment(at)
     runtime = _runtime()
     with runtime.engine.begin() as connection:
-        key = CUSTOMERS.c.id == int(customer) if internal_id and customer.isdigit() else None
-        key = key if key is not None else CUSTOMERS.c.customer_code == customer
-        customer_id = connection.execute(select(CUSTOMERS.c.id).where(key)).scalar()
-        if customer_id is None:
-            raise click.ClickException(f"no customer {customer}")
+        found = find_customers(connection, customer)
+        refusal = not_one(connection, customer, found)
+        if refusal is not None:
+            raise click.ClickException(refusal)
+        customer_id = found[0]
         issued = issue(connection, campaign, customer_id, now)
         if issued.outcome is IssueOutcome.ISSUED:
             on_line = connection.execute(

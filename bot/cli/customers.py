@@ -1,9 +1,12 @@
 """`flask customers export|erase|unlink`: a customer's APPI rights from the operator's shell, and taking a LINE
 account off a customer's record when they can no longer unlink it themselves.
 
-Both name the customer by 顧客ID or internal id (the finder of `flask why`) and are audited in `admin_audit`
-(place "cli"): the operator is who `--by` names, else the shell's login (bot.staff.admin.operator); the customer is
-named by internal id, the key typed kept as a keyed hash. The audit row commits before anything is shown.
+Each names the customer by 顧客ID, email address, phone number, LINE user id or internal id (bot.staff.finder, as
+every command taking a customer does; a key naming several customers is refused with the list to choose from) and
+is audited in `admin_audit` (place "cli"): the operator is who `--by` names, else the shell's login
+(bot.staff.admin.operator); the customer is named by internal id, the key typed kept as a keyed hash. The audit
+row commits before anything is shown. `not_one` and `audited` serve every command taking a customer (`flask why`,
+`flask coupons issue`): the refusal of a key that names nobody or several, and the audit of the look-up.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 from bot.chat.account_link import release_line_user
@@ -22,9 +26,9 @@ from bot.platform.i18n import text
 from bot.platform.runtime import Runtime
 from bot.privacy.disclosure import dumps, export_customer
 from bot.privacy.erasure import erase_customer, forget_in_redis
-from bot.privacy.subject import find
 from bot.staff.admin import CLI, about, audit, operator, pseudonym
 from bot.staff.desk import customer_ref
+from bot.staff.finder import MATCHES_SHOWN, find_customers, outcome
 from flows.engine import TOKYO
 from models import utcnow
 
@@ -37,16 +41,40 @@ def _t(key: str, **fields: object) -> str:
     return text(f"messages.admin_privacy.cli.{key}", STAFF_LOCALE, **fields)
 
 
+def not_one(connection: Connection, key: str, found: list[int], locale: str = STAFF_LOCALE) -> str | None:
+    """Why `key` names no single customer, in words: nobody, or the customers it names to choose from (by their
+    顧客ID and internal id); None when it names exactly one."""
+    if len(found) == 1:
+        return None
+    if not found:
+        return text("customer_finder.none", locale, typed=key)
+    lines = [text("customer_finder.several", locale, typed=key)]
+    lines += [f"  {customer_ref(connection, customer_id)}" for customer_id in found[:MATCHES_SHOWN]]
+    if len(found) > MATCHES_SHOWN:
+        lines.append("  " + text("customer_finder.more", locale, count=MATCHES_SHOWN))
+    return "\n".join(lines)
+
+
+def audited(found: list[int]) -> dict[str, object]:
+    """The audit's result, detail and personal-data mark of a look-up that found `found`."""
+    return {
+        "result": outcome(found),
+        "detail": about(found) if found else "no customer",
+        "personal_data": bool(found),  # the customer shown, or those to choose from
+    }
+
+
 def _confirmed(runtime: Runtime, customer: str, question: str, yes: bool) -> int:
     """The customer's internal id, after the operator said yes to `question` about them (unless --yes)."""
     with runtime.engine.connect() as connection:
-        customer_id = find(connection, customer)
-        shown = customer_ref(connection, customer_id) if customer_id is not None else None
-    if customer_id is None:
-        raise click.ClickException(_t("no_customer", key=customer))
+        found = find_customers(connection, customer)
+        refusal = not_one(connection, customer, found)
+        shown = customer_ref(connection, found[0]) if refusal is None else None
+    if refusal is not None:
+        raise click.ClickException(refusal)
     if not yes:
         click.confirm(_t(question, customer_ref=shown), abort=True)
-    return customer_id
+    return found[0]
 
 
 @click.group("customers", cls=AppGroup)
@@ -64,20 +92,18 @@ BY = "Who runs it, for the audit (default: the shell's login)."
 )
 @click.option("--by", help=BY)
 def export_command(customer: str, out: Path | None, by: str | None) -> None:
-    """Everything held about CUSTOMER (顧客ID or internal id) as JSON, to standard output or --out."""
+    """Everything held about CUSTOMER as JSON, to standard output or --out."""
     runtime, now = _runtime(), utcnow()
     actor, typed = operator(by), pseudonym(runtime.settings, customer)
     with runtime.engine.begin() as connection:
-        customer_id = find(connection, customer)
-        if customer_id is None:
-            audit(connection, actor, CLI, "export", typed, "not_found", now, "no customer")
-        else:
+        found = find_customers(connection, customer)
+        refusal = not_one(connection, customer, found)
+        if refusal is None:
+            customer_id = found[0]
             document = export_customer(connection, SQLModel.metadata, runtime.settings, customer_id, now)
-            audit(
-                connection, actor, CLI, "export", typed, "done", now, about([customer_id]), personal_data=True
-            )
-    if customer_id is None:
-        raise click.ClickException(_t("no_customer", key=customer))
+        audit(connection, actor, CLI, "export", typed, at=now, **audited(found))
+    if refusal is not None:
+        raise click.ClickException(refusal)
     if out is None:
         click.echo(dumps(document), nl=False)
         return
@@ -93,7 +119,7 @@ def export_command(customer: str, out: Path | None, by: str | None) -> None:
 @click.option("--by", required=True, help="The staff member who erases (kept in the audit).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def erase_command(customer: str, by: str, yes: bool) -> None:
-    """Erase CUSTOMER's personal data (顧客ID or internal id) from every table, for good."""
+    """Erase CUSTOMER's personal data from every table, for good."""
     runtime = _runtime()
     customer_id = _confirmed(runtime, customer, "confirm", yes)
     now = utcnow()
@@ -120,7 +146,7 @@ def erase_command(customer: str, by: str, yes: bool) -> None:
 @click.option("--by", required=True, help="The staff member who unlinks (kept in the audit).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def unlink_command(customer: str, by: str, yes: bool) -> None:
-    """Take the LINE account off CUSTOMER's record (顧客ID or internal id), linked or only on file, so that the
+    """Take the LINE account off CUSTOMER's record, linked or only on file, so that the
     customer's new LINE can link (ID連携 never re-binds a customer by itself). Check who the customer is first."""
     runtime = _runtime()
     customer_id = _confirmed(runtime, customer, "unlink_confirm", yes)

@@ -10,14 +10,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from bot.cli.customers import audited, not_one
 from bot.platform.i18n import text
 from bot.platform.scenario_config import current_settings
 from bot.scenarios.controls import in_progress, paused_scenarios, set_paused
 from bot.scenarios.describe import list_lines, scenario_lines
-from bot.scenarios.explain import entry_check, find_customer, trace_lines
+from bot.scenarios.explain import entry_lines, trace_lines
 from bot.scenarios.runner import tick
 from bot.scenarios.simulation import simulate
-from bot.staff.admin import CLI, about, audit, operator, pseudonym
+from bot.staff.admin import CLI, audit, operator, pseudonym
+from bot.staff.finder import find_customers
 from flows.catalog import find_scenario
 from flows.diagram import mermaid
 from flows.dsl import Scenario, ScenarioError
@@ -71,42 +73,27 @@ def tick_command(at: str | None) -> None:
 @click.option("--by", help="Who looks, for the audit (default: the shell's login).")
 @with_appcontext
 def why_command(customer: str, scenario: str | None, lang: str, at: str | None, by: str | None) -> None:
-    """The explain trace of CUSTOMER (顧客ID or id), for one SCENARIO (id or number) or all; audited as a
-    personal-data access, like /why in the admin chat."""
+    """The explain trace of CUSTOMER (顧客ID, email address, phone number, LINE user id or internal id), for one
+    SCENARIO (id or number) or all; audited as a personal-data access, like /why in the admin chat."""
     runtime = current_app.extensions["runtime"]
     try:
         chosen = find_scenario(scenario, _catalog()) if scenario else None
     except ScenarioError as exc:
         raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
     with runtime.engine.begin() as connection:  # the audit row commits before anything is shown
-        customer_id = find_customer(connection, customer)
+        found = find_customers(connection, customer)
+        refusal = not_one(connection, customer, found, lang)
         arguments = " ".join([pseudonym(runtime.settings, customer), *([scenario] if scenario else [])])
-        found = customer_id is not None
-        detail = about([customer_id]) if found else "no customer"
-        audit(
-            connection,
-            operator(by),
-            CLI,
-            "why",
-            arguments,
-            "done" if found else "not_found",
-            utcnow(),
-            detail,
-            found,
-        )
+        audit(connection, operator(by), CLI, "why", arguments, at=utcnow(), **audited(found))
+    if refusal is not None:
+        raise click.ClickException(refusal)
     with runtime.engine.connect() as connection:
-        if customer_id is None:
-            raise click.ClickException(text("trace.no_customer", lang, customer=customer))
-        lines = trace_lines(connection, customer_id, chosen.id if chosen else None, lang)
-        for line in lines:
-            click.echo(line)
+        lines = trace_lines(connection, found[0], chosen.id if chosen else None, lang)
         if chosen and not lines:
-            click.echo(text("trace.not_entered", lang, scenario=chosen.id))
-            for condition, holds in entry_check(connection, chosen, customer_id, _moment(at)):
-                mark = "✓" if holds else "✗"
-                click.echo(
-                    f"  {mark} {condition.fact} {condition.op} {condition.value if condition.value is not None else ''}"
-                )
+            lines = [text("trace.not_entered", lang, scenario=chosen.id)]
+            lines += [f"  {line}" for line in entry_lines(connection, chosen, found[0], _moment(at), lang)]
+    for line in lines:
+        click.echo(line)
 
 
 @click.group("scenarios", cls=AppGroup)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.platform.config import Settings
-from bot.scenarios.explain import find_customer
 from bot.staff.admin import pseudonym
 from bot.staff.desk import customer_ref
 from models import Customer, CustomerChannels, LineMembership
@@ -34,11 +33,6 @@ class Subject:
             return False
         written = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         return any(needle in written for needle in (self.reference, *self.identifiers))
-
-
-def find(connection: Connection, key: str) -> int | None:
-    """The customer a staff member means by 顧客ID or internal id: the finder `flask why` and /why use."""
-    return find_customer(connection, key.strip())
 
 
 def subject(connection: Connection, settings: Settings, customer_id: int) -> Subject:

@@ -1,29 +1,25 @@
 """The explain trace, read back: every decision taken for one customer, in Japanese (default) or English;
-and, for a scenario the customer is not in, which entry condition keeps them out today.
+and, for a scenario the customer is not in, which entry condition keeps them out today, in words.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, literal, select
 
-from bot.customers.facts import CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
+from bot.customers.facts import ACTIVITY, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
 from bot.platform.i18n import text
+from bot.scenarios.describe import condition_words
 from bot.scenarios.triggers import sql_condition
-from flows.dsl import Condition, Scenario
+from flows.dsl import Condition, RelativeTo, Scenario
 from flows.engine import TOKYO, japan_day
-from models import Customer, TraceEntry
+from models import TraceEntry
 
-LARGEST_ID = 2**31 - 1
-
-
-def find_customer(connection: Connection, key: str) -> int | None:
-    """A customer by 顧客ID, or by the service's own id when the key is a number."""
-    found = connection.execute(select(Customer.id).where(Customer.customer_code == key)).scalar()
-    if found is None and key.isdigit() and int(key) <= LARGEST_ID:  # a phone number is not an id
-        found = connection.execute(select(Customer.id).where(Customer.id == int(key))).scalar()
-    return found
+# the tables of one row per customer, outer-joined as the triggers join them (a missing row is no data, not a miss)
+PER_CUSTOMER = (CUSTOMERS, CONTRACTS, CHANNELS, ACTIVITY)
+HOLDS, FAILS = "✓", "✗"
 
 
 def trace_lines(connection: Connection, customer_id: int, scenario_id: str | None, locale: str) -> list[str]:
@@ -34,9 +30,26 @@ def trace_lines(connection: Connection, customer_id: int, scenario_id: str | Non
     for entry in connection.execute(statement):
         moment = entry.at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
         details = {key: value for key, value in (entry.details or {}).items() if value is not None}
-        reason = text(f"trace.{entry.code}", locale, step=entry.step or "-", **_words(details, locale))
+        reason = _reason(entry.code, details, locale)
         lines.append(f"{moment}  {entry.scenario_id}  {entry.step or '-':<20} {reason}")
     return lines
+
+
+def _reason(code: str, details: dict, locale: str) -> str:
+    """The decision in words; a code this release has no words for (written by an older one) is named as it is."""
+    words = _words(details, locale)
+    try:
+        return text(f"trace.{code}", locale, **words)
+    except KeyError:
+        return text("trace.unknown", locale, code=code)
+
+
+def _word(group: str, value: object, locale: str) -> str:
+    """A value of the details in words (`group.value`), or as it is when this release has no words for it."""
+    try:
+        return text(f"{group}.{value}", locale)
+    except KeyError:
+        return str(value)
 
 
 def _local(value: object) -> str:
@@ -50,40 +63,82 @@ def _local(value: object) -> str:
 
 
 def _words(details: dict, locale: str) -> dict[str, str]:
+    """The details as the texts show them: times in Japan; channels, reasons, outcomes and signals in words."""
     words = {key: _local(value) for key, value in details.items()}
+    separator = text("scenario_view.separator", locale)
     passed = details.get("passed_over")
     if isinstance(passed, dict):
-        words["passed_over"] = ", ".join(
-            f"{channel}: {text(f'trace.reason.{why}', locale)}" for channel, why in passed.items()
+        words["passed_over"] = separator.join(
+            f"{_word('tracking.channel', channel, locale)}: {_word('trace.reason', why, locale)}"
+            for channel, why in passed.items()
         )
     words.setdefault("passed_over", "-")
-    if isinstance(details.get("reasons"), str):  # a held message: why, in words
-        words["reasons"] = "、".join(
-            text(f"trace.hold_reason.{why.strip()}", locale) for why in details["reasons"].split(",")
-        )
+    if isinstance(details.get("reasons"), str):  # a held or skipped message: why, in words
+        reasons = (why.strip() for why in details["reasons"].split(","))
+        words["reasons"] = separator.join(_word("trace.hold_reason", why, locale) for why in reasons)
+    for key, group in (
+        ("channel", "tracking.channel"),
+        ("outcome", "scenario_view.outcome"),
+        ("signal", "trace.signal"),
+    ):
+        if key in details:
+            words[key] = _word(group, details[key], locale)
     return words
 
 
-def entry_check(
-    connection: Connection, scenario: Scenario, customer_id: int, now: datetime
-) -> list[tuple[Condition, bool]]:
-    """Each entry condition and whether it holds for the customer today (anchor conditions: for any record)."""
+@dataclass(frozen=True)
+class EntryCheck:
+    """Why a customer is or is not among a scenario's entrants today, as far as their data says."""
+
+    record: (
+        str | None
+    )  # the kind of record the scenario starts from (reservation …), if the customer has none
+    conditions: tuple[tuple[Condition, bool], ...]  # each entry condition checked, and whether it holds
+
+
+def entry_check(connection: Connection, scenario: Scenario, customer_id: int, now: datetime) -> EntryCheck:
+    """The scenario's entry conditions for the customer today: on their own data, or on any of their records of
+    the kind the scenario starts from. Without such a record, that is the answer, and its conditions are not
+    checked (each would fail on nothing)."""
     day = japan_day(now)
+    missing = _missing_record(connection, scenario, customer_id)
     results = []
     for condition in scenario.segment:
-        column = sql_condition(condition, day)
         entity = condition.fact.partition(".")[0]
+        if entity == missing:
+            continue
+        column = sql_condition(condition, day)
         table = ENTITIES[entity]
-        if table in (CUSTOMERS, CONTRACTS, CHANNELS):
-            source = CUSTOMERS.outerjoin(CONTRACTS, CONTRACTS.c.customer_id == CUSTOMERS.c.id).outerjoin(
-                CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id
-            )
-            statement = (
-                select(literal(1)).select_from(source).where(and_(CUSTOMERS.c.id == customer_id, column))
-            )
+        if table in PER_CUSTOMER:
+            source, mine = CUSTOMERS, CUSTOMERS.c.id == customer_id
+            for other in PER_CUSTOMER[1:]:
+                source = source.outerjoin(other, other.c.customer_id == CUSTOMERS.c.id)
         else:
-            statement = (
-                select(literal(1)).select_from(table).where(table.c.customer_id == customer_id, column)
-            )
-        results.append((condition, connection.execute(statement.limit(1)).first() is not None))
-    return results
+            source, mine = table, table.c.customer_id == customer_id
+        statement = select(literal(1)).select_from(source).where(and_(mine, column)).limit(1)
+        results.append((condition, connection.execute(statement).first() is not None))
+    return EntryCheck(missing, tuple(results))
+
+
+def _missing_record(connection: Connection, scenario: Scenario, customer_id: int) -> str | None:
+    """The entity the scenario's start date is read from (a reservation's visit date …), when the customer has
+    no record of it; None when they have one, or when the scenario starts on a calendar day or an event."""
+    if not isinstance(scenario.trigger, RelativeTo):
+        return None
+    entity = scenario.trigger.date_fact.partition(".")[0]
+    table = ENTITIES[entity]
+    if table in (CUSTOMERS, CHANNELS, ACTIVITY):  # the customer's own row: always there to read
+        return None
+    statement = select(literal(1)).select_from(table).where(table.c.customer_id == customer_id)
+    found = connection.execute(statement.limit(1)).first()
+    return None if found else entity
+
+
+def entry_lines(
+    connection: Connection, scenario: Scenario, customer_id: int, now: datetime, locale: str
+) -> list[str]:
+    """The entry check in words, one line each: ✗ 来店予約の記録がありません, ✓ 来店キャンセル：なし …"""
+    check = entry_check(connection, scenario, customer_id, now)
+    lines = [f"{FAILS} {text(f'trace.no_record.{check.record}', locale)}"] if check.record else []
+    lines += [f"{HOLDS if holds else FAILS} {condition_words(c, locale)}" for c, holds in check.conditions]
+    return lines

@@ -40,6 +40,15 @@ class Refused(Exception):
         self.key, self.fields = key, fields
 
 
+class Answered(Exception):
+    """The handler has answered and stops here (no customer by that key, several to choose from): `result` is
+    the audit's."""
+
+    def __init__(self, result: str) -> None:
+        super().__init__(result)
+        self.result = result
+
+
 @dataclass
 class Call:
     """One command as typed: who, the command's name, its arguments, and where answers go."""
@@ -211,6 +220,8 @@ def _run(entry: Command | None, call: Call, ctx: Ctx) -> tuple[str, str | None]:
     except Refused as refused:
         say(call, ctx, refused.key, **refused.fields)  # a full `group.key`
         return "refused", refused.key
+    except Answered as answered:
+        return answered.result, None
 
 
 def usage_line(entry: Command) -> str:

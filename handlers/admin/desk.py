@@ -27,24 +27,24 @@ from bot.offers.coupons import (
 )
 from bot.platform.i18n import text
 from bot.staff.desk import REQUESTS, change_request, customer_ref, request_label, request_reference
+from bot.staff.finder import find_customers
 from flows.engine import TOKYO
 from handlers.admin import AdminListeners, Call, Usage, say
 from handlers.admin.lookups import (
     CHANNEL_ORDER,
     CHANNELS,
-    CUSTOMERS,
     ENROLLMENTS,
-    MATCHES_SHOWN,
     PHONE_LIKE,
     audit_term,
-    customer_id_of,
-    find_customers,
     fit,
     label,
     mask_email,
     mask_name,
     mask_phone,
     masked_term,
+    match_lines,
+    one_customer,
+    person_of,
 )
 from models import ContractSummary, EnrollmentStatus, RequestStatus
 
@@ -68,7 +68,8 @@ REQUEST_SCOPES = {"open": "open", "未完了": "open", "all": "all", "すべて"
 
 @admin.command("customer", "顧客", texts="admin_lookup")
 def look_up(call: Call, ctx) -> str | None:
-    """/customer 顧客ID|phone|email: the record, masked; several matches are listed by id."""
+    """/customer 顧客ID|phone|email|LINE user id|internal id: the record, masked; several matches are listed by
+    their ids to choose from."""
     connection = ctx.session.connection()
     typed = " ".join(call.args)  # a phone number may be typed with spaces: 090 1234 5678
     key = typed if len(call.args) == 1 or PHONE_LIKE.fullmatch(typed) else None
@@ -84,36 +85,16 @@ def look_up(call: Call, ctx) -> str | None:
         say(call, ctx, "admin_lookup.customer_none", lookup_key=masked_term(typed))
         return "not_found"
     if len(found) > 1:
-        lines = [_match_line(connection, customer_id) for customer_id in found[:MATCHES_SHOWN]]
-        if len(found) > MATCHES_SHOWN:
-            lines.append(label("more_matches", count=MATCHES_SHOWN))
-        say(call, ctx, "admin_lookup.customer_matches", lookup_lines="\n".join(lines))
+        matches = "\n".join(match_lines(connection, found))
+        say(call, ctx, "admin_lookup.customer_matches", lookup_lines=matches)
         return None
     say(call, ctx, "admin_lookup.customer_card", **card(connection, ctx.settings, found[0]))
     return None
 
 
-def _match_line(connection: Connection, customer_id: int) -> str:
-    person = _person(connection, customer_id)
-    reach = [mask_phone(person.sms_phone)] if person.sms_phone else []
-    reach += [mask_email(person.email_main)] if person.email_main else []
-    return " ".join(
-        [customer_ref(connection, customer_id), mask_name(person.family_name, person.given_name), *reach]
-    )
-
-
-def _person(connection: Connection, customer_id: int):
-    source = CUSTOMERS.outerjoin(CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id)
-    return connection.execute(
-        select(CUSTOMERS.c.family_name, CUSTOMERS.c.given_name, *CHANNELS.c)
-        .select_from(source)
-        .where(CUSTOMERS.c.id == customer_id)
-    ).one()
-
-
 def card(connection: Connection, settings, customer_id: int) -> dict[str, str]:
     """The merge fields of a customer's masked record."""
-    person = _person(connection, customer_id)
+    person = person_of(connection, customer_id)
     addresses = [person.email_main, person.email_sub]
     contracted = connection.execute(
         select(ContractSummary.contracted).where(ContractSummary.customer_id == customer_id)
@@ -191,11 +172,8 @@ def _issue(call: Call, ctx, campaign: str, customer: str) -> str | None:
     """As `flask coupons issue`: at most the campaign's limit per customer, never beyond its cap; a new coupon is
     sent to the customer in LINE (now, not at the next tick)."""
     connection = ctx.session.connection()
-    customer_id = customer_id_of(connection, customer)
     call.args[2] = audit_term(ctx, customer)  # the audit keeps the key as a keyed hash only
-    if customer_id is None:
-        say(call, ctx, "admin_lookup.no_customer", lookup_key=masked_term(customer))
-        return "not_found"
+    customer_id = one_customer(call, ctx, customer)
     issued = issue(connection, campaign, customer_id, ctx.now)
     if issued.outcome in (IssueOutcome.NO_CAMPAIGN, IssueOutcome.CAP_REACHED):
         call.detail = f"{campaign}: {issued.outcome}"

@@ -1,6 +1,7 @@
 """Admin look-ups: each scenario's funnel (/stats) and a customer's explain trace (/why); and what the desk
-commands share with them: how a customer is found (by 顧客ID, internal id, phone or email), how personal data is
-masked for staff, and how a long answer is cut to one LINE message.
+commands share with them: the one customer staff mean (bot.staff.finder: by 顧客ID, email, phone, LINE user id or
+internal id; several are listed to choose from, never one picked), how personal data is masked for staff, and how a
+long answer is cut to one LINE message.
 
 /why is a personal-data access (APPI): once the look-up has run, its audit row says so, with the customer's id in
 the detail; the key typed is kept in the audit's arguments as a keyed hash only (`audit_term`). Masking shows the family
@@ -12,19 +13,19 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, select
 
 from bot.delivery.content import LINE_TEXT_LIMIT
 from bot.delivery.notices import STAFF_LOCALE
-from bot.imports import values
 from bot.platform.i18n import text
-from bot.scenarios.explain import entry_check, find_customer, trace_lines
-from bot.staff.admin import pseudonym
+from bot.scenarios.explain import entry_lines, trace_lines
+from bot.staff.admin import about, pseudonym
 from bot.staff.dashboard import Funnel, funnels  # the dashboard's funnel chart shows the same figures
 from bot.staff.desk import customer_ref
+from bot.staff.finder import MATCHES_SHOWN, find_customers, outcome
 from flows.catalog import find_scenario
 from flows.dsl import Scenario, ScenarioError
-from handlers.admin import AdminListeners, Call, Usage, say
+from handlers.admin import AdminListeners, Answered, Call, Usage, say
 from models import Customer, CustomerChannels, Enrollment
 
 admin = AdminListeners()
@@ -32,8 +33,6 @@ ENROLLMENTS = Enrollment.__table__
 CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__
 CHANNEL_ORDER = ("line", "email", "sms", "push")
-LARGEST_ID = 2**31 - 1  # a longer number is no internal id (and PostgreSQL's integer would refuse it)
-MATCHES_SHOWN = 10  # customers listed for one phone number or email address
 ROOM = LINE_TEXT_LIMIT - 400  # for the lines of an answer; the rest is its heading
 _DIGITS = re.compile(r"\D")
 PHONE_LIKE = re.compile(r"[0-9+\-() ]+")
@@ -97,51 +96,49 @@ def masked_term(term: str) -> str:
 # ── finding customers ────────────────────────────────────────────────────────────────────────────────────
 
 
-def customer_id_of(connection: Connection, key: str) -> int | None:
-    """A customer by 顧客ID or internal id (as `flask why`), a number too long for an id never read as one."""
-    if key.isdigit() and int(key) > LARGEST_ID:
-        return by_code(connection, key)
-    return find_customer(connection, key)
+def one_customer(call: Call, ctx, key: str) -> int:
+    """The one customer `key` names (bot.staff.finder). Otherwise the staff member is told (nobody, or the
+    customers it names, masked, to choose from) and the command stops there (`Answered`)."""
+    connection = ctx.session.connection()
+    found = find_customers(connection, key)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        call.detail = "no customer"
+        say(call, ctx, "admin_lookup.no_customer", lookup_key=masked_term(key))
+    else:
+        call.personal_data = True  # the customers to choose from are shown, masked
+        call.detail = about(found)
+        matches = "\n".join(match_lines(connection, found))
+        say(call, ctx, "admin_lookup.customer_matches", lookup_lines=matches)
+    raise Answered(outcome(found))
 
 
-def by_code(connection: Connection, key: str) -> int | None:
-    return connection.execute(select(CUSTOMERS.c.id).where(CUSTOMERS.c.customer_code == key)).scalar()
+def match_lines(connection: Connection, found: list[int]) -> list[str]:
+    """Each customer found, masked, with the ids to choose them by; a note when there are more."""
+    lines = [match_line(connection, customer_id) for customer_id in found[:MATCHES_SHOWN]]
+    if len(found) > MATCHES_SHOWN:
+        lines.append(label("more_matches", count=MATCHES_SHOWN))
+    return lines
 
 
-def find_customers(connection: Connection, key: str) -> list[int]:
-    """By 顧客ID, email address, phone number (read as the importer reads them) or internal id; at most one
-    more than are shown."""
-    code = by_code(connection, key)
-    if code is not None:
-        return [code]
-    if "@" in key:
-        return _by_email(connection, key)
-    try:
-        phone = values.phone(key)
-    except ValueError:
-        found = customer_id_of(connection, key) if key.isdigit() else None
-        return [found] if found is not None else []
-    return _ids(connection, CHANNELS.c.sms_phone == phone)
-
-
-def _by_email(connection: Connection, key: str) -> list[int]:
-    try:
-        address = values.email(key)
-    except ValueError:
-        return []
-    exact = _ids(connection, or_(CHANNELS.c.email_main == address, CHANNELS.c.email_sub == address))
-    if exact:
-        return exact
-    lowered = address.lower()  # customers type their address in any case
-    return _ids(
-        connection,
-        or_(func.lower(CHANNELS.c.email_main) == lowered, func.lower(CHANNELS.c.email_sub) == lowered),
+def match_line(connection: Connection, customer_id: int) -> str:
+    person = person_of(connection, customer_id)
+    reach = [mask_phone(person.sms_phone)] if person.sms_phone else []
+    reach += [mask_email(person.email_main)] if person.email_main else []
+    return " ".join(
+        [customer_ref(connection, customer_id), mask_name(person.family_name, person.given_name), *reach]
     )
 
 
-def _ids(connection: Connection, where) -> list[int]:
-    statement = select(CHANNELS.c.customer_id).where(where).order_by(CHANNELS.c.customer_id)
-    return list(connection.execute(statement.limit(MATCHES_SHOWN + 1)).scalars())
+def person_of(connection: Connection, customer_id: int):
+    """The customer's name and channel row (all None where they have none)."""
+    source = CUSTOMERS.outerjoin(CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id)
+    return connection.execute(
+        select(CUSTOMERS.c.family_name, CUSTOMERS.c.given_name, *CHANNELS.c)
+        .select_from(source)
+        .where(CUSTOMERS.c.id == customer_id)
+    ).one()
 
 
 # ── /stats ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -213,21 +210,13 @@ def explain(call: Call, ctx) -> str | None:
     connection = ctx.session.connection()
     call.personal_data = True
     key, call.args[0] = call.args[0], audit_term(ctx, call.args[0])
-    customer_id = customer_id_of(connection, key)
-    if customer_id is None:
-        call.detail = "no customer"
-        say(call, ctx, "admin_lookup.no_customer", lookup_key=masked_term(key))
-        return "not_found"
+    customer_id = one_customer(call, ctx, key)
     call.detail = f"customer {customer_id}"
     scope = f"#{scenario.number} {scenario.title}" if scenario else label("all_scenarios")
     traced = trace_lines(connection, customer_id, scenario.id if scenario else None, STAFF_LOCALE)
     lines = [" ".join(line.split()) for line in traced]  # the CLI's column padding means nothing in LINE
     if scenario and not lines:
-        checks = entry_check(connection, scenario, customer_id, ctx.now)
-        lines = [label("not_entered")] + [
-            f"{'✓' if holds else '✗'} {c.fact} {c.op} {'' if c.value is None else c.value}".rstrip()
-            for c, holds in checks
-        ]
+        lines = [label("not_entered"), *entry_lines(connection, scenario, customer_id, ctx.now, STAFF_LOCALE)]
     ref = customer_ref(connection, customer_id)
     if not lines:
         say(call, ctx, "admin_lookup.why_none", customer_ref=ref, lookup_scope=scope)

@@ -20,12 +20,11 @@ from bot.platform.i18n import text
 from bot.platform.runtime import current
 from bot.privacy import requests
 from bot.privacy.erasure import Erasure, erase_customer, forget_in_redis
-from bot.privacy.subject import find
 from bot.staff.admin import StaffMember, about
 from bot.staff.desk import customer_ref, reply_staff
 from flows.engine import TOKYO
 from handlers.admin import AdminListeners, Call, Refused, Usage, say
-from handlers.admin.lookups import audit_term, masked_term
+from handlers.admin.lookups import audit_term, one_customer
 from models import Customer, PrivacyKind
 
 admin = AdminListeners()
@@ -55,11 +54,7 @@ def _ask(call: Call, ctx: Ctx, kind: PrivacyKind) -> str | None:
     key = call.args[0]
     call.args[0] = audit_term(ctx, key)  # the audit keeps no customer identifier in the clear
     connection = ctx.session.connection()
-    customer_id = find(connection, key)
-    if customer_id is None:
-        call.detail = "no customer"
-        say(call, ctx, "admin_lookup.no_customer", lookup_key=masked_term(key))
-        return "not_found"
+    customer_id = one_customer(call, ctx, key)
     ref = customer_ref(connection, customer_id)
     erased = connection.execute(select(CUSTOMERS.c.erased_at).where(CUSTOMERS.c.id == customer_id)).scalar()
     if erased is not None and kind is PrivacyKind.ERASE:

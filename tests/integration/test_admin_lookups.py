@@ -19,6 +19,7 @@ from models import (
     Customer,
     Delivery,
     Enrollment,
+    PrivacyRequest,
     ServiceRequest,
     TraceEntry,
     utcnow,
@@ -166,17 +167,22 @@ def test_why_shows_the_trace_in_japanese_and_is_a_personal_data_access(
         chat = operator_chat(runtime, line, post_webhook, drain)
         [trace] = chat.say("/why C1 5")
         assert trace.startswith("顧客ID C1（内部ID ") and "（#5 来店予約後の来店リマインドシナリオ）" in trace
-        assert "email で送信予定に登録しました（visit_reminder.a" in trace
+        assert "メールで送信予定に登録しました（visit_reminder.a" in trace
         assert "2026-06-16 10:00 まで待機します" in trace
         assert "シナリオに登録しました" in chat.say("/理由 C1")[0]
         [outside] = chat.say("/why C2 5")
-        assert (
-            "このシナリオには登録されていません" in outside and "✗ reservation.cancelled is_false" in outside
-        )
-        assert chat.say("/why 09012345678") == [
-            "顧客「090-****-5678」は見つかりません。顧客IDか内部IDで指定してください。"
+        assert outside.splitlines()[1:] == [
+            "このシナリオには登録されていません。本日の登録条件:",
+            "✗ 来店キャンセル：なし",
+            "✓ 来店：なし",
+            "✓ 来店予約後の契約：なし",
         ]
-        assert chat.say("/why") == ["使い方: /why 顧客ID [シナリオ番号]（例: /why C0001 5）"]
+        assert chat.say("/why 09012345678") == [
+            "顧客「090-****-5678」は見つかりません。顧客ID・電話番号・メールアドレス・LINEユーザーID・内部IDで指定できます。"
+        ]
+        assert chat.say("/why") == [
+            "使い方: /why 顧客 [シナリオ番号]（顧客は顧客ID・電話番号・メールアドレス・LINEユーザーID・内部ID。例: /why C0001 5）"
+        ]
     log = audit_log(runtime)
     key = partial(pseudonym, runtime.settings)  # the audit keeps the key typed as a keyed hash only
     assert [(row[0], row[1], row[2], row[4]) for row in log] == [
@@ -259,7 +265,7 @@ def test_customer_look_up_shows_masked_data_only_and_is_audited(runtime, post_we
         assert f"顧客ID C100（内部ID {taro}）" in chat.say("/customer TARO@Example.jp")[0]
         assert chat.say("/customer hanako@example.jp") == ["「h***@example.jp」に該当する顧客はいません。"]
         assert chat.say("/customer") == [
-            "使い方: /customer 顧客ID・電話番号・メールアドレス（例: /customer 090-1234-5678）"
+            "使い方: /customer 顧客ID・電話番号・メールアドレス・LINEユーザーID・内部ID（例: /customer 090-1234-5678）"
         ]
         seen = f"{card}\n{both}"
     for personal in ("山田", "花子", "佐藤", "9012345678", "1234", "taro@"):
@@ -271,6 +277,54 @@ def test_customer_look_up_shows_masked_data_only_and_is_audited(runtime, post_we
         ("customer", key("TARO@Example.jp"), "done", f"customers {taro}", True),
         ("customer", key("hanako@example.jp"), "not_found", "no match", True),
         ("customer", None, "usage", None, False),
+    ]
+
+
+def test_every_command_taking_a_customer_finds_them_as_the_cli_does(runtime, post_webhook, drain):
+    """/why, /coupon issue, /export and /erase find a customer by email, phone or LINE user id as /customer does;
+    a phone number on two records gets the two, masked, to choose from (audited as ambiguous), and nothing is
+    issued or asked for; a customer with no reservation is told so in /why's entry check."""
+    campaign(runtime, "VISIT")
+    customer_line = line_id()
+    taro = add_customer(runtime, line=customer_line, email="taro@example.jp")
+    set_code(runtime, taro, "C100")
+    twins = [add_customer(runtime, phone="+818011112222", family_name=name) for name in ("佐藤", "鈴木")]
+    with emulated_line(runtime) as line:
+        chat = operator_chat(runtime, line, post_webhook, drain)
+        [found] = chat.say("/why taro@example.jp 5")
+        assert found.splitlines() == [
+            f"顧客ID C100（内部ID {taro}） の判断記録（#5 来店予約後の来店リマインドシナリオ）",
+            "このシナリオには登録されていません。本日の登録条件:",
+            "✗ 来店予約の記録がありません",
+        ]
+        assert chat.say(f"/why {customer_line}")[0].startswith(
+            f"顧客ID C100（内部ID {taro}） の判断記録はありません"
+        )
+        choices = [
+            "複数の顧客が該当しました。顧客IDか内部ID（id:42 の形）で指定してください。",
+            f"顧客ID未登録（内部ID {twins[0]}） 佐＊ ＊＊＊ 080-****-2222",
+            f"顧客ID未登録（内部ID {twins[1]}） 鈴＊ ＊＊＊ 080-****-2222",
+        ]
+        for command in ("/why 080-1111-2222", "/coupon issue VISIT 08011112222", "/export +818011112222"):
+            assert chat.say(command) == ["\n".join(choices)], command
+        assert "見つかりません" in chat.say("/erase nobody@example.jp")[0]
+        assert f"顧客ID未登録（内部ID {twins[1]}）" in chat.say(f"/export id:{twins[1]}")[0]
+    with runtime.engine.connect() as connection:
+        assert connection.execute(select(Coupon.id)).first() is None
+        [(asked, asked_number)] = connection.execute(
+            select(PrivacyRequest.customer_id, PrivacyRequest.id)
+        ).all()
+    assert asked == twins[1]
+    key = partial(pseudonym, runtime.settings)
+    both = f"customers {twins[0]},{twins[1]}"
+    assert audit_log(runtime) == [  # the customers shown to choose from make a personal-data access
+        ("why", f"{key('taro@example.jp')} 5", "done", f"customer {taro}", True),
+        ("why", key(customer_line), "done", f"customer {taro}", True),
+        ("why", key("080-1111-2222"), "ambiguous", both, True),
+        ("coupon", f"issue VISIT {key('08011112222')}", "ambiguous", both, True),
+        ("export", key("+818011112222"), "ambiguous", both, True),
+        ("erase", key("nobody@example.jp"), "not_found", "no customer", False),
+        ("export", key(f"id:{twins[1]}"), "queued", f"customer {twins[1]}: request {asked_number}", False),
     ]
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+
 from bot.platform.config import Settings
+from models import TraceEntry, utcnow
+from tests.integration.delivery_helpers import add_customer
 from tests.integration.scenario_helpers import load, person, write
 
 
@@ -31,7 +35,7 @@ def test_tick_then_why_in_japanese_and_english(app, runtime, tmp_path):
     ja = cli.invoke(args=["why", "C1", "5"])
     assert ja.exit_code == 0, ja.output
     assert "シナリオに登録しました" in ja.output
-    assert "email で送信予定に登録しました（visit_reminder.a" in ja.output
+    assert "メールで送信予定に登録しました（visit_reminder.a" in ja.output
     assert "2026-06-16 10:00 まで待機します" in ja.output  # Japan time, three days after A
     en = cli.invoke(args=["why", "C1", "visit_reminder", "--lang", "en"])
     assert "queued on email" in en.output and "waiting until 2026-06-16 10:00" in en.output
@@ -50,17 +54,70 @@ def test_why_tells_a_held_message_and_why_in_words(app, runtime, tmp_path):
     assert "held until 2026-06-14 09:00" in en.output and "because of: quiet hours" in en.output
 
 
-def test_why_explains_who_did_not_enter(app, runtime, tmp_path):
-    """For a customer not in the scenario, each entry condition is shown as met or not."""
-    load(runtime, "F5", write(tmp_path / "f5.csv", [person("C2", email="b@example.com", email_ok="真")]))
-    rows = [
-        {"reservation_id": "R2", "email_main": "b@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
+def test_why_explains_who_did_not_enter_in_words(app, runtime, tmp_path):
+    """For a customer not in the scenario, each entry condition is shown in words, met or not; a customer with no
+    reservation is told so, not shown a failed condition on a record that does not exist."""
+    rows = [person(c, email=f"{c}@example.com", email_ok="真") for c in ("C2", "C3")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    visits = [
+        {"reservation_id": "R2", "email_main": "C2@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
     ]
-    load(runtime, "F3", write(tmp_path / "f3.csv", rows))
-    output = app.test_cli_runner().invoke(args=["why", "C2", "5", "--at", "2026-06-13T10:00:00+09:00"]).output
-    assert "visit_reminder には登録されていません" in output
-    assert "✗ reservation.cancelled is_false" in output
-    assert "✓ reservation.visited is_false" in output
+    load(runtime, "F3", write(tmp_path / "f3.csv", visits))
+    cli = app.test_cli_runner()
+    at = ["--at", "2026-06-13T10:00:00+09:00"]
+    cancelled = cli.invoke(args=["why", "C2", "5", *at]).output.splitlines()
+    assert cancelled[0] == "visit_reminder には登録されていません。本日の登録条件:"
+    assert "  ✗ 来店キャンセル：なし" in cancelled and "  ✓ 来店：なし" in cancelled
+    none = cli.invoke(args=["why", "C3", "5", *at]).output.splitlines()
+    assert none[1] == "  ✗ 来店予約の記録がありません"
+    assert not any("来店キャンセル" in line or "来店：" in line for line in none)
+    english = cli.invoke(args=["why", "C3", "5", "--lang", "en", *at]).output.splitlines()
+    assert english[:2] == ["not in visit_reminder. Today's entry conditions:", "  ✗ no reservation on record"]
+    for output in (cancelled, none, english):
+        assert not any(word in line for line in output for word in ("reservation.", "is_false", "is_true"))
+
+
+def test_why_reads_a_missing_activity_row_as_the_triggers_do(app, runtime):
+    """A customer with no activity row has not used the app, for #23's entry condition as for its trigger."""
+    customer_id = add_customer(runtime, email="a@example.com", email_ok=True)
+    output = app.test_cli_runner().invoke(args=["why", str(customer_id), "23"]).output
+    assert "  ✓ スマホアプリ利用：なし" in output.splitlines(), output
+
+
+def test_why_puts_every_decision_into_words(app, runtime):
+    """A message skipped as a same-day duplicate (a KeyError before), an exit's outcome, an engagement signal and
+    channels are told in words; a code or a value this release has no words for is named rather than crashing."""
+    customer_id = add_customer(runtime)
+    base = {"customer_id": customer_id, "scenario_id": "visit_reminder", "at": utcnow()}
+    skipped = {"template": "visit_reminder.a", "channel": "email", "reasons": "same_day_duplicate"}
+    held = {"template": "visit_reminder.c", "channel": "fax", "until": "2026-06-14T00:00:00+00:00"}
+    held |= {"reasons": "quiet_hours, retired_reason"}
+    rows = [
+        base | {"step": "send_a", "code": "skipped", "details": skipped},
+        base | {"step": "if_opened", "code": "engaged", "details": {"message": "send_a", "signal": "opened"}},
+        base | {"step": None, "code": "exited", "details": {"outcome": "finished"}},
+        base | {"step": None, "code": "retired_code", "details": None},
+        base | {"step": "send_c", "code": "held", "details": held},
+    ]
+    with runtime.engine.begin() as connection:
+        connection.execute(insert(TraceEntry.__table__), rows)
+    cli = app.test_cli_runner()
+    ja = cli.invoke(args=["why", str(customer_id)])
+    assert ja.exit_code == 0, ja.output
+    assert (
+        "メールでの送信を見送りました（visit_reminder.a、理由: 同じメッセージを同じ日に送信済み）"
+        in ja.output
+    )
+    assert "send_a に反応あり（開封）" in ja.output
+    assert "シナリオを終了しました（最後まで進んだ）" in ja.output
+    assert "記録 retired_code（このバージョンに説明がありません）" in ja.output
+    assert (
+        "faxで送信予定に登録し、2026-06-14 09:00 まで保留します（visit_reminder.c、理由: 配信しない時間帯、retired_reason）"
+        in ja.output
+    )
+    en = cli.invoke(args=["why", str(customer_id), "--lang", "en"])
+    assert "not sent on email (visit_reminder.a; because of: already sent the same day)" in en.output
+    assert "left the scenario (reached the end)" in en.output
 
 
 def test_bad_arguments_get_a_clear_error(app):
@@ -69,7 +126,7 @@ def test_bad_arguments_get_a_clear_error(app):
     naive = cli.invoke(args=["engine", "tick", "--at", "2026-06-13T10:00"])
     assert naive.exit_code == 2 and "give the offset" in naive.output
     unknown = cli.invoke(args=["why", "nobody"])
-    assert unknown.exit_code == 1 and "顧客 nobody は見つかりません" in unknown.output
+    assert unknown.exit_code == 1 and "顧客「nobody」は見つかりません" in unknown.output
     scenario = cli.invoke(args=["why", "1", "99"])
     assert scenario.exit_code == 2 and "no scenario '99'" in scenario.output
 
@@ -136,7 +193,7 @@ def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):
         "2026-06-13 10:00  C3  send_a  sms  queued",
         "2026-06-16 10:00  C3  send_c  sms  queued",
         "2026-06-19 10:00  C3  send_e_after_c  sms  queued",
-        "visit_reminder: 3 messages; enrollments: finished 1",
+        "visit_reminder: 3 messages; entered 1 (finished 1)",
     ]
     with runtime.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Enrollment)).scalar() == 0
@@ -145,6 +202,44 @@ def test_simulate_prints_the_timeline_and_keeps_nothing(app, runtime, tmp_path):
         args=["scenarios", "simulate", "5", "--from", "2026-06-20", "--to", "2026-06-12"]
     )
     assert bad.exit_code == 2 and "must not be before" in bad.output
+
+
+def test_simulate_lists_only_its_own_messages_within_its_days(app, runtime, tmp_path):
+    """Over 06-15..06-17, after a real tick queued A on 06-13: that ledger row is not the simulation's and is not
+    listed, nor is the real enrollment counted as entered; C, which the simulation queues on 06-16, is."""
+    rows = [person("C3", email="c@example.com", email_ok="真", sms="090-5555-6666", sms_ok="真")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    load(runtime, "F3", _reservation(tmp_path, "c@example.com"))
+    cli = app.test_cli_runner()
+    assert '"queued": 1' in cli.invoke(args=["engine", "tick", "--at", "2026-06-13T10:00:00+09:00"]).output
+    result = cli.invoke(
+        args=["scenarios", "simulate", "5", "--from", "2026-06-15", "--to", "2026-06-17", "--every", "60"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "2026-06-16 10:00  C3  send_c  sms  queued",
+        "visit_reminder: 1 message; entered 0",
+    ]
+
+
+def test_simulate_counts_a_message_held_past_its_last_day(app, runtime, tmp_path):
+    """#5 set to start at 22:30: A falls in the quiet hours and is held until 09:00 the next morning, after the
+    one simulated day; it is counted as outside the window, not listed with a date the window does not hold."""
+    rows = [person("C4", email="d@example.com", email_ok="真")]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    load(runtime, "F3", _reservation(tmp_path, "d@example.com"))
+    settings_file = tmp_path / "scenarios.yml"
+    settings_file.write_text('"5":\n  timings:\n    trigger_at: "22:30"\n', encoding="utf-8")
+    runtime.settings = Settings.model_validate(
+        {**runtime.settings.model_dump(), "scenario_settings_file": settings_file}
+    )
+    result = app.test_cli_runner().invoke(
+        args=["scenarios", "simulate", "5", "--from", "2026-06-13", "--to", "2026-06-13"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "visit_reminder: 0 messages; entered 1 (active 1); not listed: 1 due after 2026-06-13"
+    ]
 
 
 def test_operator_filters_narrow_who_enters(app, runtime, tmp_path):
