@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import Connection, delete, exists, literal, select, text, union_all
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -22,7 +22,7 @@ import models  # noqa: F401  (every table on the metadata)
 from bot.platform import migrate
 from bot.platform import runtime as runtime_module
 from bot.platform.config import Settings, normalise_database_url
-from bot.platform.db import make_engine, session_scope
+from bot.platform.db import make_engine
 from bot.platform.redis_conn import connect, embedded_redis_url
 from bot.platform.runtime import Runtime
 
@@ -67,16 +67,23 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """Each test that touches the database runs on SQLite and on PostgreSQL, starting from empty tables."""
     url = request.getfixturevalue(f"{request.param}_url")
     engine = make_engine(url)
-    with session_scope(engine) as session:
-        if engine.dialect.name == "postgresql":  # TRUNCATE: the append-only audit log refuses DELETE
-            session.execute(text("SET LOCAL session_replication_role = replica"))  # ... and TRUNCATE
-            names = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
-            session.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(SQLModel.metadata.sorted_tables):
-                session.execute(delete(table))
+    with engine.begin() as connection:
+        empty_the_tables(connection)
     engine.dispose()
     return url
+
+
+def empty_the_tables(connection: Connection) -> None:
+    """Delete the rows of the tables a test wrote to, found with one query: a few DELETEs cost far less than
+    TRUNCATE of every table (PostgreSQL makes each table's files anew)."""
+    tables = SQLModel.metadata.sorted_tables
+    probe = union_all(*(select(literal(table.name)).where(exists(select(table))) for table in tables))
+    written = set(connection.execute(probe).scalars())
+    if connection.dialect.name == "postgresql":  # the append-only audit logs refuse DELETE ...
+        connection.execute(text("SET LOCAL session_replication_role = replica"))  # ... unless replicating
+    for table in reversed(tables):
+        if table.name in written:
+            connection.execute(delete(table))
 
 
 @pytest.fixture(scope="session")
