@@ -1,8 +1,8 @@
-"""Every test starts from empty tables: what `database_url` deletes before each test."""
+"""The databases tests run on: every test starts from empty tables, and commits do not wait for the disk."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlmodel import SQLModel
 
 from models import AdminAudit, utcnow
@@ -35,3 +35,12 @@ def test_a_test_leaves_nothing_behind_for_the_next_even_in_the_append_only_audit
         empty_the_tables(connection)
     with runtime.engine.connect() as connection:
         assert {name: count for name, count in counts(connection).items() if count} == {}
+
+
+def test_the_test_databases_commit_without_waiting_for_the_disk(runtime):
+    """SQLite flushes its log at checkpoints only (synchronous NORMAL), PostgreSQL commits asynchronously."""
+    with runtime.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+        else:
+            assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
