@@ -3,7 +3,8 @@
 A tick does something at those moments only: it enrols whoever a trigger's firing brings in (a date trigger
 every day at its hour, a calendar trigger on its days) and advances the enrollments whose wake-up has come.
 Quiet hours and the caps move a message's time in the ledger, which the send path acts on, never the tick.
-Simulations and tests jump from one such moment to the next instead of ticking every few minutes.
+Simulations and tests can jump from one such moment to the next instead of ticking every few minutes (the
+connection may be inside a simulation's transaction: what it enrolled and advanced counts).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, func, select
 
 from bot.scenarios.controls import paused_scenarios
 from flows.dsl import OnDate, OnEvent, Scenario, Trigger
@@ -19,7 +20,7 @@ from flows.engine import fires_at, japan_day
 from models import Enrollment, EnrollmentStatus
 
 ENROLLMENTS = Enrollment.__table__
-FIRING_HORIZON_DAYS = 400  # a fifth Friday (week 5 of NthWeekdays) comes at least once in any such span
+FIRING_HORIZON_DAYS = 400  # the rarest calendar firing, a fifth week (NthWeekdays), recurs within it
 
 
 def next_firing(trigger: Trigger, after: datetime) -> datetime | None:
@@ -37,20 +38,22 @@ def next_firing(trigger: Trigger, after: datetime) -> datetime | None:
     return None
 
 
-def next_wakeup(engine: Engine, scenarios: Mapping[str, Scenario], after: datetime) -> datetime | None:
+def next_wakeup(
+    connection: Connection, scenarios: Mapping[str, Scenario], after: datetime
+) -> datetime | None:
     """The earliest moment later than `after` at which a tick of `scenarios` has work, for a caller that ticked
     `after` and wrote no customer data since (written data makes the next tick, whenever it comes, evaluate
-    the day's firings again). None: nothing will wake (event triggers and paused scenarios wait for others)."""
-    with engine.connect() as connection:
-        running = sorted(set(scenarios) - paused_scenarios(connection))
-        if not running:
-            return None
-        woken = connection.execute(
-            select(func.min(ENROLLMENTS.c.wake_at)).where(
-                ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE,
-                ENROLLMENTS.c.wake_at > after,
-                ENROLLMENTS.c.scenario_id.in_(running),
-            )
-        ).scalar()
+    the day's firings again). None: no tick will have work (only event triggers or past dates, nobody waiting,
+    or every scenario paused)."""
+    running = sorted(set(scenarios) - paused_scenarios(connection))
+    if not running:
+        return None
+    woken = connection.execute(
+        select(func.min(ENROLLMENTS.c.wake_at)).where(
+            ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE,
+            ENROLLMENTS.c.wake_at > after,
+            ENROLLMENTS.c.scenario_id.in_(running),
+        )
+    ).scalar()
     firings = (next_firing(scenarios[key].trigger, after) for key in running)
     return min((moment for moment in (woken, *firings) if moment is not None), default=None)

@@ -66,14 +66,13 @@ def moments(
         if every_minutes:
             moment += timedelta(minutes=every_minutes)
         else:
-            moment = next_wakeup(runtime.engine, scenarios, moment)
+            with runtime.engine.connect() as connection:
+                moment = next_wakeup(connection, scenarios, moment)
 
 
-def run_days(
-    runtime, start: datetime, days: float, scenarios: Mapping[str, Scenario], every_minutes: int | None = None
-) -> list[tuple]:
+def run_days(runtime, start: datetime, days: float, scenarios: Mapping[str, Scenario]) -> list[tuple]:
     """Tick over `days` days (see `moments`), each moment twice (a repeated or concurrent tick); the ledger."""
-    for moment in moments(runtime, scenarios, start, days, every_minutes):
+    for moment in moments(runtime, scenarios, start, days, None):
         tick(runtime.engine, scenarios, moment)
         tick(runtime.engine, scenarios, moment)
     return ledger(runtime)
@@ -117,10 +116,16 @@ def outcomes(runtime) -> dict[int, str | None]:
         return dict(connection.execute(select(Enrollment.customer_id, Enrollment.outcome)).all())
 
 
-def run(runtime, scenario: Scenario | Mapping[str, Scenario], start: datetime, days: float) -> None:
+def run(
+    runtime,
+    scenario: Scenario | Mapping[str, Scenario],
+    start: datetime,
+    days: float,
+    every_minutes: int | None = None,
+) -> None:
     """Tick one scenario (or several, by id) over `days` days (see `moments`), each moment once; no ledger read."""
     scenarios = {scenario.id: scenario} if isinstance(scenario, Scenario) else scenario
-    for moment in moments(runtime, scenarios, start, days, None):
+    for moment in moments(runtime, scenarios, start, days, every_minutes):
         tick(runtime.engine, scenarios, moment)
 
 

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from bot.scenarios.controls import set_paused
-from bot.scenarios.runner import tick
+from bot.scenarios.runner import advance_due
+from bot.scenarios.triggers import enrol_due
 from bot.scenarios.wakeups import next_firing, next_wakeup
 from devtools.demo import load_files
 from flows.catalog import SCENARIOS, build_catalog
 from flows.dsl import MonthlyOn, NthWeekdays, OnDate, OnEvent, RelativeTo
 from flows.engine import TOKYO
 from models import Delivery, Enrollment, TraceEntry, TriggerRun
-from tests.integration.scenario_helpers import load, person, run_days, write
+from tests.integration.scenario_helpers import load, person, run, write
 
 
 def jst(text: str) -> datetime:
@@ -46,22 +47,24 @@ def test_each_trigger_fires_next_at_its_own_hour_and_day(trigger, after, expecte
 
 
 def test_the_next_wake_up_is_the_earliest_firing_or_enrollment_wake_up(runtime, tmp_path):
-    """Before 19:00 the trigger; after it the next day's firing; without a trigger the enrollment's wait (A+3d);
-    a paused scenario never wakes."""
+    """Before 19:00 the trigger; after it the next day's firing; without a trigger the enrollment's wait (A+3d),
+    seen inside the transaction that advanced it (a simulation's); a paused scenario never wakes."""
     load(
         runtime,
         "F5",
         write(tmp_path / "f5.csv", [person("w", email="w@example.com", email_ok="真", renewal="2026/07/31")]),
     )
     renewal = {"renewal_reminder": SCENARIOS["renewal_reminder"]}
-    assert next_wakeup(runtime.engine, renewal, jst("2026-07-01 12:00")) == jst("2026-07-01 19:00")
-    tick(runtime.engine, renewal, jst("2026-07-01 19:00"))
-    assert next_wakeup(runtime.engine, renewal, jst("2026-07-01 19:00")) == jst("2026-07-02 19:00")
     untriggered = {"renewal_reminder": replace(SCENARIOS["renewal_reminder"], trigger=OnEvent("linked"))}
-    assert next_wakeup(runtime.engine, untriggered, jst("2026-07-01 19:00")) == jst("2026-07-04 19:00")
+    evening = jst("2026-07-01 19:00")
     with runtime.engine.begin() as connection:
+        assert next_wakeup(connection, renewal, jst("2026-07-01 12:00")) == evening
+        enrol_due(connection, renewal["renewal_reminder"], evening)
+        advance_due(connection, renewal, evening)
+        assert next_wakeup(connection, renewal, evening) == jst("2026-07-02 19:00")
+        assert next_wakeup(connection, untriggered, evening) == jst("2026-07-04 19:00")
         set_paused(connection, "renewal_reminder", True)
-    assert next_wakeup(runtime.engine, renewal, jst("2026-07-01 19:00")) is None
+        assert next_wakeup(connection, renewal, evening) is None
 
 
 # 1 to 3 July 2026: every date trigger, the 1st of the month, the first Friday, a campaign's first days
@@ -86,12 +89,12 @@ def outcome_of_run(runtime, scenarios, every_minutes):
     """Run the days in two halves (opens recorded between them); what the run left: the ledger, every enrollment
     (state, wake-up, outcome) and the explain trace."""
     start = datetime.combine(FIRST_DAY, datetime.min.time(), TOKYO)
-    run_days(runtime, start, DAYS / 2, scenarios, every_minutes)
+    run(runtime, scenarios, start, DAYS / 2, every_minutes)
     with runtime.engine.begin() as connection:  # every other customer opens what they got so far
         connection.execute(
             update(Delivery).where(Delivery.customer_id % 2 == 0).values(opened_at=start, clicked_at=start)
         )
-    run_days(runtime, start + timedelta(days=DAYS / 2), DAYS / 2, scenarios, every_minutes)
+    run(runtime, scenarios, start + timedelta(days=DAYS / 2), DAYS / 2, every_minutes)
     with runtime.engine.connect() as connection:
         ledger = connection.execute(
             select(
