@@ -62,8 +62,22 @@ def healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def local_service(tmp_path):
+def stop(process: subprocess.Popen) -> str:
+    """SIGTERM (the launcher stops gunicorn and the worker, then exits); if the output has not ended within 30 s,
+    the whole process group is killed, so that no orphan keeps the pipe open. Everything it printed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.communicate()[0]
+
+
+@pytest.fixture(scope="module")
+def local_service(tmp_path_factory):
+    """One running service for the module's tests (each looks at its own events)."""
+    tmp_path = tmp_path_factory.mktemp("local")
     port, emulator_port = free_port(), free_port()
     env = local_env(tmp_path, PORT=str(port), EMULATOR_PORT=str(emulator_port))
     process = subprocess.Popen(
@@ -73,19 +87,15 @@ def local_service(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: `stop` can take gunicorn and the worker with it
     )
     base = f"http://127.0.0.1:{port}"
+    if not wait_for(lambda: healthy(f"{base}/healthz"), 120):  # a loaded machine starts slowly
+        pytest.fail("service did not become healthy:\n" + stop(process)[-3000:])
     try:
-        if not wait_for(lambda: healthy(f"{base}/healthz"), 60):
-            process.kill()
-            pytest.fail("service did not become healthy:\n" + process.communicate()[0][-3000:])
         yield base, env, tmp_path
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            output = process.communicate(timeout=30)[0]
-        else:
-            output = process.communicate()[0]
+        output = stop(process)
         left = redis_servers(tmp_path)
         for server in left:
             server.kill()

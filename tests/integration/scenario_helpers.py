@@ -1,10 +1,14 @@
 """Builders for the scenario timeline tests: data files written and imported through the real importer, the
-engine ticked over simulated days, and the resulting ledger read back as (customer, day, hour, step, channel)."""
+engine ticked over simulated days, and the resulting ledger read back as (customer, day, hour, step, channel).
+
+The simulated days are ticked at the moments a tick has work (`next_wakeup`), not every few minutes: the same
+timeline for a fraction of the ticks (tests/integration/test_wakeups.py runs both and compares)."""
 
 from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from sqlalchemy import select, update
 from bot.imports.files import find_spec
 from bot.imports.runner import import_file
 from bot.scenarios.runner import tick
+from bot.scenarios.wakeups import next_wakeup
 from flows.dsl import Scenario
 from flows.engine import TOKYO
 from models import Customer, Delivery, Enrollment
@@ -49,13 +54,27 @@ def person(code: str, **channels: str) -> dict[str, str]:
     }
 
 
-def run_days(runtime, start: datetime, days: int, scenarios) -> list[tuple]:
-    """Tick every 30 minutes over `days` days; each moment is ticked twice (a repeated or concurrent tick)."""
-    moment = start
-    while moment < start + timedelta(days=days):
+def moments(
+    runtime, scenarios: Mapping[str, Scenario], start: datetime, days: float, every_minutes: int | None
+) -> Iterator[datetime]:
+    """The moments to tick from `start` for `days` days: `start`, then each wake-up after the moment just ticked
+    (the caller ticks a moment before taking the next); with `every_minutes`, a fixed cadence instead."""
+    end = start + timedelta(days=days)
+    moment: datetime | None = start
+    while moment is not None and moment < end:
+        yield moment
+        if every_minutes:
+            moment += timedelta(minutes=every_minutes)
+        else:
+            with runtime.engine.connect() as connection:
+                moment = next_wakeup(connection, scenarios, moment)
+
+
+def run_days(runtime, start: datetime, days: float, scenarios: Mapping[str, Scenario]) -> list[tuple]:
+    """Tick over `days` days (see `moments`), each moment twice (a repeated or concurrent tick); the ledger."""
+    for moment in moments(runtime, scenarios, start, days, None):
         tick(runtime.engine, scenarios, moment)
         tick(runtime.engine, scenarios, moment)
-        moment += timedelta(minutes=30)
     return ledger(runtime)
 
 
@@ -97,12 +116,17 @@ def outcomes(runtime) -> dict[int, str | None]:
         return dict(connection.execute(select(Enrollment.customer_id, Enrollment.outcome)).all())
 
 
-def run(runtime, scenario: Scenario, start: datetime, days: int, every_minutes: int = 60) -> None:
-    """Tick one scenario every `every_minutes` from `start` for `days` days (no ledger read)."""
-    moment = start
-    while moment < start + timedelta(days=days):
-        tick(runtime.engine, {scenario.id: scenario}, moment)
-        moment += timedelta(minutes=every_minutes)
+def run(
+    runtime,
+    scenario: Scenario | Mapping[str, Scenario],
+    start: datetime,
+    days: float,
+    every_minutes: int | None = None,
+) -> None:
+    """Tick one scenario (or several, by id) over `days` days (see `moments`), each moment once; no ledger read."""
+    scenarios = {scenario.id: scenario} if isinstance(scenario, Scenario) else scenario
+    for moment in moments(runtime, scenarios, start, days, every_minutes):
+        tick(runtime.engine, scenarios, moment)
 
 
 def timeline(runtime) -> list[tuple[str, str, str, str, str]]:

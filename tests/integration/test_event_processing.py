@@ -210,11 +210,12 @@ def test_tick_requeues_events_whose_job_was_lost(post_webhook, runtime, drain):
     assert json.loads(rows(runtime)[0].payload)["type"] == "follow"
 
 
-def test_a_large_backlog_is_drained_in_batches(post_webhook, runtime, drain):
+def test_a_large_backlog_is_drained_in_batches(post_webhook, runtime, drain, monkeypatch):
     """More events than one drain takes: the drain queues another before working, and every event is processed."""
-    from bot.jobs.queues import DRAIN_BATCH
+    from bot.jobs import queues
 
-    events = [factories.follow(factories.user_id()) for _ in range(DRAIN_BATCH * 2 + 7)]
+    monkeypatch.setattr(queues, "DRAIN_BATCH", 20)  # a drain's share, small: three drains, not 400 events
+    events = [factories.follow(factories.user_id()) for _ in range(queues.DRAIN_BATCH * 2 + 7)]
     for start in range(0, len(events), 100):
         assert post_webhook(factories.body(*events[start : start + 100])).status_code == 200
     drain()

@@ -79,10 +79,9 @@ def test_a_customer_still_in_last_months_run_is_not_entered_again(runtime, tmp_p
     scenario = module.build(merge(module.ID, module.DEFAULTS, {"wait_days": 20}))
     load(runtime, "F5", write(tmp_path / "f5.csv", [holder("opens"), holder("ignores")]))
     ids = customer_ids(runtime)
-    daily = 24 * 60  # one tick a day at 10:00, the flow's only hour
-    run(runtime, scenario, datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO), 1, every_minutes=daily)
+    run(runtime, scenario, datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO), 1)
     engage(runtime, ids["opens"], "send_a", "opened_at")
-    run(runtime, scenario, datetime(2026, 6, 2, 10, 0, tzinfo=TOKYO), 41, every_minutes=daily)
+    run(runtime, scenario, datetime(2026, 6, 2, 10, 0, tzinfo=TOKYO), 41)
     assert timeline(runtime) == [
         ("ignores", "06-01", "10:00", "send_a", "email"),
         ("opens", "06-01", "10:00", "send_a", "email"),

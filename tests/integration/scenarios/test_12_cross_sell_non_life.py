@@ -81,7 +81,7 @@ def test_changed_settings_move_the_monthly_trigger_and_the_wait(runtime, tmp_pat
         merge(module.ID, module.DEFAULTS, {"trigger_day": 10, "trigger_at": "12:30", "wait_days": 2})
     )
     load(runtime, "F5", write(tmp_path / "f5.csv", [holder("later")]))
-    run(runtime, scenario, datetime(2026, 6, 10, 0, 0, tzinfo=TOKYO), 5, every_minutes=30)
+    run(runtime, scenario, datetime(2026, 6, 10, 0, 0, tzinfo=TOKYO), 5)
     assert timeline(runtime) == [
         ("later", "06-10", "12:30", "send_a", "email"),
         ("later", "06-12", "12:30", "send_a2", "email"),

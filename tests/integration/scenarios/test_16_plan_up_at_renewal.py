@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.scenarios.runner import tick
 from flows import plan_up_at_renewal as module
 from flows import renewal_reminder
 from flows.engine import TOKYO
@@ -88,12 +87,9 @@ def test_with_the_renewal_reminder_the_daily_cap_holds_plan_up_to_the_next_day(r
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))
     ids = customer_ids(runtime)
     scenarios = {s.id: s for s in (module.SCENARIO, renewal_reminder.SCENARIO)}  # #16 listed first on purpose
-    moment = TRIGGER_DAY
-    while moment < TRIGGER_DAY + timedelta(days=8):
-        tick(runtime.engine, scenarios, moment)
-        if moment == TRIGGER_DAY + timedelta(days=1):  # after both A's are recorded
-            engage(runtime, ids["opens"], "send_a", "opened_at")
-        moment += timedelta(hours=1)
+    run(runtime, scenarios, TRIGGER_DAY, 1)
+    engage(runtime, ids["opens"], "send_a", "opened_at")  # after both A's are recorded
+    run(runtime, scenarios, TRIGGER_DAY + timedelta(days=1), 7)
     assert scenario_rows(runtime) == [
         ("both", "renewal_reminder", "send_a", "queued", "07-01 19:00"),
         ("opens", "renewal_reminder", "send_a", "queued", "07-01 19:00"),
