@@ -204,7 +204,7 @@ def test_make_demo_stops_the_redis_server_it_started(tmp_path):
         )
         assert demo.returncode == 0, demo.stderr[-3000:]
         assert "Guided demo" in demo.stdout  # the timeline, in English
-        assert redis_servers(tmp_path) == []
+        assert wait_for(lambda: redis_servers(tmp_path) == [], 15)  # a server told to stop saves, then exits
         # it did run one, in DATA_DIR, and saved its data there on the way out
         assert (tmp_path / "redis.rdb").exists()
     finally:
