@@ -13,6 +13,7 @@ def _reservation(tmp_path, email="a@example.com"):
             {
                 "reservation_id": "R1",
                 "email_main": email,
+                "email_permitted": "",
                 "visit_on": "2026/06/20",
                 "cancelled": "偽",
             }
@@ -54,7 +55,13 @@ def test_why_explains_who_did_not_enter(app, runtime, tmp_path):
     """For a customer not in the scenario, each entry condition is shown as met or not."""
     load(runtime, "F5", write(tmp_path / "f5.csv", [person("C2", email="b@example.com", email_ok="真")]))
     rows = [
-        {"reservation_id": "R2", "email_main": "b@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
+        {
+            "reservation_id": "R2",
+            "email_main": "b@example.com",
+            "email_permitted": "",
+            "visit_on": "2026/06/20",
+            "cancelled": "真",
+        }
     ]
     load(runtime, "F3", write(tmp_path / "f3.csv", rows))
     output = app.test_cli_runner().invoke(args=["why", "C2", "5", "--at", "2026-06-13T10:00:00+09:00"]).output
@@ -155,6 +162,7 @@ def test_operator_filters_narrow_who_enters(app, runtime, tmp_path):
         {
             "reservation_id": f"R-{c}",
             "email_main": f"{c}@example.com",
+            "email_permitted": "",
             "visit_on": "2026/06/20",
             "store_id": store,
         }
