@@ -2,8 +2,8 @@
 and the columns a file of each kind must carry.
 
 A file must carry its key (主キー) and, beside every address column it has (email, LINE ID, SMS phone, FCM
-token), that channel's permission flag: an address without its consent cannot be sent to, and a blank
-permission would leave it to an older file to decide (特定電子メール法).
+token), that channel's permission flag: an address without its consent cannot be sent to, and a file silent
+on consent would leave an older file to decide (特定電子メール法). A blank flag cell is "not given", as any cell.
 
 Derived day counts (〜からの経過日数, 〜までの残日数) and the same-day uniqueness flags (当日 …ユニークフラグ) are
 accepted and ignored: the service recomputes them when it evaluates a scenario, in Asia/Tokyo.

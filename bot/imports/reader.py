@@ -111,12 +111,12 @@ def separator(header_line: str) -> str:
         )
     if tabs:
         return "\t"
-    for other, name in OTHER_SEPARATORS.items():
-        if not commas and other in header_line:
-            raise FileRejected(
-                f"the columns are separated by {name} ({other}): save the file as CSV (commas) or as"
-                " tab-separated text"
-            )
+    other = next((mark for mark in OTHER_SEPARATORS if mark in header_line), None)
+    if other and not commas:
+        raise FileRejected(
+            f"the columns are separated by {OTHER_SEPARATORS[other]} ({other}): save the file as CSV (commas)"
+            " or as tab-separated text"
+        )
     return ","
 
 
