@@ -65,12 +65,12 @@ def _cast_files(directory: Path, day: date) -> dict[str, list[dict[str, str]]]:
     ]  # fmt: skip
     return {
         "F5": f5,
-        "F1": [{"document_request_id": "DR-DEMO0002", "email_main": "demo0002@example.com",
+        "F1": [{"document_request_id": "DR-DEMO0002", "email_main": "demo0002@example.com", "email_permitted": "真",
                 "document_name": "自動車保険パンフレット", "requested_on": ymd(-1), "contracted": "偽"}],
-        "F2": [{"quote_id": "QT-DEMO0001", "email_main": "demo0001@example.com",
+        "F2": [{"quote_id": "QT-DEMO0001", "email_main": "demo0001@example.com", "email_permitted": "真",
                 "product_name": "ネット自動車保険", "quoted_on": ymd(-1), "contracted": "偽"}],
-        "F3": [{"reservation_id": "RV-DEMO0003", "email_main": "demo0003@example.com", "reserved_on": ymd(-2),
-                "visit_on": ymd(7), "store_id": "S01", "store_name": "新宿西口店",
+        "F3": [{"reservation_id": "RV-DEMO0003", "email_main": "demo0003@example.com", "email_permitted": "真",
+                "reserved_on": ymd(-2), "visit_on": ymd(7), "store_id": "S01", "store_name": "新宿西口店",
                 "consultation": "自動車保険の見直し"}],
     }  # fmt: skip
 

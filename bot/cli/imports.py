@@ -16,7 +16,9 @@ from bot.imports.runner import import_file
 KINDS_HELP = ", ".join(f"{spec.kind}={spec.title}" for spec in SPECS.values())
 
 
-@click.command("import", help=f"Import a data file. KIND: {KINDS_HELP} (or an English alias).")
+@click.command(
+    "import", help=f"Import a data file (comma- or tab-separated). KIND: {KINDS_HELP} (or an English alias)."
+)
 @click.argument("kind")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows; write the bad ones to --rejects.")

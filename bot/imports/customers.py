@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.imports.reader import Row
-from bot.platform.bulk import select_map, upsert
+from bot.imports.tally import Tally, upsert_counted
+from bot.platform.bulk import select_map, upsert_reporting
 from models import Customer, CustomerChannels
 
 PERSON_FIELDS = ("family_name", "given_name", "gender", "age_band", "prefecture", "visitor_id")
@@ -24,35 +25,39 @@ CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__
 
 
-def resolve_customers(connection: Connection, rows: list[Row], now: datetime) -> dict[int, int]:
+def resolve_customers(
+    connection: Connection, rows: list[Row], now: datetime, tally: Tally | None = None
+) -> dict[int, int]:
     """{row line: customer id} for every row that names or identifies a person; others get an error."""
     resolved: dict[int, int] = {}
     coded = [row for row in rows if row.values.get("customer_code")]
     if coded:
-        _promote_prospects(connection, coded)
-        upsert(
+        promoted = _promote_prospects(connection, coded, now)
+        done = upsert_reporting(
             connection,
             CUSTOMERS,
             (_person(row) | {"customer_code": row.values["customer_code"]} for row in coded),
             ["customer_code"],
             now,
+            identity="id",
         )
-        ids = select_map(
-            connection, CUSTOMERS, "customer_code", (row.values["customer_code"] for row in coded), "id"
-        )
-        resolved.update({row.line: ids[row.values["customer_code"]].id for row in coded})
+        resolved.update({row.line: done.identity((row.values["customer_code"],)) for row in coded})
+        if tally:
+            tally.record(CUSTOMERS.name, done)
+            tally.note(CUSTOMERS.name, updated=promoted)
     uncoded = [row for row in rows if not row.values.get("customer_code")]
     if uncoded:
-        resolved.update(_match_by_contact(connection, uncoded, now))
+        resolved.update(_match_by_contact(connection, uncoded, now, tally))
     return resolved
 
 
-def _promote_prospects(connection: Connection, rows: list[Row]) -> None:
-    """Give a new 顧客ID to the prospect (a customer without one) whose contact details the row shares."""
+def _promote_prospects(connection: Connection, rows: list[Row], now: datetime) -> set[int]:
+    """Give a new 顧客ID to the prospect (a customer without one) whose contact details the row shares; returns
+    the prospects promoted."""
     known = select_map(connection, CUSTOMERS, "customer_code", (row.values["customer_code"] for row in rows))
     newcomers = [row for row in rows if row.values["customer_code"] not in known]
     if not newcomers:
-        return
+        return set()
     prospects = _known_identities(connection, newcomers, prospects_only=True)
     promoted: set[int] = set()
     for row in newcomers:
@@ -65,15 +70,18 @@ def _promote_prospects(connection: Connection, rows: list[Row]) -> None:
             connection.execute(
                 CUSTOMERS.update()
                 .where(CUSTOMERS.c.id == match, CUSTOMERS.c.customer_code.is_(None))
-                .values(customer_code=row.values["customer_code"])
+                .values(customer_code=row.values["customer_code"], updated_at=now)
             )
+    return promoted
 
 
 def _person(row: Row) -> dict[str, Any]:
     return {name: row.values.get(name) for name in PERSON_FIELDS}
 
 
-def _match_by_contact(connection: Connection, rows: list[Row], now: datetime) -> dict[int, int]:
+def _match_by_contact(
+    connection: Connection, rows: list[Row], now: datetime, tally: Tally | None
+) -> dict[int, int]:
     known = _known_identities(connection, rows)
     resolved: dict[int, int] = {}
     newcomers: dict[tuple[str, Any], list[Row]] = {}
@@ -99,8 +107,11 @@ def _match_by_contact(connection: Connection, rows: list[Row], now: datetime) ->
         )
         for customer_id, group in zip(created, groups, strict=True):
             resolved.update({row.line: customer_id for row in group})
-    upsert(
+        if tally:
+            tally.note(CUSTOMERS.name, new=created)
+    upsert_counted(
         connection,
+        tally,
         CUSTOMERS,
         ({"id": resolved[row.line]} | _person(row) for row in rows if row.line in resolved),
         ["id"],

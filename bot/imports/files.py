@@ -1,4 +1,9 @@
-"""The seven data files (scenarios.md §5): each column's Japanese header, English alias, target field and parser.
+"""The seven data files (scenarios.md §5): each column's Japanese header, English alias, target field and parser,
+and the columns a file of each kind must carry.
+
+A file must carry its key (主キー) and, beside every address column it has (email, LINE ID, SMS phone, FCM
+token), that channel's permission flag: an address without its consent cannot be sent to, and a file silent
+on consent would leave an older file to decide (特定電子メール法). A blank flag cell is "not given", as any cell.
 
 Derived day counts (〜からの経過日数, 〜までの残日数) and the same-day uniqueness flags (当日 …ユニークフラグ) are
 accepted and ignored: the service recomputes them when it evaluates a scenario, in Asia/Tokyo.
@@ -95,7 +100,8 @@ class Column:
     alias: str  # English header accepted instead of the Japanese one
     field: str | None  # None: accepted, not stored (derived values)
     parse: Callable[[str], object] = v.plain
-    required: bool = False
+    required: bool = False  # the column must be there and every row must fill it in
+    permission: str | None = None  # an address column's permission flag, which must come with it
 
 
 def _ignored(ja: str, alias: str) -> Column:
@@ -106,15 +112,16 @@ def _key(ja: str, alias: str, field: str) -> Column:
     return Column(ja, alias, field, code, required=True)
 
 
+EMAIL_PERMISSION, LINE_PERMISSION = "メルマガ許可フラグ", "LINE配信許可フラグ"
 CHANNEL_BLOCK = (
-    Column("メールアドレス(メイン)", "email_main", "email_main", v.email),
-    Column("メールアドレス(サブ)", "email_sub", "email_sub", v.email),
-    Column("メルマガ許可フラグ", "email_permitted", "email_permitted", v.flag),
-    Column("LINE ID", "line_user_id", "line_user_id", line_id),
-    Column("LINE配信許可フラグ", "line_permitted", "line_permitted", v.flag),
-    Column("SMS電話番号", "sms_phone", "sms_phone", v.phone),
+    Column("メールアドレス(メイン)", "email_main", "email_main", v.email, permission=EMAIL_PERMISSION),
+    Column("メールアドレス(サブ)", "email_sub", "email_sub", v.email, permission=EMAIL_PERMISSION),
+    Column(EMAIL_PERMISSION, "email_permitted", "email_permitted", v.flag),
+    Column("LINE ID", "line_user_id", "line_user_id", line_id, permission=LINE_PERMISSION),
+    Column(LINE_PERMISSION, "line_permitted", "line_permitted", v.flag),
+    Column("SMS電話番号", "sms_phone", "sms_phone", v.phone, permission="SMS配信許可フラグ"),
     Column("SMS配信許可フラグ", "sms_permitted", "sms_permitted", v.flag),
-    Column("FCMトークン", "fcm_token", "fcm_token"),
+    Column("FCMトークン", "fcm_token", "fcm_token", permission="アプリpush配信フラグ"),
     Column("アプリpush配信フラグ", "push_permitted", "push_permitted", v.flag),
 )
 PERSON = (
@@ -149,6 +156,26 @@ class FileSpec:
     title: str
     aliases: tuple[str, ...]
     columns: tuple[Column, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The columns every file of this kind carries: its key, and the permission flag of a key that is an
+        address (F7's LINE ID)."""
+        keys = [c for c in self.columns if c.required]
+        return tuple(dict.fromkeys([c.ja for c in keys] + [c.permission for c in keys if c.permission]))
+
+    def missing(self, present: set[str]) -> list[str]:
+        """The required columns a header with the columns `present` (Japanese names) lacks, each with why."""
+        absent = [c.ja for c in self.columns if c.required and c.ja not in present]
+        wanted_by: dict[str, list[str]] = {}
+        for column in self.columns:
+            if (
+                column.permission
+                and column.permission not in present
+                and (column.required or column.ja in present)
+            ):
+                wanted_by.setdefault(column.permission, []).append(column.ja)
+        return absent + [f"{flag} (the permission for {', '.join(by)})" for flag, by in wanted_by.items()]
 
 
 F1 = FileSpec(
@@ -306,7 +333,7 @@ F7 = FileSpec(
     "LINE連携促進用データ",
     ("line_members", "LINE連携"),
     (
-        Column("LINE ID", "line_user_id", "line_user_id", line_id, required=True),
+        Column("LINE ID", "line_user_id", "line_user_id", line_id, required=True, permission=LINE_PERMISSION),
         *CHANNEL_BLOCK[:3],
         Column("顧客ID", "customer_id", "customer_code", code),
         CHANNEL_BLOCK[4],

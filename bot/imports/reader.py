@@ -1,6 +1,9 @@
-"""Reading a data file: encoding (UTF-8, UTF-8 with BOM, or CP932 from Excel), headers, and typed rows.
+"""Reading a data file: encoding (UTF-8, UTF-8 with BOM, CP932 from Excel, or UTF-16 with BOM from Excel's
+"Unicode text"), separator (comma or tab), headers, and typed rows.
 
-Rows are streamed: memory stays bounded whatever the file's size.
+The separator is told from the header row: no column name holds a comma or a tab, so a header with tabs and no
+comma is a tab-separated file (Excel's テキスト (タブ区切り) export) and anything else is CSV. Rows are streamed:
+memory stays bounded whatever the file's size.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +22,7 @@ from bot.imports.values import normalise
 from bot.platform.characters import forbidden_character
 
 SNIFF_BYTES = 1 << 20
+OTHER_SEPARATORS = {";": "semicolons", "|": "vertical bars"}
 
 
 class FileRejected(ValueError):
@@ -33,11 +38,14 @@ class Row:
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, else CP932 (Shift_JIS, Excel)."""
+    """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, UTF-16 when it starts with its
+    BOM, else CP932 (Shift_JIS, Excel)."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         decoder.decode(head, final=False)  # a multi-byte character cut at the end is fine
@@ -65,7 +73,7 @@ def map_headers(spec: FileSpec, header: list[str]) -> list[Column | None]:
     for column in spec.columns:
         lookup[_header_key(column.ja)] = column
         lookup[_header_key(column.alias)] = column
-    mapped, unknown, seen = [], [], set()
+    mapped, unknown, seen = [], [], set[str]()
     for name in header:
         column = lookup.get(_header_key(name))
         if column is None and name.strip():
@@ -75,7 +83,7 @@ def map_headers(spec: FileSpec, header: list[str]) -> list[Column | None]:
         if column is not None:
             seen.add(column.ja)
         mapped.append(column)
-    missing = [column.ja for column in spec.columns if column.required and column.ja not in seen]
+    missing = spec.missing(seen)
     problems = []
     if unknown:
         problems.append("unknown columns: " + ", ".join(unknown))
@@ -93,14 +101,36 @@ def read_rows(path: Path, spec: FileSpec) -> Iterator[Row]:
         yield from _rows(handle, spec)
 
 
+def separator(header_line: str) -> str:
+    """A tab when the header row has tabs and no comma, else a comma; other separators are refused by name."""
+    tabs, commas = "\t" in header_line, "," in header_line
+    if tabs and commas:
+        raise FileRejected(
+            "the header row has both commas and tabs: separate the columns with commas (CSV) or with tabs"
+            " (tab-separated), not both"
+        )
+    if tabs:
+        return "\t"
+    other = next((mark for mark in OTHER_SEPARATORS if mark in header_line), None)
+    if other and not commas:
+        raise FileRejected(
+            f"the columns are separated by {OTHER_SEPARATORS[other]} ({other}): save the file as CSV (commas)"
+            " or as tab-separated text"
+        )
+    return ","
+
+
 def _rows(handle: IO[str], spec: FileSpec) -> Iterator[Row]:
-    reader = csv.reader(handle)
     try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRejected("the file is empty (no header row)") from None
+        first = handle.readline()
     except UnicodeDecodeError:
         raise FileRejected("the file has bytes that are not valid in its encoding") from None
+    if not first:
+        raise FileRejected("the file is empty (no header row)")
+    if not first.strip():
+        raise FileRejected("the first line is blank: the header row must be the first line")
+    reader = csv.reader(chain([first], handle), delimiter=separator(first))
+    header = next(reader)
     stored = _stored_cells(map_headers(spec, header))
     width = len(header)
     try:

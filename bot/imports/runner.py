@@ -3,6 +3,7 @@
 The file is read once, in batches, inside a single transaction: a file with any bad row writes nothing
 (unless `skip_invalid`), and a crash half-way leaves the database as it was. Each consent change it writes
 keeps the file's name, SHA-256 and line as evidence (特定電子メール法); the file is hashed before it is read.
+The report counts, per table, the records the import created, changed and left as they were.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tqdm import tqdm
 from bot.delivery.consent import Evidence
 from bot.imports.files import FileSpec
 from bot.imports.reader import Row, read_rows
+from bot.imports.tally import Tally
 from bot.imports.writer import write_batch
 from models import utcnow
 
@@ -32,17 +34,20 @@ class ImportReport:
     kind: str
     path: str
     rows: int = 0
-    imported: int = 0
+    imported: int = 0  # rows written (0 when nothing was committed)
     rejected: int = 0
     errors: list[tuple[int, list[str]]] = field(default_factory=list)  # first REPORTED_ERRORS only
     committed: bool = False
     rejects_path: str | None = None
     sha256: str | None = None  # of the file as imported: the consent history's evidence
+    tally: Tally = field(default_factory=Tally)  # what was written, per table (meaningless unless committed)
 
     def lines(self) -> list[str]:
         status = "imported" if self.committed else "REJECTED, nothing written"
-        counts = f"{self.rows} rows, {self.imported} imported, {self.rejected} rejected"
-        head = [f"{self.kind} {self.path}: {counts} — {status}"]
+        rows = f"{self.rows} row" + ("" if self.rows == 1 else "s")
+        head = [f"{self.kind} {self.path}: {rows}, {self.rejected} rejected — {status}"]
+        if self.committed:
+            head += [f"  {line}" for line in self.tally.lines()]
         if self.committed and self.sha256:
             head.append(f"  SHA-256 {self.sha256} (kept with each consent change as evidence)")
         details = [f"  line {line}: {'; '.join(errors)}" for line, errors in self.errors]
@@ -96,7 +101,7 @@ def import_file(
                     _check(spec, row)
                 valid = [row for row in batch if not row.errors]
                 if valid and (skip_invalid or not report.rejected):
-                    write_batch(connection, spec.kind, valid, now, source, evidence)
+                    write_batch(connection, spec.kind, valid, now, source, evidence, report.tally)
                 bad = [row for row in batch if row.errors]
                 report.rejected += len(bad)
                 report.imported += len(batch) - len(bad)

@@ -8,6 +8,9 @@ not even `updated_at`.
 
 Large batches on PostgreSQL travel by `COPY` instead, into a temporary staging table that the same statement
 reads from: a third of the cost of building, sending and unpacking JSON (bench/import.py).
+
+`upsert_reporting` also says which rows it inserted, changed or left as they were (what an import reports): the
+stored rows among the batch are read first, and the statement returns the rows it wrote.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -28,6 +32,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    Row,
     Table,
     TextClause,
     any_,
@@ -74,7 +79,7 @@ def insert_new(
     if not rows:
         return []
     keys = (key,) if isinstance(key, str) else key
-    return _execute(connection, table, rows, keys, [], None, update=False, returning=returning).all()
+    return _execute(connection, table, rows, keys, [], None, update=False, returning=returning)
 
 
 def upsert(
@@ -88,9 +93,68 @@ def upsert(
     batch = merge_by_key(rows, keys)
     if not batch:
         return 0
-    stamps = [name for name in ("created_at", "updated_at") if name in table.c]
-    _execute(connection, table, batch, tuple(keys), stamps, now)
+    _execute(connection, table, batch, tuple(keys), _stamps(table), now)
     return len(batch)
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What one `upsert_reporting` did, by each row's identity (its key, or the column named as identity)."""
+
+    inserted: list[Any]
+    updated: list[Any]
+    unchanged: list[Any]
+    before: dict[tuple, Row]  # {key: stored row (keys, identity, remembered columns)} as it was before
+    written: dict[tuple, Any]  # {key: identity} of the rows inserted or changed
+    position: int  # of the identity in a `before` row
+
+    def identity(self, key: tuple) -> Any:
+        """The identity of the row given with `key`."""
+        return self.written[key] if key in self.written else self.before[key][self.position]
+
+
+def upsert_reporting(
+    connection: Connection,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    now: datetime | None,
+    *,
+    identity: str | None = None,
+    remember: Sequence[str] = (),
+) -> Upserted:
+    """`upsert`, saying which rows it inserted, changed or left alone. `identity` (default: the key, which must
+    then be one column) names each row in the answer; `remember` columns are read as they were before."""
+    if len(keys) > 1 and identity is None:
+        raise ValueError("a composite key needs an identity column")
+    size, name = len(keys), identity or keys[0]
+    named = tuple(dict.fromkeys((*keys, name)))
+    columns, position = tuple(dict.fromkeys((*named, *remember))), named.index(name)
+    batch = merge_by_key(rows, keys)
+    if not batch:
+        return Upserted([], [], [], {}, {}, position)
+    wanted = {tuple(row[k] for k in keys) for row in batch}
+
+    def stored(among: set[tuple]) -> dict[tuple, Row]:
+        found = select_rows(connection, table, keys[0], (key[0] for key in among), *columns)
+        return {key: row for row in found if (key := tuple(row[:size])) in among}
+
+    before = stored(wanted)
+    returned = _execute(connection, table, batch, tuple(keys), _stamps(table), now, returning=named)
+    written = {tuple(row[:size]): row[position] for row in returned}
+    if missing := wanted - before.keys() - written.keys():  # stored meanwhile by another transaction, as ours
+        before |= stored(missing)
+    inserted, updated, unchanged = [], [], []
+    for key in wanted:
+        if key in written:
+            (updated if key in before else inserted).append(written[key])
+        else:
+            unchanged.append(before[key][position])
+    return Upserted(inserted, updated, unchanged, before, written, position)
+
+
+def _stamps(table: Table) -> list[str]:
+    return [name for name in ("created_at", "updated_at") if name in table.c]
 
 
 def _execute(
@@ -103,20 +167,27 @@ def _execute(
     *,
     update: bool = True,
     returning: tuple[str, ...] = (),
-) -> CursorResult:
+) -> list[Row]:
+    """Write the batch; returns `returning` of the rows written (none unless asked)."""
     columns = tuple(sorted({name for row in batch for name in row} | set(stamps)))
     sqlite = connection.dialect.name == "sqlite"
-    if not sqlite and not returning and len(batch) >= COPY_MIN_ROWS:
-        if not keys:
-            return _copy(connection, table.name, columns, batch, stamps, now)
-        return _execute_staged(connection, table, batch, columns, keys, stamps, now, update)
+    if not sqlite and len(batch) >= COPY_MIN_ROWS:
+        if not keys and not returning:
+            _copy(connection, table.name, columns, batch, stamps, now)
+            return []
+        if keys:
+            return _execute_staged(connection, table, batch, columns, keys, stamps, now, update, returning)
     encode = _sqlite_value if sqlite else _json_value
     document = json.dumps(
         [{name: encode(row.get(name, now if name in stamps else None)) for name in columns} for row in batch],
         ensure_ascii=False,
     )
     statement = _statement(table, columns, keys, sqlite, update, returning)
-    return connection.execute(statement, {"rows": document})
+    return _fetched(connection.execute(statement, {"rows": document}), returning)
+
+
+def _fetched(result: CursorResult, returning: tuple[str, ...]) -> list[Row]:
+    return list(result.all()) if returning else []
 
 
 def _execute_staged(
@@ -128,14 +199,16 @@ def _execute_staged(
     stamps: list[str],
     now: datetime | None,
     update: bool,
-) -> CursorResult:
+    returning: tuple[str, ...],
+) -> list[Row]:
     """PostgreSQL: COPY the batch into a staging table, then the same INSERT … ON CONFLICT reads it from there."""
     stage = f"_stage_{table.name}_{zlib.crc32(' '.join(columns).encode()):08x}"
     connection.exec_driver_sql(_stage_ddl(table, columns, stage))
     _copy(connection, stage, columns, batch, stamps, now)
-    result = connection.execute(_statement(table, columns, keys, False, update, (), stage))
+    statement = _statement(table, columns, keys, False, update, returning, stage)
+    written = _fetched(connection.execute(statement), returning)
     connection.exec_driver_sql(f"TRUNCATE {stage}")
-    return result
+    return written
 
 
 def _copy(
@@ -239,15 +312,20 @@ def _sqlite_value(value: Any) -> Any:
 
 def select_map(connection: Connection, table: Table, key: str, values: Iterable[Any], *columns: str) -> dict:
     """{key value: row} for the rows whose `key` is among `values` (in chunks, for long IN lists)."""
+    return {row[0]: row for row in select_rows(connection, table, key, values, key, *columns)}
+
+
+def select_rows(
+    connection: Connection, table: Table, key: str, values: Iterable[Any], *columns: str
+) -> list[Row]:
+    """`columns` of every row whose `key` is among `values` (in chunks, for long IN lists)."""
     wanted = list({value for value in values if value is not None})
-    found: dict[Any, Any] = {}
-    if not wanted:
-        return found
-    chosen = select(table.c[key], *(table.c[name] for name in columns))
-    for chunk in chunks(connection, wanted):
-        for row in connection.execute(chosen.where(among(connection, table.c[key], chunk))):
-            found[row[0]] = row
-    return found
+    chosen = select(*(table.c[name] for name in columns))
+    return [
+        row
+        for chunk in chunks(connection, wanted)
+        for row in connection.execute(chosen.where(among(connection, table.c[key], chunk)))
+    ]
 
 
 def chunks(connection: Connection, values: list[Any]) -> list[list[Any]]:

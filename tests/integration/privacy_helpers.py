@@ -73,18 +73,25 @@ def import_people(runtime, tmp_path, *people: Person) -> None:
     rows = [_row(who, prefecture="京都府", app_user="真") for who in people]
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))
     members = [
-        {"line_user_id": w.line_user, "customer_id": w.code, "line_linked": "真", "registered_on": long_ago}
+        {
+            "line_user_id": w.line_user,
+            "line_permitted": "真",
+            "customer_id": w.code,
+            "line_linked": "真",
+            "registered_on": long_ago,
+        }
         for w in people
         if w.line_user
     ]
     load(runtime, "F7", write(tmp_path / "f7.csv", members))
     who = people[0]
+    mail = {"email_main": who.email, "email_permitted": "真"}
     files = {
-        "F1": {"document_request_id": "DR7001", "email_main": who.email, "requested_on": yesterday},
-        "F2": {"quote_id": "QT7001", "email_main": who.email, "quoted_on": long_ago},
+        "F1": {"document_request_id": "DR7001", **mail, "requested_on": yesterday},
+        "F2": {"quote_id": "QT7001", **mail, "quoted_on": long_ago},
         "F3": {
             "reservation_id": "RS7001",
-            "email_main": who.email,
+            **mail,
             "visit_on": yesterday,
             "consultation": f"{who.family} {who.given} 様: 学資保険の相談",
         },

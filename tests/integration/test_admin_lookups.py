@@ -158,8 +158,20 @@ def test_why_shows_the_trace_in_japanese_and_is_a_personal_data_access(
     ]
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))
     visits = [
-        {"reservation_id": "R1", "email_main": "a@example.com", "visit_on": "2026/06/20", "cancelled": "偽"},
-        {"reservation_id": "R2", "email_main": "b@example.com", "visit_on": "2026/06/20", "cancelled": "真"},
+        {
+            "reservation_id": "R1",
+            "email_main": "a@example.com",
+            "email_permitted": "",
+            "visit_on": "2026/06/20",
+            "cancelled": "偽",
+        },
+        {
+            "reservation_id": "R2",
+            "email_main": "b@example.com",
+            "email_permitted": "",
+            "visit_on": "2026/06/20",
+            "cancelled": "真",
+        },
     ]
     load(runtime, "F3", write(tmp_path / "f3.csv", visits))
     tick(runtime.engine, runtime.settings.scenarios, datetime.fromisoformat("2026-06-13T10:00:00+09:00"))

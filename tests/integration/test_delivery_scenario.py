@@ -78,6 +78,7 @@ def test_the_open_pixel_in_the_sent_email_steers_scenario_1(runtime, tmp_path, c
         {
             "document_request_id": f"DR-{code}",
             "email_main": f"{code}@example.com",
+            "email_permitted": "",
             "requested_on": "2026/06/10",
         }
         for code in ("opens", "ignores")
@@ -118,6 +119,7 @@ def test_merge_fields_come_from_the_reservation_and_an_empty_topic_leaves_no_gap
         {
             "reservation_id": f"R-{code}",
             "email_main": f"{code}@example.com",
+            "email_permitted": "",
             "visit_on": "2026/06/20",
             "store_id": "S01",
             "store_name": "新宿西口店",

@@ -17,6 +17,7 @@ def _reservation(tmp_path, email="a@example.com"):
             {
                 "reservation_id": "R1",
                 "email_main": email,
+                "email_permitted": "",
                 "visit_on": "2026/06/20",
                 "cancelled": "偽",
             }
@@ -60,7 +61,13 @@ def test_why_explains_who_did_not_enter_in_words(app, runtime, tmp_path):
     rows = [person(c, email=f"{c}@example.com", email_ok="真") for c in ("C2", "C3")]
     load(runtime, "F5", write(tmp_path / "f5.csv", rows))
     visits = [
-        {"reservation_id": "R2", "email_main": "C2@example.com", "visit_on": "2026/06/20", "cancelled": "真"}
+        {
+            "reservation_id": "R2",
+            "email_main": "C2@example.com",
+            "email_permitted": "",
+            "visit_on": "2026/06/20",
+            "cancelled": "真",
+        }
     ]
     load(runtime, "F3", write(tmp_path / "f3.csv", visits))
     cli = app.test_cli_runner()
@@ -250,6 +257,7 @@ def test_operator_filters_narrow_who_enters(app, runtime, tmp_path):
         {
             "reservation_id": f"R-{c}",
             "email_main": f"{c}@example.com",
+            "email_permitted": "",
             "visit_on": "2026/06/20",
             "store_id": store,
         }

@@ -268,6 +268,7 @@ def test_cp932_excel_file_with_english_aliases(runtime, tmp_path):
                 "given_name": "﨑子",
                 "prefecture": "大阪",
                 "email_main": "ｔａｋａｈａｓｈｉ@example.jp",
+                "email_permitted": "1",
             }
         ],
         "cp932",
@@ -377,10 +378,12 @@ def test_line_id_of_another_customer_is_refused(runtime, tmp_path):
         ("姓,名\n", "missing required columns: 顧客ID"),
         ("顧客ID,顧客ID\n", "appears twice"),
         ("", "empty"),
+        ("\n顧客ID,姓\n", "the first line is blank"),
     ],
 )
 def test_bad_headers_reject_before_anything_is_written(runtime, tmp_path, header, reason):
-    """Unknown, missing or repeated columns, or an empty file, reject the file with a clear reason."""
+    """Unknown, missing or repeated columns, an empty file or a blank first line reject the file with a clear
+    reason."""
     path = tmp_path / "f5.csv"
     path.write_text(header + ("C1,x\n" if header else ""), encoding="utf-8")
     with pytest.raises(FileRejected, match=reason):
@@ -409,7 +412,8 @@ def test_cli_reports_and_exits_non_zero_on_rejection(app, tmp_path):
     ok = app.test_cli_runner().invoke(
         args=["import", "基本シナリオ配信用データ", str(write_csv(tmp_path / "g.csv", [f5_row()]))]
     )
-    assert ok.exit_code == 0 and "1 imported" in ok.output
+    assert ok.exit_code == 0 and "1 row, 0 rejected — imported" in ok.output
+    assert "  customers: 1 new, 0 updated, 0 unchanged" in ok.output
 
 
 @pytest.mark.parametrize("kind", sorted(SPECS))

@@ -46,6 +46,7 @@ def test_visit_reminder_follows_the_decks_timeline(runtime, tmp_path):
         {
             "reservation_id": f"R-{code}",
             "email_main": email,
+            "email_permitted": "",
             "visit_on": "2026/06/20",
             "cancelled": "偽",
             "visited": v,
@@ -109,6 +110,7 @@ def test_document_request_followup_over_imported_requests(runtime, tmp_path):
         {
             "document_request_id": f"DR-{code}",
             "email_main": email,
+            "email_permitted": "",
             "requested_on": "2026/06/10",
             "contracted": "偽",
         }
@@ -122,6 +124,7 @@ def test_document_request_followup_over_imported_requests(runtime, tmp_path):
         {
             "document_request_id": "DR-late",
             "email_main": "a@example.com",
+            "email_permitted": "",
             "requested_on": "2026/06/12",
             "contracted": "偽",
         }

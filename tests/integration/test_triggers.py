@@ -15,11 +15,19 @@ from flows.engine import TOKYO
 from models import Customer, Enrollment
 from tests.integration.scenario_helpers import load, person, write
 
+A_MAIL = {"email_main": "a@example.com", "email_permitted": "真"}
+
 
 def _two_requests(runtime, tmp_path):
     load(runtime, "F5", write(tmp_path / "f5.csv", [person("r", email="r@example.com", email_ok="真")]))
     rows = [
-        {"document_request_id": code, "email_main": "r@example.com", "requested_on": day, "contracted": "偽"}
+        {
+            "document_request_id": code,
+            "email_main": "r@example.com",
+            "email_permitted": "真",
+            "requested_on": day,
+            "contracted": "偽",
+        }
         for code, day in [("DR1", "2026/06/10"), ("DR2", "2026/06/11")]
     ]
     load(runtime, "F1", write(tmp_path / "f1.csv", rows))
@@ -90,7 +98,7 @@ def test_a_firing_is_evaluated_again_only_after_data_was_written(runtime, tmp_pa
     from models import TriggerRun
 
     load(runtime, "F5", write(tmp_path / "f5.csv", [person("a", email="a@example.com", email_ok="真")]))
-    first = [{"document_request_id": "DR1", "email_main": "a@example.com", "requested_on": "2026/06/10"}]
+    first = [{"document_request_id": "DR1", **A_MAIL, "requested_on": "2026/06/10"}]
     load(runtime, "F1", write(tmp_path / "f1.csv", first))
     scenarios = {"doc_request_followup": SCENARIOS["doc_request_followup"]}
     report = tick(runtime.engine, scenarios, datetime(2026, 6, 11, 19, 0, tzinfo=TOKYO))
@@ -102,7 +110,7 @@ def test_a_firing_is_evaluated_again_only_after_data_was_written(runtime, tmp_pa
     assert tick(runtime.engine, scenarios, datetime(2026, 6, 11, 19, 30, tzinfo=TOKYO)).entered == {
         "doc_request_followup": 0
     }
-    second = [{"document_request_id": "DR2", "email_main": "a@example.com", "requested_on": "2026/06/10"}]
+    second = [{"document_request_id": "DR2", **A_MAIL, "requested_on": "2026/06/10"}]
     load(runtime, "F1", write(tmp_path / "f1b.csv", second))
     again = tick(runtime.engine, scenarios, datetime(2026, 6, 11, 20, 0, tzinfo=TOKYO))
     assert again.entered == {
@@ -132,7 +140,9 @@ def test_entrants_must_be_reachable_on_the_first_messages_channels(runtime, tmp_
         {
             "reservation_id": f"R-{code}",
             "email_main": email,
+            "email_permitted": "",  # blank: the F5 file's permission stands
             "sms_phone": phone,
+            "sms_permitted": "",
             "cancelled": "真",
             "cancelled_on": "2026/06/10",
             "rebooked": "偽",

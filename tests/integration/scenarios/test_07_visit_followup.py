@@ -32,6 +32,7 @@ def visit(code: str, visited_on: str = "2026/06/10", **columns: str) -> dict[str
     row = {
         "reservation_id": f"R-{code}",
         "email_main": f"{code}@example.com",
+        "email_permitted": "",  # blank: the F5 file's permission stands
         "visit_on": visited_on,
         "visited": "真",
         "visited_on": visited_on,

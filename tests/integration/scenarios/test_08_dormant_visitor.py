@@ -30,6 +30,7 @@ def visit(code: str, visited_on: str = SIXTY_DAYS_BEFORE_10_JUNE, **columns: str
     row = {
         "reservation_id": f"R-{code}",
         "email_main": f"{code}@example.com",
+        "email_permitted": "",  # blank: the F5 file's permission stands
         "visit_on": visited_on,
         "visited": "真",
         "visited_on": visited_on,
