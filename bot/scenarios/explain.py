@@ -9,13 +9,14 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, literal, select
 
 from bot.platform.i18n import text
-from bot.scenarios.facts import CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
+from bot.scenarios.facts import ACTIVITY, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
 from bot.scenarios.triggers import sql_condition
 from flows.dsl import Condition, Scenario
 from flows.engine import TOKYO, japan_day
 from models import Customer, TraceEntry
 
 LARGEST_ID = 2**31 - 1
+ONE_PER_CUSTOMER = (CUSTOMERS, CONTRACTS, CHANNELS, ACTIVITY)
 
 
 def find_customer(connection: Connection, key: str) -> int | None:
@@ -70,10 +71,10 @@ def entry_check(
         column = sql_condition(condition, day)
         entity = condition.fact.partition(".")[0]
         table = ENTITIES[entity]
-        if table in (CUSTOMERS, CONTRACTS, CHANNELS):
-            source = CUSTOMERS.outerjoin(CONTRACTS, CONTRACTS.c.customer_id == CUSTOMERS.c.id).outerjoin(
-                CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id
-            )
+        if table in ONE_PER_CUSTOMER:  # joined as the trigger joins them: no row is a fact never recorded
+            source = CUSTOMERS
+            for joined in ONE_PER_CUSTOMER[1:]:
+                source = source.outerjoin(joined, joined.c.customer_id == CUSTOMERS.c.id)
             statement = (
                 select(literal(1)).select_from(source).where(and_(CUSTOMERS.c.id == customer_id, column))
             )
