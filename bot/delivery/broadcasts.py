@@ -54,7 +54,7 @@ def queue_broadcast(
     choices = []
     for channel in channels:
         address, flag = CHANNEL_COLUMNS[channel]
-        condition = f"c.{address} IS NOT NULL"
+        condition = f"c.{address} <> ''"  # an address on file, as load_reach reads it: neither NULL nor empty
         if marketing:
             condition += f" AND c.{flag} = :yes"
         if channel is Channel.LINE:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, select, true
 
 from bot.customers.facts import CHANNELS
 from bot.platform.bulk import among, chunks
@@ -76,6 +76,20 @@ def refusal(channel: Channel, purpose: Purpose, reach: Reach) -> str | None:
     if purpose is Purpose.MARKETING and channel not in reach.permitted:
         return "no_consent"
     return None
+
+
+def may_carry_marketing(channel: Channel) -> ColumnElement[bool]:
+    """`refusal(channel, MARKETING, reach) is None` in SQL, over customer_channels: an address (neither missing
+    nor empty, as `load_reach` reads it), the permission, and on LINE a friend who has not blocked us."""
+    address, permitted = CHANNEL_COLUMNS[channel]
+    allowed = and_(CHANNELS.c[permitted].is_(true()), CHANNELS.c[address] != "")
+    if channel is not Channel.LINE:
+        return allowed
+    blocked = select(LINE_USERS.c.id).where(
+        LINE_USERS.c.line_user_id == CHANNELS.c.line_user_id,
+        LINE_USERS.c.friend_status == FriendStatus.BLOCKED,
+    )
+    return and_(allowed, ~blocked.exists())
 
 
 def choose_channels(

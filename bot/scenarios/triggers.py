@@ -15,6 +15,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +23,6 @@ from sqlalchemy import (
     Connection,
     Integer,
     String,
-    and_,
     case,
     cast,
     false,
@@ -33,9 +33,12 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bot.customers.facts import ACTIVITY, ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
-from bot.delivery.rules import CHANNEL_COLUMNS
+from bot.delivery.rules import CHANNEL_COLUMNS, may_carry_marketing
 from flows.dsl import (
     Anchor,
     Channel,
@@ -59,6 +62,25 @@ _SCOPE = "customer_data"
 _HASH = 2654435761  # Knuth's multiplicative hash: spreads consecutive customer ids over the holdout draw
 
 
+class Position(FunctionElement[int]):
+    """Where a text first occurs in another (1 for the first character, 0 when absent), letter case counting as
+    it does in Python's `in`: SQLite's LIKE would find "Token" in "token". SQLite calls it instr, PostgreSQL
+    strpos, with the same arguments."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(Position)
+def _instr(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(Position, "postgresql")
+def _strpos(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
 def sql_condition(condition: Condition, today: date) -> ColumnElement[bool]:
     column = column_of(condition.fact)
     if condition.op is Op.IS_TRUE:
@@ -68,7 +90,7 @@ def sql_condition(condition: Condition, today: date) -> ColumnElement[bool]:
     if condition.op is Op.EQUALS:
         return column == condition.value
     if condition.op is Op.CONTAINS:
-        return column.contains(str(condition.value), autoescape=True)
+        return Position(column, str(condition.value)) > 0
     days = int(condition.value)  # type: ignore[call-overload]
     return column == (
         today - timedelta(days=days) if condition.op is Op.DAYS_SINCE else today + timedelta(days=days)
@@ -293,12 +315,7 @@ def entry_channels(scenario: Scenario) -> set[Channel]:
 
 
 def _reachable(scenario: Scenario) -> ColumnElement[bool]:
-    """配信許可フラグ = 真: permitted and addressable on at least one of the first message's channels."""
+    """配信許可フラグ = 真: at least one of the first message's channels may carry marketing to the customer, by
+    the rule the send applies (permitted, an address, on LINE not blocked)."""
     used = entry_channels(scenario)
-    return or_(
-        *(
-            and_(CHANNELS.c[permitted].is_(true()), CHANNELS.c[address].is_not(None))
-            for channel, (address, permitted) in CHANNEL_COLUMNS.items()
-            if channel in used
-        )
-    )
+    return or_(*(may_carry_marketing(channel) for channel in CHANNEL_COLUMNS if channel in used))
