@@ -11,16 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, select
+from sqlalchemy import Column, ColumnElement, Connection, Table, select
 
+from bot.customers.derived import CUSTOMERS, DERIVED, per_customer
+from bot.customers.derived import REPORTED as ACTIVITY
 from bot.platform.bulk import among, chunks, select_map
 from flows.dsl import Anchor
 from flows.engine import engaged_fact
 from models import (
     CampaignBenefit,
     ContractSummary,
-    Customer,
-    CustomerActivity,
     CustomerChannels,
     Delivery,
     DocumentRequest,
@@ -30,10 +30,8 @@ from models import (
     Reservation,
 )
 
-CUSTOMERS: Table = Customer.__table__
 CONTRACTS: Table = ContractSummary.__table__
 CHANNELS: Table = CustomerChannels.__table__
-ACTIVITY: Table = CustomerActivity.__table__
 ENTITIES: dict[str, Table] = {
     "customer": CUSTOMERS,
     "contract": CONTRACTS,
@@ -46,6 +44,7 @@ ENTITIES: dict[str, Table] = {
     "benefit": CampaignBenefit.__table__,
     "line_member": LineMembership.__table__,
 }
+ONE_PER_CUSTOMER = ("customer", "contract", "channel", "activity")  # one row each, joined by `per_customer`
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,12 @@ class UnknownFact(ValueError):
     pass
 
 
-def column_of(fact: str) -> Column:
-    """The column behind `entity.column`, e.g. reservation.visit_on → reservations.visit_on."""
+def column_of(fact: str) -> ColumnElement:
+    """The column behind `entity.column`, e.g. reservation.visit_on → reservations.visit_on; a fact computed
+    from the customer's records (activity.email_acquired …, bot/customers/derived.py) is its expression, which
+    reads the tables `per_customer` joins."""
+    if fact in DERIVED:
+        return DERIVED[fact][0].label(fact.partition(".")[2])
     entity, _, name = fact.partition(".")
     table = ENTITIES.get(entity)
     if table is None or name not in table.c:
@@ -112,7 +115,17 @@ def load_facts(
         wanted.setdefault(fact.partition(".")[0], []).append(column.name)
     out: dict[int, dict[str, Any]] = {s.enrollment_id: {} for s in subjects}
     customer_ids = {s.customer_id for s in subjects}
+    own = [fact for fact in dict.fromkeys(facts) if fact.partition(".")[0] in ONE_PER_CUSTOMER]
+    if own:
+        rows = _per_customer_rows(connection, customer_ids, own)
+        for s in subjects:
+            row = rows.get(s.customer_id)
+            out[s.enrollment_id].update(
+                {fact: None if row is None else row[i + 1] for i, fact in enumerate(own)}
+            )
     for entity, columns in wanted.items():
+        if entity in ONE_PER_CUSTOMER:
+            continue
         anchored = next(
             (a for a, src in ANCHORS.items() if src.entity == entity and not src.per_customer), None
         )
@@ -128,13 +141,22 @@ def load_facts(
                 row = rows.get(code) if s.anchor is anchored else None
                 out[s.enrollment_id].update({f"{entity}.{c}": getattr(row, c, None) for c in columns})
             continue
-        key = "id" if entity == "customer" else "customer_id"
-        rows = select_map(connection, ENTITIES[entity], key, customer_ids, *columns)
+        rows = select_map(connection, ENTITIES[entity], "customer_id", customer_ids, *columns)
         for s in subjects:
             row = rows.get(s.customer_id)
             out[s.enrollment_id].update({f"{entity}.{c}": getattr(row, c, None) for c in columns})
     _engagement(connection, subjects, out)
     return out
+
+
+def _per_customer_rows(connection: Connection, customer_ids: set[int], facts: list[str]) -> dict[int, Any]:
+    """{customer id: (id, *facts)}: the customer's own facts, stored or computed, in one query per chunk."""
+    statement = select(CUSTOMERS.c.id, *(column_of(fact) for fact in facts)).select_from(per_customer())
+    return {
+        row[0]: row
+        for chunk in chunks(connection, sorted(customer_ids))
+        for row in connection.execute(statement.where(among(connection, CUSTOMERS.c.id, chunk)))
+    }
 
 
 def _typed(column: Column, code: str) -> object:

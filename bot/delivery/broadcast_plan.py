@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, select
 
-from bot.customers.facts import ACTIVITY, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
+from bot.customers.derived import per_customer
+from bot.customers.facts import CUSTOMERS, ENTITIES, ONE_PER_CUSTOMER, column_of
 from bot.delivery.broadcasts import parse_channels, personalised
 from bot.delivery.channels.line import MULTICAST_LIMIT
 from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
@@ -29,7 +30,6 @@ from models import Broadcast, Delivery
 log = logging.getLogger(__name__)
 BROADCASTS = Broadcast.__table__
 DELIVERIES = Delivery.__table__
-ONE_PER_CUSTOMER = ("customer", "contract", "channel", "activity")  # joined; other records: EXISTS
 SHARED_TOKEN = "0" * 22  # as long as a broadcast row's token: the SMS estimate counts its links' characters
 
 
@@ -39,11 +39,7 @@ SHARED_TOKEN = "0" * 22  # as long as a broadcast row's token: the SMS estimate 
 def segment(filters: dict[str, Any] | None) -> Select:
     """The ids of the customers matching every filter: a customer's own facts directly; of their records
     (reservations, quotes …), one record matching every filter on it."""
-    joined = (
-        CUSTOMERS.outerjoin(CONTRACTS, CONTRACTS.c.customer_id == CUSTOMERS.c.id)
-        .outerjoin(CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id)
-        .outerjoin(ACTIVITY, ACTIVITY.c.customer_id == CUSTOMERS.c.id)
-    )
+    joined = per_customer()
     where: list[ColumnElement[bool]] = []
     records: dict[str, list[ColumnElement[bool]]] = {}
     for fact, value in (filters or {}).items():

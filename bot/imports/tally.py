@@ -94,6 +94,7 @@ class Tally:
 
     def __init__(self) -> None:
         self._tables: dict[str, _TableTally] = {}
+        self.contradicted: dict[str, int] = {}  # {F5 column: rows whose 偽 the customer's records contradict}
 
     def record(self, table: str, done: Upserted) -> None:
         if done.inserted or done.updated or done.unchanged:  # a table the batch had nothing for is not shown
@@ -127,13 +128,22 @@ class Tally:
     def counts(self) -> dict[str, Counts]:
         return {name: self._tables[name].counts() for name in LABELS if name in self._tables}
 
+    def contradict(self, counts: dict[str, int]) -> None:
+        for column, count in counts.items():
+            self.contradicted[column] = self.contradicted.get(column, 0) + count
+
     def lines(self) -> list[str]:
-        """One line per table, e.g. `customers: 0 new, 1 updated, 199 unchanged`."""
-        return [
+        """One line per table, e.g. `customers: 0 new, 1 updated, 199 unchanged`; then each F5 flag the
+        customers' own records contradict."""
+        tables = [
             f"{LABELS[name]}: {c.new} new"
             if name in HISTORY
             else f"{LABELS[name]}: {c.new} new, {c.updated} updated, {c.unchanged} unchanged"
             for name, c in self.counts().items()
+        ]
+        return tables + [
+            f"{column}: {count} rows say 偽 but the customer's records say otherwise (counted as 真)"
+            for column, count in self.contradicted.items()
         ]
 
 

@@ -10,9 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.customers.contracts import mark_contracted
+from bot.customers.derived import contradicted
 from bot.delivery.consent import Evidence, consent_row
 from bot.imports.catalog import write_catalog
 from bot.imports.customers import resolve_customers
+from bot.imports.files import SPECS
 from bot.imports.reader import Row
 from bot.imports.tally import Tally, upsert_counted
 from bot.platform.bulk import insert_many, select_map, upsert_reporting
@@ -69,6 +72,15 @@ def write_batch(
     good = [row for row in rows if row.line in customer_ids and not row.errors]
     _write_channels(connection, good, customer_ids, now, source, evidence, tally)
     WRITERS[kind](connection, good, customer_ids, now, tally)
+    written = {customer_ids[row.line] for row in good}
+    for table, marked in mark_contracted(connection, written, now).items():
+        if tally:
+            tally.note(table, updated=marked)
+    if kind == "F5" and tally:
+        headers = {c.field: c.ja for c in SPECS["F5"].columns if c.field}
+        tally.contradict(
+            {headers[fact.partition(".")[2]]: n for fact, n in contradicted(connection, written).items()}
+        )
     mark_data_changed(connection)  # the scenario triggers look again at today's entrants
     return refused + [row for row in rows if row.line not in customer_ids]
 

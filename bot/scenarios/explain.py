@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, literal, select
 
-from bot.customers.facts import ACTIVITY, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES
+from bot.customers.derived import per_customer
+from bot.customers.facts import CUSTOMERS, ENTITIES, ONE_PER_CUSTOMER
 from bot.platform.i18n import text
 from bot.scenarios.describe import condition_words
 from bot.scenarios.triggers import sql_condition
@@ -17,8 +18,6 @@ from flows.dsl import Condition, RelativeTo, Scenario
 from flows.engine import TOKYO, japan_day
 from models import TraceEntry
 
-# the tables of one row per customer, outer-joined as the triggers join them (a missing row is no data, not a miss)
-PER_CUSTOMER = (CUSTOMERS, CONTRACTS, CHANNELS, ACTIVITY)
 HOLDS, FAILS = "✓", "✗"
 
 
@@ -109,10 +108,8 @@ def entry_check(connection: Connection, scenario: Scenario, customer_id: int, no
             continue
         column = sql_condition(condition, day)
         table = ENTITIES[entity]
-        if table in PER_CUSTOMER:
-            source, mine = CUSTOMERS, CUSTOMERS.c.id == customer_id
-            for other in PER_CUSTOMER[1:]:
-                source = source.outerjoin(other, other.c.customer_id == CUSTOMERS.c.id)
+        if entity in ONE_PER_CUSTOMER:  # joined as the triggers join them
+            source, mine = per_customer(), CUSTOMERS.c.id == customer_id
         else:
             source, mine = table, table.c.customer_id == customer_id
         statement = select(literal(1)).select_from(source).where(and_(mine, column)).limit(1)
@@ -127,7 +124,7 @@ def _missing_record(connection: Connection, scenario: Scenario, customer_id: int
         return None
     entity = scenario.trigger.date_fact.partition(".")[0]
     table = ENTITIES[entity]
-    if table in (CUSTOMERS, CHANNELS, ACTIVITY):  # the customer's own row: always there to read
+    if entity in ONE_PER_CUSTOMER and entity != "contract":  # the customer's own row: always there to read
         return None
     statement = select(literal(1)).select_from(table).where(table.c.customer_id == customer_id)
     found = connection.execute(statement.limit(1)).first()

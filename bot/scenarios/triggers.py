@@ -37,7 +37,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.customers.facts import ACTIVITY, ANCHORS, CHANNELS, CONTRACTS, CUSTOMERS, ENTITIES, column_of
+from bot.customers.derived import per_customer
+from bot.customers.facts import ANCHORS, CUSTOMERS, ENTITIES, ONE_PER_CUSTOMER, column_of
 from bot.delivery.rules import CHANNEL_COLUMNS, may_carry_marketing
 from flows.dsl import (
     Anchor,
@@ -204,13 +205,10 @@ def _record_run(connection: Connection, scenario: Scenario, day: date) -> None:
 
 def _enrol(connection: Connection, scenario: Scenario, day: date, moment: datetime, conditions: tuple) -> int:
     base, anchor_key, when = _source(scenario, day)
-    joined = base
-    if base is not CUSTOMERS:
-        joined = joined.join(CUSTOMERS, CUSTOMERS.c.id == base.c.customer_id)
-    if base is not CONTRACTS:
-        joined = joined.outerjoin(CONTRACTS, CONTRACTS.c.customer_id == CUSTOMERS.c.id)
-    joined = joined.outerjoin(CHANNELS, CHANNELS.c.customer_id == CUSTOMERS.c.id)
-    joined = joined.outerjoin(ACTIVITY, ACTIVITY.c.customer_id == CUSTOMERS.c.id)
+    if base is CUSTOMERS:
+        joined = per_customer()
+    else:
+        joined = per_customer(base.join(CUSTOMERS, CUSTOMERS.c.id == base.c.customer_id))
     _check_entities(scenario, base, conditions)
     stamp = utcnow()
     chosen = (
@@ -283,9 +281,10 @@ def _source(scenario: Scenario, day: date):  # type: ignore[no-untyped-def]
 
 
 def _check_entities(scenario: Scenario, base, conditions: tuple) -> None:  # type: ignore[no-untyped-def]
-    shared = {CUSTOMERS.name, CONTRACTS.name, CHANNELS.name, ACTIVITY.name, base.name}
     for condition in conditions:
-        if column_of(condition.fact).table.name not in shared:
+        entity = condition.fact.partition(".")[0]
+        column_of(condition.fact)  # an unknown fact is refused by name
+        if entity not in ONE_PER_CUSTOMER and ENTITIES[entity] is not base:
             raise ScenarioError(
                 f"scenario {scenario.id}: condition on {condition.fact} is not about its {scenario.anchor}"
             )

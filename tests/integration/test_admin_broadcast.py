@@ -352,7 +352,7 @@ def test_bad_arguments_are_named_with_the_usage_and_filters_narrow_the_count(run
             )
             connection.execute(
                 insert(CustomerActivity.__table__).values(
-                    customer_id=tokyo[0], line_friend=True, updated_at=utcnow()
+                    customer_id=tokyo[0], app_user=True, updated_at=utcnow()
                 )
             )
         night = datetime.combine(
@@ -361,9 +361,9 @@ def test_bad_arguments_are_named_with_the_usage_and_filters_narrow_the_count(run
         runtime.settings = runtime.settings.model_copy(update={"quiet_hours": "21:00-09:00"})
         at = night.replace(hour=22)
         dry_run = chat.say(
-            f'/broadcast general_notice customer.prefecture=東京都 activity.line_friend=false --at "{japan(at)}"'
+            f'/broadcast general_notice customer.prefecture=東京都 activity.app_user=false --at "{japan(at)}"'
         )[1]
-        assert "条件: customer.prefecture=東京都, activity.line_friend=false" in dry_run
+        assert "条件: customer.prefecture=東京都, activity.app_user=false" in dry_run
         assert "送信対象: 2人（LINE 2・" in dry_run and "夜間の停止時間で朝まで保留: 2人" in dry_run
         number = broadcasts(runtime)[0].id
         assert chat.tap(DROP.format(number)) == [f"配信 #{number} を取りやめました。"]

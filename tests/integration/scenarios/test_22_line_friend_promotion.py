@@ -39,7 +39,9 @@ def test_non_friends_get_a_a2_and_b_off_line_and_friends_leave(runtime, tmp_path
     line_id = "U" + "e" * 32
     rows = [
         customer("ignores", sms="090-1111-2222", sms_ok="真", email="i@example.com", email_ok="真"),
-        customer("opens", line=line_id, line_ok="真", email="o@example.com", email_ok="真"),
+        customer("opens", email="o@example.com", email_ok="真"),
+        # a LINE ID on file (a row of any data file, the chat) is a friendship the F5 flag has not caught up with
+        customer("on_line", line=line_id, line_ok="真", email="l@example.com", email_ok="真"),
         customer("joins", email="j@example.com", email_ok="真"),
         customer("stops", sms="090-3333-4444", sms_ok="真"),
         customer("app_only", push="fcm-token-1"),
@@ -60,7 +62,7 @@ def test_non_friends_get_a_a2_and_b_off_line_and_friends_leave(runtime, tmp_path
         ("app_only", "06-05", "10:00", "send_a", "push"),
         ("ignores", "06-05", "10:00", "send_a", "sms"),
         ("joins", "06-05", "10:00", "send_a", "email"),
-        ("opens", "06-05", "10:00", "send_a", "email"),  # a LINE ID on file, but not a friend: email
+        ("opens", "06-05", "10:00", "send_a", "email"),
         ("stops", "06-05", "10:00", "send_a", "sms"),
         ("app_only", "06-06", "10:00", "send_a2", "push"),
         ("ignores", "06-06", "10:00", "send_a2", "sms"),

@@ -1,0 +1,202 @@
+"""The customer's summary facts, computed from their records: one definition for the triggers' SQL, the engine's
+facts, the broadcast segment, `why` and the dashboard.
+
+F5 (基本シナリオ配信用データ) reports a customer's journey as flags and first dates (資料請求フラグ, 初回見積日,
+メールアドレス取得フラグ …), but the same facts also arrive as records: an F1 row with an email address, an F3
+reservation marked visited, a LINE user id given in the chat. A fact reads true when either says so, and a first
+date is the earlier of the two: the flag an insurer sent is never lost, and a record is never ignored because
+no F5 file mentioned it. What F5 said stays in `customer_activity` as it was reported (`REPORTED`), so the two
+can be compared (`disagreements`: an import says how many of its rows a record contradicts).
+
+Each fact is an SQL expression over the customer's own rows, joined one per customer as `per_customer` joins them
+(customers ⟕ contract_summaries ⟕ customer_channels ⟕ customer_activity), with correlated look-ups of the
+customer's records; every look-up is by `customer_id`, which each record table indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Date,
+    FromClause,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+
+from bot.platform.bulk import among, chunks
+from models import (
+    ContractSummary,
+    Customer,
+    CustomerActivity,
+    CustomerChannels,
+    DocumentRequest,
+    LineMembership,
+    Quote,
+    Reservation,
+)
+
+CUSTOMERS = Customer.__table__
+CONTRACTS = ContractSummary.__table__
+CHANNELS = CustomerChannels.__table__
+REPORTED = CustomerActivity.__table__  # the journey flags as F5 (and app logins) reported them
+DOCUMENT_REQUESTS = DocumentRequest.__table__
+QUOTES = Quote.__table__
+RESERVATIONS = Reservation.__table__
+LINE_MEMBERS = LineMembership.__table__
+
+
+def per_customer(base: FromClause = CUSTOMERS) -> FromClause:
+    """`base` (the customers, or a table joined to them already) with the customer's one-row tables outer-joined:
+    a missing row is no data, not a miss. A table `base` holds already (a contract's date) is not joined again."""
+    joined = base
+    for table in (CONTRACTS, CHANNELS, REPORTED):
+        if not base.is_derived_from(table):
+            joined = joined.outerjoin(table, table.c.customer_id == CUSTOMERS.c.id)
+    return joined
+
+
+def _on_file(column: ColumnElement) -> ColumnElement[bool]:
+    return and_(column.is_not(None), column != "")
+
+
+def _said(column: ColumnElement) -> ColumnElement[bool]:
+    return column.is_(true())
+
+
+def _any(table, *where: ColumnElement[bool]) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    """The customer has a record in `table` (matching `where`)."""
+    return exists().where(table.c.customer_id == CUSTOMERS.c.id, *where).correlate(CUSTOMERS)
+
+
+def _first(table, column: ColumnElement, *where: ColumnElement[bool]) -> ColumnElement:  # type: ignore[no-untyped-def]
+    """The earliest value of a column of the customer's records in `table`."""
+    return (
+        select(func.min(column))
+        .where(table.c.customer_id == CUSTOMERS.c.id, *where)
+        .correlate(CUSTOMERS)
+        .scalar_subquery()
+    )
+
+
+def _earlier(reported: ColumnElement, recorded: ColumnElement) -> ColumnElement:
+    """The earlier of two dates, either of which may be unknown (SQLite's min() and PostgreSQL's LEAST differ
+    on NULL, so spelt out)."""
+    return type_coerce(
+        case(
+            (reported.is_(None), recorded),
+            (recorded.is_(None), reported),
+            (reported <= recorded, reported),
+            else_=recorded,
+        ),
+        Date,
+    )
+
+
+def _fact(expression: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A yes/no fact as a boolean value (true or false, never unknown)."""
+    return type_coerce(case((expression, true()), else_=false()), Boolean)
+
+
+VISITED = RESERVATIONS.c.visited.is_(true())
+# a contract is recorded on a request, quote or reservation (契約フラグ) as well as in F5
+CONTRACTED_RECORD = or_(
+    _any(DOCUMENT_REQUESTS, DOCUMENT_REQUESTS.c.contracted.is_(true())),
+    _any(QUOTES, QUOTES.c.contracted.is_(true())),
+    _any(RESERVATIONS, RESERVATIONS.c.contracted.is_(true())),
+)
+
+# {fact: (expression, what the F5 file reported for it, or None when F5 has no such column)}
+DERIVED: dict[str, tuple[ColumnElement, ColumnElement | None]] = {
+    "activity.document_requested": (
+        _fact(or_(_said(REPORTED.c.document_requested), _any(DOCUMENT_REQUESTS))),
+        REPORTED.c.document_requested,
+    ),
+    "activity.first_document_request_on": (
+        _earlier(
+            REPORTED.c.first_document_request_on, _first(DOCUMENT_REQUESTS, DOCUMENT_REQUESTS.c.requested_on)
+        ),
+        REPORTED.c.first_document_request_on,
+    ),
+    "activity.quoted": (_fact(or_(_said(REPORTED.c.quoted), _any(QUOTES))), REPORTED.c.quoted),
+    "activity.first_quote_on": (
+        _earlier(REPORTED.c.first_quote_on, _first(QUOTES, QUOTES.c.quoted_on)),
+        REPORTED.c.first_quote_on,
+    ),
+    "activity.visited": (
+        _fact(or_(_said(REPORTED.c.visited), _any(RESERVATIONS, VISITED))),
+        REPORTED.c.visited,
+    ),
+    "activity.first_visit_on": (
+        _earlier(
+            REPORTED.c.first_visit_on,
+            _first(RESERVATIONS, func.coalesce(RESERVATIONS.c.visited_on, RESERVATIONS.c.visit_on), VISITED),
+        ),
+        REPORTED.c.first_visit_on,
+    ),
+    "activity.email_acquired": (
+        _fact(
+            or_(
+                _said(REPORTED.c.email_acquired),
+                _on_file(CHANNELS.c.email_main),
+                _on_file(CHANNELS.c.email_sub),
+            )
+        ),
+        REPORTED.c.email_acquired,
+    ),
+    "activity.phone_acquired": (_fact(_on_file(CHANNELS.c.sms_phone)), None),
+    "activity.line_friend": (
+        _fact(or_(_said(REPORTED.c.line_friend), _on_file(CHANNELS.c.line_user_id), _any(LINE_MEMBERS))),
+        REPORTED.c.line_friend,
+    ),
+    # an app push token on file is an install, not use: a lapsed user keeps theirs (#23 still invites them)
+    "activity.app_user": (
+        _fact(or_(_said(REPORTED.c.app_user), REPORTED.c.app_last_login_at.is_not(None))),
+        REPORTED.c.app_user,
+    ),
+    # F5's 契約フラグ is the contract's standing (偽 after a cancellation, whatever earlier records said); without
+    # it, a request, quote or reservation that led to a contract says the customer has one
+    "contract.contracted": (
+        type_coerce(
+            func.coalesce(CONTRACTS.c.contracted, case((CONTRACTED_RECORD, true()), else_=null())), Boolean
+        ),
+        CONTRACTS.c.contracted,
+    ),
+}
+
+
+def derived(fact: str) -> ColumnElement | None:
+    """The expression of a computed fact, labelled with its name's column part; None for a stored column."""
+    found = DERIVED.get(fact)
+    return None if found is None else found[0].label(fact.partition(".")[2])
+
+
+def contradicted(connection: Connection, customer_ids: Collection[int]) -> dict[str, int]:
+    """{fact: how many of the customers' F5 flags say 偽 while their records say it holds} for the yes/no facts
+    F5 reports (the records win, so nothing is lost; an import says how many, so nothing is silent)."""
+    facts = {
+        fact: and_(reported.is_(false()), expression.is_(true()))
+        for fact, (expression, reported) in DERIVED.items()
+        if reported is not None and fact.startswith("activity.") and isinstance(expression.type, Boolean)
+    }
+    totals = dict.fromkeys(facts, 0)
+    ids = sorted(set(customer_ids))
+    statement = select(*(func.sum(case((both, 1), else_=0)) for both in facts.values())).select_from(
+        per_customer()
+    )
+    for chunk in chunks(connection, ids):
+        counts = connection.execute(statement.where(among(connection, CUSTOMERS.c.id, chunk))).one()
+        for fact, count in zip(facts, counts, strict=True):
+            totals[fact] += count or 0
+    return {fact: count for fact, count in totals.items() if count}
