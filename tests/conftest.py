@@ -168,11 +168,28 @@ def post_webhook(client):
 @pytest.fixture
 def drain(runtime: Runtime):
     """Run an RQ worker in burst mode until every queue is empty (retries with interval 0 included)."""
-    from rq import SimpleWorker
-
     from bot.jobs.queues import WORKER_QUEUES
 
+    BurstWorker = _burst_worker()
+
     def run() -> None:
-        SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis).work(burst=True, with_scheduler=False)
+        BurstWorker(list(WORKER_QUEUES), connection=runtime.redis).work(burst=True, with_scheduler=False)
 
     return run
+
+
+def _burst_worker():  # type: ignore[no-untyped-def]
+    from rq import SimpleWorker
+
+    class Burst(SimpleWorker):
+        """A burst worker that opens no command channel: nobody sends it commands in a test, and closing the
+        channel's listener thread waits up to a second (rq's unsubscribe joins it with timeout=1), once per
+        drain."""
+
+        def subscribe(self) -> None:
+            self.pubsub_thread = None
+
+        def unsubscribe(self) -> None:
+            pass
+
+    return Burst
