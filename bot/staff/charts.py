@@ -49,8 +49,8 @@ def clip(label: str, room: float, size: float = SIZE) -> str:
 
 
 def wrap(label: str, room: float, size: float = SIZE) -> list[str]:
-    """The label in lines of at most `room` pixels, broken at spaces where it has them, else anywhere (Japanese
-    has no spaces); every character kept."""
+    """The label in lines of at most `room` pixels, broken at spaces where a word fits on a line, else inside
+    the word (Japanese has no spaces); every character but the spaces at the breaks kept."""
     lines: list[str] = []
     current = ""
     for word in label.split(" "):
@@ -58,12 +58,14 @@ def wrap(label: str, room: float, size: float = SIZE) -> list[str]:
         if text_width(candidate, size) <= room:
             current = candidate
             continue
-        if current:
+        if text_width(word, size) <= room:  # the word fits a line of its own
             lines.append(current)
-        current = ""
+            current = word
+            continue
+        current = f"{current} " if current else ""  # too long for any line: fill this one, then go on
         for character in word:
-            if current and text_width(current + character, size) > room:
-                lines.append(current)
+            if current.strip() and text_width(current + character, size) > room:
+                lines.append(current.rstrip())
                 current = ""
             current += character
     if current or not lines:

@@ -153,15 +153,17 @@ def test_funnel_counts_entrants_holdout_sends_engagement_and_outcomes(runtime):
 
 
 def test_reach_counts_each_channel_at_the_end_of_each_day(runtime):
-    """LINE friends from follow to block, linked IDs and app users from their records, SMS and email permission
-    from the consent history (of customers with the address on file), for the last 30 Japan days."""
+    """LINE friends from follow to block, linked IDs from the link's date (a link only a file reports, from its
+    row's last change), app users from their records, SMS and email permission from the consent history (of
+    customers with the address on file), for the last 30 Japan days."""
     line_user(runtime, "U1", "following", followed_at=ago(40))
     line_user(runtime, "U2", "following", followed_at=ago(10))
     line_user(runtime, "U3", "blocked", followed_at=ago(20), blocked_at=ago(5))
     line_user(runtime, "U4", "unknown")
     line_user(runtime, "U5", "blocked", followed_at=ago(3), blocked_at=ago(9))
-    customer(runtime, line_user_id="U1", line_linked=True, updated_at=ago(2))
+    customer(runtime, line_user_id="U1", line_linked=True, line_linked_at=ago(6), updated_at=ago(2))
     customer(runtime, line_user_id="U2", line_linked=False)
+    customer(runtime, line_user_id="U6", line_linked=True, updated_at=ago(2))  # a file's link: undated
     withdrew = customer(runtime, sms_phone="+819012345678", sms_permitted=False)
     consent(runtime, withdrew, "sms", True, ago(15))
     consent(runtime, withdrew, "sms", False, ago(3))
@@ -188,7 +190,7 @@ def test_reach_counts_each_channel_at_the_end_of_each_day(runtime):
         days, series = dashboard.reach(connection, NOW)
     assert (days[0].isoformat(), days[-1].isoformat(), len(days)) == ("2026-03-02", "2026-03-31", 30)
     assert series["line_friends"] == [1] * 9 + [2] * 10 + [3] * 5 + [2] * 6
-    assert series["line_linked"] == [0] * 27 + [1] * 3
+    assert series["line_linked"] == [0] * 23 + [1] * 4 + [2] * 3
     assert series["sms_permitted"] == [0] * 14 + [1] * 12 + [0] * 2 + [1] * 2
     assert series["email_permitted"] == [1] * 22 + [2] * 8
     assert series["app_users"] == [1] * 21 + [2] * 9
