@@ -13,6 +13,8 @@ from bot.staff.ledger import ORIGINS, ledger
 from flows.dsl import Channel
 from models import utcnow
 
+SENT_HEADING = "sent (the provider took it, whatever its receipt said later), by origin:"
+
 
 @click.group("delivery", cls=AppGroup)
 def delivery_group() -> None:
@@ -29,9 +31,10 @@ def status() -> None:
     for channel, one in figures.items():
         for state, count in sorted(one.statuses.items()):
             click.echo(f"{channel:6} {state:10} {count:>10,}")
+    click.echo(SENT_HEADING)
     for channel, one in figures.items():
         origins = ", ".join(f"{origin} {one.sent.get(origin, 0):,}" for origin in ORIGINS)
-        click.echo(f"{channel:6} {'sent':10} {one.sent_total:>10,}  ({origins})")
+        click.echo(f"{channel:6} {one.sent_total:>21,}  ({origins})")
     stopped = stopped_channels(runtime.redis)
     click.echo("stopped: " + (", ".join(sorted(stopped)) if stopped else "none"))
 

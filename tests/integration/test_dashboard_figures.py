@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from bot.chat.account_link import bind
+from bot.cli.delivery import SENT_HEADING
 from bot.staff import dashboard
 from bot.staff.ledger import ORIGINS
 from bot.staff.page import reachable_now
@@ -265,7 +266,7 @@ def test_flask_delivery_status_and_the_page_show_the_ledgers_figures(runtime):
         for status, rows in one.statuses.items():
             assert f"{channel:6} {status:10} {rows:>10,}" in shown
         origins = ", ".join(f"{origin} {one.sent[origin]:,}" for origin in ORIGINS)
-        assert f"{channel:6} {'sent':10} {one.sent_total:>10,}  ({origins})" in shown
+        assert f"{channel:6} {one.sent_total:>21,}  ({origins})" in shown[shown.index(SENT_HEADING) :]
     html = app.test_client().get("/dashboard").get_data(as_text=True)
     ledger_table = html[html.index('<section id="ledger">') : html.index('<section id="reach">')]
     for channel, one in ledger.items():
