@@ -219,14 +219,14 @@ def run_demo(runtime: Any, now: datetime, directory: Path, days: int = 4, popula
     else:
         demo.files = load_files(runtime, directory, first, last, population)
         create_campaigns(runtime)
-        demo.history = write_history(runtime, first)
+        demo.history = write_history(runtime, first, cast=frozenset(LINE_IDS.values()))
         cast = _Cast(runtime, directory, first)
         moment = datetime.combine(first, datetime.min.time(), TOKYO)
         while moment <= now:
             cast.act(moment)
             jobs.tick(moment.isoformat())
             send_due_jobs(runtime, moment)
-            demo.history.receipts += deliver_receipts(runtime, moment)
+            demo.history.receipts += deliver_receipts(runtime, moment, frozenset(CODES))
             moment += TICK
         demo.entries = cast.entries
     read, demo.names = read_timeline(runtime)

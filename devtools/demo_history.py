@@ -60,9 +60,9 @@ def _moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
     return min(max(moment, start), end)
 
 
-def write_history(runtime: Any, first: date, seed: int = 9, skip: frozenset[str] = frozenset()) -> History:
-    """Date the imported customers' LINE follows, links, consents and app use over the WEEKS before `first`;
-    `skip` names LINE users whose story the demo tells itself (the cast who add the friend in the simulator)."""
+def write_history(runtime: Any, first: date, cast: frozenset[str] = frozenset(), seed: int = 9) -> History:
+    """Date the imported customers' LINE follows, links, consents and app use over the WEEKS before `first`.
+    `cast` names LINE users whose story the demo tells itself: they follow, and never block here."""
     from bot.chat.reachability import record_follow, record_unfollow
     from bot.delivery.consent import BLOCKED_SOURCE, Evidence, opt_out
     from flows.dsl import Channel
@@ -79,9 +79,7 @@ def write_history(runtime: Any, first: date, seed: int = 9, skip: frozenset[str]
         ).all()
         followed_at: dict[int, datetime] = {}
         for customer_id, line_user_id, linked in on_line:
-            if line_user_id in skip:
-                continue
-            rng = _rng(seed, "line", customer_id)
+            rng = _rng(seed, "line", line_user_id)  # the same past whatever ids the database hands out
             at = _moment(rng, start, end - timedelta(days=3))
             record_follow(session, line_user_id, at, now)
             followed_at[customer_id] = at
@@ -92,7 +90,7 @@ def write_history(runtime: Any, first: date, seed: int = 9, skip: frozenset[str]
                     update(CHANNELS).where(CHANNELS.c.customer_id == customer_id).values(line_linked_at=when)
                 )
                 done.linked += 1
-            elif rng.random() < BLOCKED_SHARE:
+            elif rng.random() < BLOCKED_SHARE and line_user_id not in cast:
                 gone = min(at + timedelta(days=rng.randint(1, 14)), end)
                 record_unfollow(session, line_user_id, gone, now)
                 opt_out(
@@ -152,31 +150,35 @@ CARRIERS = (("docomo", 40), ("au", 27), ("softbank", 20), ("rakuten", 8), (None,
 UNDELIVERED_SHARE = 0.04
 
 
-def deliver_receipts(runtime: Any, moment: datetime, seed: int = 9) -> int:
+def deliver_receipts(
+    runtime: Any, moment: datetime, cast: frozenset[str] = frozenset(), seed: int = 9
+) -> int:
     """What the SMS gateway reports during the demo: each SMS's delivery receipt, 10 minutes to a day and a
-    half after it was sent (a phone switched off reports late), naming the carrier or not, a few undelivered;
-    applied as the receipt endpoint does (bot/delivery/sms_receipts.py). Those not yet due stay estimates."""
+    half after it was sent (a phone switched off reports late), naming the carrier or not, a few undelivered
+    (never the `cast`'s, 顧客IDs whose story the timeline tells); applied as the receipt endpoint does
+    (bot/delivery/sms_receipts.py). Those not yet due stay estimates."""
     from bot.delivery.channels.sms_billing import Carrier
     from bot.delivery.sms_receipts import Receipt, apply_receipt
-    from models import Delivery
+    from models import Customer, Delivery
 
-    table = Delivery.__table__
+    table, people = Delivery.__table__, Customer.__table__
     negotiated = runtime.settings.sms_negotiated_price_yen
     price = None if negotiated is None else Decimal(str(negotiated))
     applied = 0
     with runtime.engine.begin() as connection:
         waiting = connection.execute(
-            select(table.c.id, table.c.provider_id, table.c.sent_at)
+            select(table.c.provider_id, table.c.sent_at, people.c.customer_code)
+            .join(people, people.c.id == table.c.customer_id)
             .where(table.c.channel == "sms", table.c.status == "sent", table.c.provider_id.is_not(None))
             .order_by(table.c.id)
         ).all()
         for row in waiting:
-            rng = _rng(seed, "receipt", row.id)
+            rng = _rng(seed, "receipt", row.provider_id)
             if row.sent_at + timedelta(minutes=rng.randint(10, 36 * 60)) > moment:
                 continue
             names, weights = zip(*CARRIERS, strict=True)
             carrier = rng.choices(names, weights)[0]
-            delivered = rng.random() >= UNDELIVERED_SHARE
+            delivered = rng.random() >= UNDELIVERED_SHARE or row.customer_code in cast
             receipt = Receipt(
                 row.provider_id,
                 delivered=delivered,
