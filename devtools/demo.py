@@ -3,9 +3,12 @@
 It writes the insurer's sample files F1–F7 (`devtools/sample_data.py`) and a small cast of customers, imports them
 with the real importer, creates the benefit coupon campaigns, then runs the worker's periodic tick
 (`bot.jobs.tasks.tick`) every 30 simulated minutes; the send jobs each tick queues run at that simulated moment, to the
-in-process LINE emulator, the local SMS outbox and the local mail folder. On the way the cast do what customers
-do: a prospect signs a contract (the next F2 file says so), a friend blocks the LINE account, a reader opens an
-email. The timeline is then read back from the ledger, the enrollments and the trace, in Japanese and English.
+in-process LINE emulator, the local SMS outbox and the local mail folder. Before the first simulated day the
+imported customers get a dated past (devtools/demo_history.py: LINE follows, links, consents, app use over the
+weeks before), and during the days the SMS gateway's delivery receipts arrive, so the dashboard shows trends,
+carriers and costs whose figures agree with each other. On the way the cast do what customers do: a prospect
+signs a contract (the next F2 file says so), a friend blocks the LINE account, a reader opens an email. The
+timeline is then read back from the ledger, the enrollments and the trace, in Japanese and English.
 
     python -m devtools.demo            # what `make demo` does: DATA_DIR (var/) is left for `make run` to show
 """
@@ -24,6 +27,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from bot.platform.i18n import text
+from devtools.demo_history import deliver_receipts, write_history
 from devtools.demo_timeline import (
     CODES,
     LOCALES,
@@ -215,12 +219,14 @@ def run_demo(runtime: Any, now: datetime, directory: Path, days: int = 4, popula
     else:
         demo.files = load_files(runtime, directory, first, last, population)
         create_campaigns(runtime)
+        demo.history = write_history(runtime, first, cast=frozenset(LINE_IDS.values()))
         cast = _Cast(runtime, directory, first)
         moment = datetime.combine(first, datetime.min.time(), TOKYO)
         while moment <= now:
             cast.act(moment)
             jobs.tick(moment.isoformat())
             send_due_jobs(runtime, moment)
+            demo.history.receipts += deliver_receipts(runtime, moment, frozenset(CODES))
             moment += TICK
         demo.entries = cast.entries
     read, demo.names = read_timeline(runtime)

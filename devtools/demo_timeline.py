@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from bot.platform.i18n import text
 from flows.engine import TOKYO
@@ -38,16 +38,17 @@ class Demo:
     names: dict[str, str] = field(default_factory=dict)  # 顧客ID → name, for the cast
     summary: list[dict[str, Any]] = field(default_factory=list)
     replayed: bool = False  # the demo had run on this database: its timeline is read back, nothing run again
+    history: Any = None  # devtools.demo_history.History: the dated past written before the simulated days
 
 
 def entry_texts(key: str, scenario: Any = None, channel: str = "", passed: dict | None = None, **fields: Any):
     """{locale: text} of `demo.<key>`, with the scenario, channel, outcome and passed-over channels named in
-    each language (a scenario's title is Japanese; English shows its id)."""
+    each language (a scenario by its number and whole name)."""
     out = {}
     for locale in LOCALES:
         named = dict(fields)
         if scenario is not None:
-            named["scenario"] = f"#{scenario.number} " + (scenario.title if locale == "ja" else scenario.id)
+            named["scenario"] = f"#{scenario.number} " + text(f"scenario_view.names.{scenario.id}", locale)
         if channel:
             named["channel"] = text(f"tracking.channel.{channel}", locale)
         if passed:
@@ -108,24 +109,17 @@ def read_timeline(runtime: Any) -> tuple[list[Entry], dict[str, str]]:
 
 
 def read_summary(runtime: Any) -> list[dict[str, Any]]:
-    """Per scenario, everyone included: entered, messages sent by channel, converted."""
+    """Per scenario, everyone included: entered, messages sent by channel, converted: the figures of the
+    dashboard's funnel and the admin chat's /stats (one function, bot.staff.dashboard.funnels)."""
+    from bot.staff.dashboard import funnels
+
     with runtime.engine.connect() as connection:
-        entered = connection.execute(
-            select(Enrollment.scenario_id, func.count(), func.count(case((Enrollment.outcome == "converted", 1))))
-            .group_by(Enrollment.scenario_id)
-        ).all()  # fmt: skip
-        sent = connection.execute(
-            select(Enrollment.scenario_id, Delivery.channel, func.count())
-            .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
-            .where(Delivery.status.in_(SENT_OR_DELIVERED))
-            .group_by(Enrollment.scenario_id, Delivery.channel)
-        ).all()
-    sends: dict[tuple[str, str], int] = {(scenario, channel): count for scenario, channel, count in sent}
+        found = funnels(connection)
     scenarios = runtime.settings.scenarios
     rows = [
-        {"scenario": scenarios[sid], "entered": count, "converted": converted,
-         **{channel: sends.get((sid, channel), 0) for channel in ("line", "sms", "email", "push")}}
-        for sid, count, converted in entered if sid in scenarios
+        {"scenario": scenarios[sid], "entered": funnel.entered, "converted": funnel.converted + funnel.held_converted,
+         **{channel: funnel.sent.get(channel, 0) for channel in ("line", "sms", "email", "push")}}
+        for sid, funnel in found.items() if sid in scenarios and funnel.entered
     ]  # fmt: skip
     return sorted(rows, key=lambda row: row["scenario"].number)
 
@@ -143,6 +137,8 @@ def render(demo: Demo, locales: tuple[str, ...] = LOCALES, data_dir: Path = Path
     lines = say("title", first=demo.first.isoformat(), last=demo.last.isoformat())
     files = ", ".join(f"{name} ({count})" for name, count in demo.files.items())
     lines += say("replayed", data_dir=data_dir) if demo.replayed else say("loaded", files=files)
+    if demo.history is not None:
+        lines += say("history", **vars(demo.history))
     day = None
     for entry in demo.entries:
         local = entry.at.astimezone(TOKYO)

@@ -64,6 +64,8 @@ class CustomerChannels(SQLModel, table=True):
     line_user_id: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
     line_permitted: bool | None = None
     line_linked: bool | None = None  # LINE ID連携 (account link) done
+    # when the link was made (the account-link event's moment); None for a link only the insurer's files report
+    line_linked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     sms_phone: str | None = Field(default=None, sa_column=Column(String(20), index=True))  # E.164
     sms_permitted: bool | None = None
     fcm_token: str | None = Field(default=None, sa_column=Column(String(4096)))

@@ -142,6 +142,9 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(String(512)))
     cost_yen: float | None = None
     segments: int | None = None  # SMS billable segments (課金通数) for the recipient's carrier
+    # the carrier an SMS delivery receipt named (bot.delivery.channels.sms_billing.Carrier); None before a
+    # receipt, or when the receipt named none: until then segments and cost are the send's estimate
+    carrier: str | None = Field(default=None, sa_column=Column(String(16)))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     send_job: str | None = Field(default=None, sa_column=Column(String(64)))  # the RQ job it was handed to
     first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -207,13 +207,16 @@ def bind(
         connection.execute(
             update(CHANNELS)
             .where(CHANNELS.c.customer_id == holder.customer_id)
-            .values(line_user_id=None, line_permitted=None, line_linked=False, updated_at=now)
+            .values(
+                line_user_id=None, line_permitted=None, line_linked=False, line_linked_at=None, updated_at=now
+            )
         )
         follow_link(connection, holder.customer_id, customer_id)  # a referral made as a prospect still counts
     before = connection.execute(
         select(CHANNELS.c.line_permitted).where(CHANNELS.c.customer_id == customer_id)
     ).first()
-    moved = {"line_user_id": line_user_id, "line_linked": True, "updated_at": now}
+    # the link's date: the channel reach chart counts a linked ID from it (bot/staff/reach.py)
+    moved = {"line_user_id": line_user_id, "line_linked": True, "line_linked_at": at, "updated_at": now}
     if permitted is not None:
         moved["line_permitted"] = permitted
     if before is None:
@@ -270,7 +273,9 @@ def _to_prospect(
     connection.execute(
         update(CHANNELS)
         .where(CHANNELS.c.customer_id == customer_id)
-        .values(line_user_id=None, line_permitted=None, line_linked=False, updated_at=now)
+        .values(
+            line_user_id=None, line_permitted=None, line_linked=False, line_linked_at=None, updated_at=now
+        )
     )
     _membership(connection, line_user_id, linked=False, now=now)
     prospect = connection.execute(

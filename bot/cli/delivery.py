@@ -7,13 +7,13 @@ from datetime import datetime
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
 from bot.delivery.outbox import dispatch_due, resume_channel, stopped_channels
+from bot.staff.ledger import ORIGINS, ledger
 from flows.dsl import Channel
-from models import Delivery, utcnow
+from models import utcnow
 
-DELIVERIES = Delivery.__table__
+SENT_HEADING = "sent (the provider took it, whatever its receipt said later), by origin:"
 
 
 @click.group("delivery", cls=AppGroup)
@@ -23,16 +23,18 @@ def delivery_group() -> None:
 
 @delivery_group.command("status")
 def status() -> None:
-    """Ledger rows per channel and status, and the channels that are stopped."""
+    """Ledger rows per channel and status; per channel, the messages the provider took (sent) and what wrote
+    them: the dashboard's ledger table, by the same function (bot/staff/ledger.py); and stopped channels."""
     runtime = current_app.extensions["runtime"]
-    statement = (
-        select(DELIVERIES.c.channel, DELIVERIES.c.status, func.count())
-        .group_by(DELIVERIES.c.channel, DELIVERIES.c.status)
-        .order_by(DELIVERIES.c.channel, DELIVERIES.c.status)
-    )
     with runtime.engine.connect() as connection:
-        for channel, state, count in connection.execute(statement):
+        figures = ledger(connection)
+    for channel, one in figures.items():
+        for state, count in sorted(one.statuses.items()):
             click.echo(f"{channel:6} {state:10} {count:>10,}")
+    click.echo(SENT_HEADING)
+    for channel, one in figures.items():
+        origins = ", ".join(f"{origin} {one.sent.get(origin, 0):,}" for origin in ORIGINS)
+        click.echo(f"{channel:6} {one.sent_total:>21,}  ({origins})")
     stopped = stopped_channels(runtime.redis)
     click.echo("stopped: " + (", ".join(sorted(stopped)) if stopped else "none"))
 

@@ -1,6 +1,8 @@
 """What an SMS delivery receipt and a 配信停止 reply change: the ledger row (delivered and billed, or failed) and
 the customer's SMS permission. Only delivered messages are billed (成功課金), at the tier of the Japan month's
 delivered volume; above 100,000 a month the negotiated price is used, and without one the cost stays empty.
+The carrier the receipt names is kept on the row (`carrier`; None when it names none): the dashboard groups
+billed cost by it, and a row without a receipt is an estimate.
 """
 
 from __future__ import annotations
@@ -55,15 +57,21 @@ def apply_receipt(
             "delivered_at": now,
             "segments": billed,
             "cost_yen": price,
+            "carrier": carrier_of(receipt),
             "error": None,
         }
         statement = update(DELIVERIES).where(this_row, DELIVERIES.c.status != final[0])
     else:
         if row.status in final:
             return False  # a delivered message stays delivered; a failure is recorded once
-        values = {"status": final[1], "error": receipt.error or "failed"}
+        values = {"status": final[1], "error": receipt.error or "failed", "carrier": carrier_of(receipt)}
         statement = update(DELIVERIES).where(this_row, DELIVERIES.c.status.not_in(final))
     return connection.execute(statement.values({**values, "updated_at": now})).rowcount > 0
+
+
+def carrier_of(receipt: Receipt) -> str | None:
+    """The carrier to keep on the ledger row: the one the receipt names, None when it names none."""
+    return None if receipt.carrier is Carrier.UNKNOWN else str(receipt.carrier)
 
 
 def receipt_segments(carrier: Carrier, count: int | None, estimate: int | None) -> int | None:

@@ -2,8 +2,9 @@
 lying) and lines. No script and nothing fetched: the page shows them as they come.
 
 Every label is escaped here and the result is `Markup`, so a template inserts it as is. Japanese labels are
-measured as full-width (one em a character) so that long ones are cut with … instead of overflowing; each bar
-and point carries a <title> (its series, category and value: the browser's tooltip) and `data-value`.
+measured as full-width (one em a character): a lying bar's long label (a scenario's full title) wraps onto as
+many lines as it needs, never cut; each bar and point carries a <title> (its series, category and value: the
+browser's tooltip) and `data-value`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,40 @@ def clip(label: str, room: float, size: float = SIZE) -> str:
     while label and text_width(label + "…", size) > room:
         label = label[:-1]
     return label + "…"
+
+
+def wrap(label: str, room: float, size: float = SIZE) -> list[str]:
+    """The label in lines of at most `room` pixels, broken at spaces where a word fits on a line, else inside
+    the word (Japanese has no spaces); every character but the spaces at the breaks kept."""
+    lines: list[str] = []
+    current = ""
+    for word in label.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if text_width(candidate, size) <= room:
+            current = candidate
+            continue
+        if text_width(word, size) <= room:  # the word fits a line of its own
+            lines.append(current)
+            current = word
+            continue
+        current = f"{current} " if current else ""  # too long for any line: fill this one, then go on
+        for character in word:
+            if current.strip() and text_width(current + character, size) > room:
+                lines.append(current.rstrip())
+                current = ""
+            current += character
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def _lines(x: float, y: float, lines: list[str], anchor: str, line_height: float) -> str:
+    """Lines of one label, the first at `y`, as one <text> (a screen reader reads it whole)."""
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if n == 0 else line_height:.1f}">{escape(line)}</tspan>'
+        for n, line in enumerate(lines)
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{spans}</text>'
 
 
 def axis(value: float) -> tuple[float, int]:
@@ -168,14 +203,18 @@ def hbar_chart(
     empty: str = "",
     fmt: Callable[[float], str] = number,
 ) -> Markup:
-    """Lying bars, one row per category: for many categories or long labels (scenarios, reasons)."""
+    """Lying bars, one row per category: for many categories or long labels (scenarios, reasons), each label
+    whole, on as many lines as it needs."""
     if not categories or not any(v for s in series for v in s.values):
         return _empty(title, empty)
-    label_w = min(max(text_width(c) for c in categories) + 12, 260)
-    row = 22.0 if stacked else 6.0 + 9.0 * len(series)
+    label_w = min(max(text_width(c) for c in categories) + 12, 280)
+    labels = [wrap(c, label_w - 12) for c in categories]
+    line_height = SIZE + 3
+    bar_row = 22.0 if stacked else 6.0 + 9.0 * len(series)
+    rows = [max(bar_row, line_height * len(lines) + 8) for lines in labels]
     plot_w = WIDTH - label_w - 56
     body, legend = _head(title, series)
-    height = legend + row * len(categories) + 24
+    height = legend + sum(rows) + 24
     top, steps = _scale(categories, series, stacked)
     for step in range(steps + 1):
         x = label_w + plot_w * step / steps
@@ -183,14 +222,17 @@ def hbar_chart(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{legend:.1f}" y2="{height - 20:.1f}" stroke="#e3e6ea"/>'
         )
         body.append(_text(x, height - 6, fmt(top * step / steps), "middle", fill="#4a5560"))
+    y0 = legend + 3
     for i, category in enumerate(categories):
-        y0 = legend + row * i + 3
-        body.append(_text(label_w - 8, y0 + row / 2 + 1, clip(category, label_w - 12), "end"))
-        start, height_each = label_w, (row - 6) / (1 if stacked else len(series))
+        row, lines = rows[i], labels[i]
+        first = y0 + row / 2 + 4 - line_height * (len(lines) - 1) / 2
+        body.append(_lines(label_w - 8, first, lines, "end", line_height))
+        bar_top = y0 + (row - bar_row) / 2
+        start, height_each = label_w, (bar_row - 6) / (1 if stacked else len(series))
         for j, one in enumerate(series):
             value = one.values[i]
             w = plot_w * value / top
-            y = y0 if stacked else y0 + height_each * j
+            y = bar_top if stacked else bar_top + height_each * j
             tip = f"{category} {one.name}: {fmt(value)}"
             body.append(_bar(start, y, w, height_each, PALETTE[j % len(PALETTE)], tip, value))
             if stacked:
@@ -199,7 +241,8 @@ def hbar_chart(
                 body.append(_text(start + w + 4, y + height_each - 1, fmt(value), font_size="10"))
         if stacked:
             total = sum(s.values[i] for s in series)
-            body.append(_text(start + 4, y0 + row / 2 + 1, fmt(total), font_size="11"))
+            body.append(_text(start + 4, bar_top + bar_row / 2 + 1, fmt(total), font_size="11"))
+        y0 += row
     return _svg(title, height, body)
 
 

@@ -37,6 +37,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+STAFF_LINE_USER = "Ude000000000000000000000000000001"  # DEMO0001's LINE user (devtools/demo.py LINE_IDS)
 INHERITED = ("DATABASE_URL", "REDIS_URL", "LINE_API_BASE_URL", "SIMULATOR_ENABLED", "LINE_ACCOUNT_LINK_URL")
 
 
@@ -90,6 +91,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterat
     port, emulator_port = _free_port(), _free_port()
     env = {key: value for key, value in os.environ.items() if key not in INHERITED}
     env.update(DATA_DIR=str(data_dir), PORT=str(port), EMULATOR_PORT=str(emulator_port), LOG_LEVEL="WARNING")
+    env["ADMIN_USERS"] = json.dumps(
+        {STAFF_LINE_USER: ["operator"]}
+    )  # the README's tour: 佐藤 (DEMO0001) is staff
     demo = subprocess.run(
         [sys.executable, "-m", "devtools.demo", "--population", "40", "--locale", "ja"],
         check=False,

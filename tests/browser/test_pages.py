@@ -24,13 +24,13 @@ def chip(page, action: str):
 
 
 def reach(page) -> dict[str, int]:
-    """Today's figure of each row of the dashboard's channel reach table (LINE友だち, ID連携, …)."""
-    rows = page.locator("#reach tbody tr")
+    """Today's figure of each KPI of the dashboard's channel reach table (line_friends, line_linked, …)."""
+    rows = page.locator("#reach tbody tr[data-kpi]")
     rows.first.wait_for()
     figures = {}
     for index in range(rows.count()):
         cells = rows.nth(index).locator("td").all_inner_texts()
-        figures[cells[0].strip()] = int(re.sub(r"[^0-9-]", "", cells[2]) or 0)
+        figures[rows.nth(index).get_attribute("data-kpi")] = int(re.sub(r"[^0-9-]", "", cells[2]) or 0)
     return figures
 
 
@@ -93,8 +93,8 @@ def test_a_newcomer_chats_links_the_id_claims_a_coupon_and_the_dashboard_counts_
 
     page.goto(f"{service.base}/dashboard")
     after = reach(page)
-    assert after["LINE友だち"] == before["LINE友だち"] + 1
-    assert after["ID連携"] == before["ID連携"] + 1
+    assert after["line_friends"] == before["line_friends"] + 1
+    assert after["line_linked"] == before["line_linked"] + 1
     funnel = page.locator("#funnel tbody tr", has_text="見積もり者への契約促進シナリオ")
     channels = page.locator("#funnel thead tr").nth(1).locator("th").count() - 2  # + 配信群, 対照群
     entered, converted = (funnel.locator("td").nth(i).inner_text() for i in (1, 4 + channels))

@@ -153,15 +153,17 @@ def test_funnel_counts_entrants_holdout_sends_engagement_and_outcomes(runtime):
 
 
 def test_reach_counts_each_channel_at_the_end_of_each_day(runtime):
-    """LINE friends from follow to block, linked IDs and app users from their records, SMS and email permission
-    from the consent history (of customers with the address on file), for the last 30 Japan days."""
+    """LINE friends from follow to block, linked IDs from the link's date (a link only a file reports, from its
+    row's last change), app users from their records, SMS and email permission from the consent history (of
+    customers with the address on file), for the last 30 Japan days."""
     line_user(runtime, "U1", "following", followed_at=ago(40))
     line_user(runtime, "U2", "following", followed_at=ago(10))
     line_user(runtime, "U3", "blocked", followed_at=ago(20), blocked_at=ago(5))
     line_user(runtime, "U4", "unknown")
     line_user(runtime, "U5", "blocked", followed_at=ago(3), blocked_at=ago(9))
-    customer(runtime, line_user_id="U1", line_linked=True, updated_at=ago(2))
+    customer(runtime, line_user_id="U1", line_linked=True, line_linked_at=ago(6), updated_at=ago(2))
     customer(runtime, line_user_id="U2", line_linked=False)
+    customer(runtime, line_user_id="U6", line_linked=True, updated_at=ago(2))  # a file's link: undated
     withdrew = customer(runtime, sms_phone="+819012345678", sms_permitted=False)
     consent(runtime, withdrew, "sms", True, ago(15))
     consent(runtime, withdrew, "sms", False, ago(3))
@@ -188,23 +190,30 @@ def test_reach_counts_each_channel_at_the_end_of_each_day(runtime):
         days, series = dashboard.reach(connection, NOW)
     assert (days[0].isoformat(), days[-1].isoformat(), len(days)) == ("2026-03-02", "2026-03-31", 30)
     assert series["line_friends"] == [1] * 9 + [2] * 10 + [3] * 5 + [2] * 6
-    assert series["line_linked"] == [0] * 27 + [1] * 3
+    assert series["line_linked"] == [0] * 23 + [1] * 4 + [2] * 3
     assert series["sms_permitted"] == [0] * 14 + [1] * 12 + [0] * 2 + [1] * 2
     assert series["email_permitted"] == [1] * 22 + [2] * 8
     assert series["app_users"] == [1] * 21 + [2] * 9
 
 
 def test_sms_segments_and_cost_by_japan_month_and_carrier(runtime):
-    """SMS sent per Japan month (a message sent at 01:00 on the 1st in Japan belongs to that month): messages,
-    segments and billed cost; the carrier, not stored, is unknown; other channels and unsent rows do not count."""
+    """SMS the provider took per Japan month (a message sent at 01:00 on the 1st in Japan belongs to that month):
+    delivered ones billed by the receipt's carrier (or "not reported" when it named none), those awaiting a
+    receipt as an estimate at the month's unit price (never ¥0), undelivered ones unbilled; other channels and
+    unsent rows do not count."""
     person = customer(runtime)
+    march = datetime(2026, 3, 10, tzinfo=TOKYO)
+    delivered = {"status": "delivered", "delivered_at": march}
     deliver(
-        runtime, person, "sms", step="a", at=datetime(2026, 3, 10, tzinfo=TOKYO), segments=2, cost_yen=20.0
+        runtime, person, "sms", step="a", at=march, segments=2, cost_yen=20.0, carrier="docomo", **delivered
     )
-    deliver(runtime, person, "sms", step="b", at=datetime(2026, 3, 1, 1, tzinfo=TOKYO), segments=1)
+    deliver(runtime, person, "sms", step="b", at=datetime(2026, 3, 1, 1, tzinfo=TOKYO), segments=3)
+    deliver(runtime, person, "sms", step="b2", at=march, segments=1)
     deliver(
-        runtime, person, "sms", step="c", at=datetime(2026, 2, 15, tzinfo=TOKYO), segments=3, cost_yen=28.5
+        runtime, person, "sms", step="g", at=march, status="failed", error="absent_subscriber", carrier="au"
     )
+    feb = datetime(2026, 2, 15, tzinfo=TOKYO)
+    deliver(runtime, person, "sms", step="c", at=feb, segments=3, cost_yen=28.5, status="delivered")
     deliver(
         runtime, person, "sms", step="d", at=datetime(2025, 1, 10, tzinfo=TOKYO), segments=9, cost_yen=90.0
     )
@@ -213,8 +222,10 @@ def test_sms_segments_and_cost_by_japan_month_and_carrier(runtime):
     with runtime.engine.connect() as connection:
         months = dashboard.sms_months(connection, NOW)
     assert months == [
-        dashboard.SmsMonth("2026-02", "unknown", 1, 3, 28.5),
-        dashboard.SmsMonth("2026-03", "unknown", 2, 3, 20.0),
+        dashboard.SmsMonth("2026-02", "billed", "not_reported", 1, 3, 28.5),
+        dashboard.SmsMonth("2026-03", "billed", "docomo", 1, 2, 20.0),
+        dashboard.SmsMonth("2026-03", "estimate", None, 2, 4, 40.0),  # 4 segments at 10 yen (up to 5,000)
+        dashboard.SmsMonth("2026-03", "undelivered", None, 1, 0, 0.0),
     ]
 
 
@@ -288,13 +299,17 @@ def test_page_shows_the_figures_with_an_svg_per_chart_in_japanese(runtime, open_
         "SMS課金通数",
     ):
         assert label in html
-    row = re.search(r"<td>#5 来店予約後の来店リマインドシナリオ</td>(.*?)</tr>", html, re.DOTALL).group(1)
+    row = re.search(
+        r'<td class="name">#5 来店予約後の来店リマインドシナリオ</td>(.*?)</tr>', html, re.DOTALL
+    )[1]
     assert re.findall(r"<td>([^<]*)</td>", row) == [
         *("5", "2", "2", "1", "0", "0"),  # entered, held out, sent: LINE, email, SMS, app
         *("1", "2", "1", "33.3%", "50.0%", "-16.7"),  # engaged, converted, opted out, rates, difference
     ]
-    assert re.search(r'<td class="text">不明</td><td>1</td><td>2</td><td>20</td>', html)
-    assert "&lt;b&gt;bad&lt;/b&gt; request" in html and "<b>bad</b>" not in html
+    assert re.search(
+        r'<td class="text">通信会社の記載なし（到達済み）</td><td>1</td><td>2</td><td>20</td>', html
+    )
+    assert "配信事業者のエラー：&lt;b&gt;bad&lt;/b&gt; request" in html and "<b>bad</b>" not in html
     assert 'data-value="1"><title>LINE友だち' in html
 
 
@@ -307,11 +322,12 @@ def test_page_in_english_with_lang_en(runtime, open_page):
         "Funnel by scenario",
         "LINE friends",
         "SMS billable segments",
-        "#5 visit_reminder",
-        "Unknown",
+        "#5 Store-visit reminder after reservation",
+        "Carrier not reported (delivered)",
+        "Provider error: &lt;b&gt;bad&lt;/b&gt; request",
     ):
         assert label in html
-    assert "シナリオ別ファネル" not in html
+    assert "シナリオ別ファネル" not in html and "visit_reminder" not in html
 
 
 def test_closed_outside_local_mode_without_a_token(runtime, open_page):

@@ -3,6 +3,7 @@ jobs, the LINE emulator, the local SMS outbox and mail folder; the timeline show
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime, timedelta
 
@@ -91,3 +92,44 @@ def test_sample_files_imported_after_the_demo_change_none_of_its_customers(runti
     after = demo_customers(runtime)
     assert {customer: after[customer] for customer in before} == before
     assert len(after) > len(before) + 60
+
+
+def test_the_demo_writes_a_dated_past_whose_figures_agree(runtime, line, tmp_path):
+    """Before the simulated days the demo dates its customers' LINE follows, links, consents and app use over the
+    weeks before, so the dashboard's reach chart rises over the month instead of jumping on the demo's day; every
+    linked customer on LINE is a friend, no LINE message went to someone who is not a LINE user, and the SMS
+    sent are billed by the receipt's carrier or shown as an estimate."""
+    from bot.staff import dashboard
+    from models import Delivery, LineUser
+
+    demo = run_demo(runtime, NOW, tmp_path / "demo", days=4, population=40)
+    assert demo.history.followed and demo.history.linked and demo.history.consents
+    with runtime.engine.connect() as connection:
+        _, series = dashboard.reach(connection, NOW)
+        users, channels, rows = LineUser.__table__, CustomerChannels.__table__, Delivery.__table__
+        on_line = channels.outerjoin(users, users.c.line_user_id == channels.c.line_user_id)
+        linked = connection.execute(
+            select(users.c.friend_status).select_from(on_line).where(channels.c.line_linked.is_(True))
+        ).scalars()
+        assert set(linked) == {"following"}
+        sent_on_line = connection.execute(
+            select(users.c.id)
+            .select_from(
+                rows.join(channels, channels.c.customer_id == rows.c.customer_id).outerjoin(
+                    users, users.c.line_user_id == channels.c.line_user_id
+                )
+            )
+            .where(rows.c.channel == "line", rows.c.sent_at.is_not(None))
+        ).scalars()
+        assert None not in set(sent_on_line)
+        months = dashboard.sms_months(connection, NOW)
+    for kpi in ("line_friends", "sms_permitted", "email_permitted"):
+        values = series[kpi]
+        rises = [later - earlier for earlier, later in itertools.pairwise(values)]
+        assert sum(1 for rise in rises if rise > 0) >= 3, (kpi, values)  # rising on many days
+        assert max(rises) < values[-1] - values[0], (kpi, values)  # not one jump
+    assert series["line_linked"][0] < series["line_linked"][-1]
+    assert series["line_friends"][-1] >= series["line_linked"][-1]
+    assert {m.kind for m in months} >= {"billed"} and all(
+        m.cost_yen for m in months if m.kind != "undelivered"
+    )

@@ -356,7 +356,8 @@ def twilio_post(client, runtime, path: str, form: dict[str, str], signature: str
     ("carrier", "characters"), [("docomo", 70), ("docomo", 71), ("au", 133), ("docomo", 133)]
 )
 def test_delivered_receipt_bills_the_carriers_segments(client, runtime, carrier, characters):
-    """Delivered: segments for the reported carrier and their price at the month's tier, as sms_billing says."""
+    """Delivered: segments for the reported carrier and their price at the month's tier, as sms_billing says;
+    the ledger row keeps the carrier the receipt named (the dashboard groups billed cost by it)."""
     row_id = ledger_row(runtime.engine, "gw-1", segments_=3)
     answer = receipt(
         client, {"id": "gw-1", "status": "delivered", "carrier": carrier, "characters": characters}
@@ -364,7 +365,7 @@ def test_delivered_receipt_bills_the_carriers_segments(client, runtime, carrier,
     assert answer.status_code == 200 and answer.json["changed"] is True
     row = read_row(runtime.engine, row_id)
     billed = segments("x" * characters, Carrier(carrier))
-    assert (row.status, row.segments) == ("delivered", billed)
+    assert (row.status, row.segments, row.carrier) == ("delivered", billed, carrier)
     assert row.cost_yen == float(cost(billed, billed).yen_excluding_tax)
     assert row.delivered_at is not None and row.error is None
 
@@ -431,6 +432,7 @@ def test_failed_receipt_keeps_the_error_code_only(client, runtime):
     )
     assert read_row(runtime.engine, texted).error == "failed"
     assert read_row(runtime.engine, coded).cost_yen is None
+    assert (read_row(runtime.engine, coded).carrier, read_row(runtime.engine, texted).carrier) == ("au", None)
 
 
 def test_repeated_and_unknown_receipts_change_nothing(client, runtime):
