@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from bot.customers.contracts import mark_contracted
 from bot.customers.derived import contradicted
@@ -18,7 +18,7 @@ from bot.imports.customers import resolve_customers
 from bot.imports.files import SPECS
 from bot.imports.reader import Row
 from bot.imports.tally import Tally, upsert_counted
-from bot.platform.bulk import insert_many, select_map, upsert_reporting
+from bot.platform.bulk import among, chunks, insert_many, select_map, upsert_reporting
 from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Channel
 from models import (
@@ -136,9 +136,27 @@ def _write_channels(
                 events.append(consent_row(customer_id, channel, new, now, source, line))
                 seen[(customer_id, field)] = new
     insert_many(connection, ConsentEvent.__table__, events)
+    _date_links(connection, [entry["customer_id"] for entry in wanted], now)
     if tally:
         tally.record(table.name, done)
         tally.added(ConsentEvent.__tablename__, len(events))
+
+
+def _date_links(connection: Connection, customer_ids: list[int], now: datetime) -> None:
+    """A link (ID連携) a file reports dates from the import that brought it (the dashboard's reach counts from
+    it); a link the file withdraws loses its date."""
+    table = CustomerChannels.__table__
+    for chunk in chunks(connection, sorted(set(customer_ids))):
+        mine = among(connection, table.c.customer_id, chunk)
+        linked = table.c.line_linked.is_(True)
+        connection.execute(
+            update(table).where(mine, linked, table.c.line_linked_at.is_(None)).values(line_linked_at=now)
+        )
+        connection.execute(
+            update(table)
+            .where(mine, ~linked, table.c.line_linked_at.is_not(None))
+            .values(line_linked_at=None)
+        )
 
 
 def _records(rows: list[Row], ids: dict[int, int], fields: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -266,3 +266,20 @@ def test_an_f5_flag_its_records_contradict_is_counted_in_the_summary(runtime, tm
     assert any(line.strip().startswith("LINEID 利用フラグ: 1 rows say 偽") for line in lines), lines
     assert not any("スマホアプリ利用フラグ" in line for line in lines), lines
     assert list(readings(runtime, "activity.email_acquired")["engine"].values()) == [True]
+
+
+def test_a_link_a_file_reports_is_dated_by_the_import_and_loses_the_date_when_withdrawn(runtime, tmp_path):
+    """The dashboard's linked-IDs curve counts from `line_linked_at`: an F7 link has the import's date."""
+    from models import CustomerChannels
+
+    def linked_at():
+        with runtime.engine.connect() as connection:
+            return connection.execute(select(CustomerChannels.line_linked_at)).scalar_one()
+
+    imported("F7", {"customer_id": "C1"} | F7 | {"line_linked": "真"})(runtime, tmp_path / "a")
+    first = linked_at()
+    assert first is not None
+    imported("F7", {"customer_id": "C1"} | F7 | {"line_linked": "真"})(runtime, tmp_path / "b")
+    assert linked_at() == first  # a re-import keeps the day the link was first reported
+    imported("F7", {"customer_id": "C1"} | F7 | {"line_linked": "偽"})(runtime, tmp_path / "c")
+    assert linked_at() is None
