@@ -32,7 +32,8 @@ def test_timings_rebuild_the_flow():
     ("document", "message"),
     [
         ({"99": {"timings": {}}}, "no scenario '99'"),
-        ({5: {"timing": {}}}, "expected timings and/or filters"),
+        ({5: {"timing": {}}}, "expected enabled, timings and/or filters"),
+            ({5: {"enabled": "no"}}, "enabled must be true or false"),
         ({5: {"timings": {"wait": 2}}}, "no setting wait"),
         ({5: {"timings": {"wait_days": "3"}}}, "wait_days: '3' is not a whole number of days"),
         ({5: {"timings": {"wait_days": True}}}, "wait_days: True is not a setting of this kind"),
