@@ -242,7 +242,9 @@ def _message(
         "sms": Channel.SMS in channels,
     }
     lines = [
-        f"{_t(f'message.{part}', locale)}: {_filled(parts[part], locale, params)}"
+        f"{_t(f'message.{part}', locale)}: {_filled(parts[part], locale, params)}".replace(
+            "\n", "\n" + DETAIL
+        )
         for part, wanted in shown.items()
         if wanted and parts.get(part)
     ]

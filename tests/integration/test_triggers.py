@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.scenarios.runner import tick
 from bot.scenarios.journeys import enrol_on_event
+from bot.scenarios.runner import tick
 from bot.scenarios.triggers import holdout_draw, is_held_out
 from flows.catalog import SCENARIOS
 from flows.dsl import Anchor, OnEvent, Reentry, Scenario, Send
