@@ -192,7 +192,8 @@ def test_expiry_reminder_is_sent_once_three_days_before(runtime, post_webhook, d
     """The tick queues 「有効期限は…まで」 with the coupon for a LINE customer once, three days before expiry:
     not earlier, not twice, and not for a coupon already used."""
     campaign(runtime, "WELCOME_EMAIL")
-    with runtime.engine.begin() as connection:  # the new friend's welcome series (#24) would fall due meanwhile
+    # the new friend's welcome series (#24) would fall due meanwhile
+    with runtime.engine.begin() as connection:
         set_paused(connection, "welcome_series", True)
     with emulated_line(runtime) as line:
         chat = Chat(runtime, line, post_webhook, drain)

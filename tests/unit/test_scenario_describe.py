@@ -223,7 +223,8 @@ def test_the_welcome_series_and_a_switched_off_scenario_in_words():
     lines = show(welcome)
     assert "  開始のタイミング: LINE友だち追加の60分後" in lines
     assert "  途中で終了（待機が明けるたびに確認）: LINE ID連携：あり → 目標達成" in lines
-    assert any("\n      ・クーポンの確認\n" in line for line in lines)  # a text of several lines stays indented
+    # a text of several lines stays indented under its step
+    assert any("\n      ・クーポンの確認\n" in line for line in lines)
     assert any("友だち追加から最初のメッセージまで 60分" in line for line in lines)
     assert "      いつ: LINE友だち追加から3日後（同じ時刻）" in lines
     assert any(line.startswith("      ボタン（LINE）: LINE連携する") for line in lines)
