@@ -37,7 +37,8 @@ def describe_trigger(trigger: Trigger) -> str:
     if isinstance(trigger, OnDate):
         return f"{trigger.day} {trigger.at}" if trigger.day else f"開始日未設定 ({trigger.at})"
     assert isinstance(trigger, OnEvent)
-    return f"イベント {trigger.event}"
+    later = f" の{trigger.delay_minutes}分後" if trigger.delay_minutes else ""
+    return f"イベント {trigger.event}{later}"
 
 
 def _condition(condition: Condition) -> str:

@@ -133,11 +133,30 @@ class OnDate:
                 raise ScenarioError(f"not a date: {self.day!r} (use YYYY-MM-DD)") from None
 
 
+class Event(StrEnum):
+    """What a customer did that can start a scenario (OnEvent), reported by the chat or the events API."""
+
+    FRIEND_ADDED = "friend_added"  # 友だち追加 (a follow, an unblock too)
+    LINKED = "linked"  # ID連携 completed
+    EMAIL_REGISTERED = "email_registered"  # メールアドレス登録 (in the chat, or `email_updated` by the API)
+    BOOKING_MADE = "booking_made"  # 来店予約 (in the chat, or `reservation_made` by the API)
+    REQUEST_CLOSED = "request_closed"  # a service-desk request 完了
+
+
 @dataclass(frozen=True)
 class OnEvent:
-    """Something the customer did that starts a dialog at once: friend_added, linked, email_registered."""
+    """Something the customer did that starts a scenario at once, or `delay_minutes` later (the step-message
+    tools' 友だち追加から30分後): the moment the customer enters, from which the flow's waits count."""
 
     event: str
+    delay_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.event not in set(Event):
+            known = ", ".join(Event)
+            raise ScenarioError(f"no event {self.event!r} starts a scenario (events: {known})")
+        if not isinstance(self.delay_minutes, int) or not 0 <= self.delay_minutes < 24 * 60:
+            raise ScenarioError(f"event delay {self.delay_minutes!r}: whole minutes, 0 to 1439")
 
 
 Trigger = RelativeTo | MonthlyOn | NthWeekdays | OnDate | OnEvent
@@ -268,7 +287,7 @@ class Anchor(StrEnum):
     CONTRACT_START = "contract_start"  # one per customer and first contract start date
     BENEFIT = "benefit"  # one per campaign benefit granted
     LINE_MEMBER = "line_member"  # one per customer and LINE member registration date
-    OCCURRENCE = "occurrence"  # calendar triggers: once per customer per trigger day
+    OCCURRENCE = "occurrence"  # calendar and event triggers: once per customer per trigger (or event) day
 
 
 class Reentry(StrEnum):
@@ -294,6 +313,9 @@ class Scenario:
     holdout: float = 0.0  # share of entrants held out (enrolled, never sent)
     reentry: Reentry = Reentry.PER_ANCHOR
     params: dict[str, object] = field(default_factory=dict, compare=False)  # the deck's defaults, shown
+    enabled: bool = (
+        True  # the operator's settings file may switch a scenario off: nobody enters, nothing moves
+    )
 
     def __post_init__(self) -> None:
         _check_graph(self)

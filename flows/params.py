@@ -21,6 +21,9 @@ class Params(dict[str, object]):
     def days(self, name: str) -> int:
         return int(self[name])  # type: ignore[call-overload]
 
+    def minutes(self, name: str) -> int:
+        return int(self[name])  # type: ignore[call-overload]
+
     def text(self, name: str) -> str:
         return str(self[name])
 
@@ -54,8 +57,9 @@ def _checked(scenario_id: str, name: str, default: object, value: object) -> obj
             raise ScenarioError(f"{where}: {value!r} is not a list of weeks of the month (1–5), e.g. [1, 3]")
         return tuple(sorted(set(value)))
     if isinstance(default, int):
+        unit = "minutes" if name.endswith("_minutes") else "days"
         if not isinstance(value, int) or value < 0:
-            raise ScenarioError(f"{where}: {value!r} is not a whole number of days (0 or more)")
+            raise ScenarioError(f"{where}: {value!r} is not a whole number of {unit} (0 or more)")
         if name.endswith("_weekday") and value > 6:
             raise ScenarioError(f"{where}: {value!r} is not a weekday (0 Monday … 6 Sunday)")
         return value

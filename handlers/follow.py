@@ -12,7 +12,8 @@ from bot.chat.reachability import record_follow, record_unfollow
 from bot.delivery.consent import BLOCKED_SOURCE, customers_on_line, opt_out, restore_after_block
 from bot.inbound.context import Ctx
 from bot.inbound.router import HandlerGroup
-from flows.dsl import Channel
+from bot.scenarios.journeys import start_journeys
+from flows.dsl import Channel, Event
 from handlers.dialogs.menu import greet
 from models import CustomerActivity, FriendStatus, LineUser
 
@@ -24,7 +25,7 @@ group = HandlerGroup("follow")
 @group.on(FollowEvent)
 def mark_friend(event: FollowEvent, ctx: Ctx) -> None:
     """A new friend or an unblock: the user is reachable on LINE (scenario #22's goal), a prospect record
-    for a user we do not know, and a greeting with the menu."""
+    for a user we do not know, the journeys a friend-add starts (the welcome series), and a greeting."""
     user_id = getattr(event.source, "user_id", None)
     if not user_id:
         return
@@ -36,6 +37,7 @@ def mark_friend(event: FollowEvent, ctx: Ctx) -> None:
         restore_after_block(connection, customer_id, ctx.effective_time, ctx.evidence)
     customer_id = ensure_customer(connection, user_id, ctx.effective_time, ctx.evidence)
     mark_line_friend(connection, customers_on_line(connection, user_id), ctx.now)
+    start_journeys(connection, ctx.settings, Event.FRIEND_ADDED, customer_id, ctx.effective_time)  # #24
     unblocked = bool(getattr(getattr(event, "follow", None), "is_unblocked", False))
     greet(Turn(user_id, customer_id, event.reply_token), ctx, returning=unblocked)
 

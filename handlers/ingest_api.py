@@ -35,7 +35,7 @@ def receive_events() -> Response:
     if len(body) > MAX_BODY_BYTES:
         return too_large()
     key = request.headers.get("Idempotency-Key")
-    reply = receive(runtime.engine, body, client=client, key=key, now=utcnow())
+    reply = receive(runtime.engine, body, client=client, key=key, now=utcnow(), settings=runtime.settings)
     response = jsonify(reply.body)
     response.status_code = reply.status
     if reply.replayed:

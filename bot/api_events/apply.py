@@ -18,7 +18,9 @@ from bot.delivery.consent import Evidence, consent_row
 from bot.imports.customers import resolve_customers
 from bot.imports.writer import PERMISSIONS, write_batch
 from bot.platform.bulk import select_map, upsert
-from flows.dsl import Purpose
+from bot.platform.config import Settings
+from bot.scenarios.journeys import start_journeys
+from flows.dsl import Anchor, Event, Purpose
 from models import ConsentEvent, CustomerActivity, CustomerChannels
 
 SOURCE = "api"
@@ -34,9 +36,18 @@ class EventsRefused(Exception):
         self.errors = errors
 
 
-def apply_events(connection: Connection, events: list[ApiEvent], now: datetime, evidence: Evidence) -> None:
+def apply_events(
+    connection: Connection,
+    events: list[ApiEvent],
+    now: datetime,
+    evidence: Evidence,
+    settings: Settings | None = None,
+) -> None:
     """Write the events in order; raises EventsRefused listing every refusal (the caller rolls back). Consent
-    changes keep `evidence` (the request) with the event's position in it."""
+    changes keep `evidence` (the request) with the event's position in it. With the service's `settings`, an
+    event that starts journeys (an email registered, a booking made) enrols the customer in them, in the same
+    transaction: a request retried with its Idempotency-Key is answered from memory, one sent again without it
+    finds the enrollments there already."""
     errors: list[FieldError] = []
     for event in events:
         refused = write_batch(connection, MAPPINGS[event.type].kind, [event.row], now, SOURCE, evidence)
@@ -44,12 +55,22 @@ def apply_events(connection: Connection, events: list[ApiEvent], now: datetime, 
             errors += [_refusal(event, reason) for row in refused for reason in row.errors]
             continue
         follow_up = FOLLOW_UPS.get(event.type)
-        if follow_up:
+        starts = STARTS.get(event.type) if settings is not None else None
+        if follow_up or starts:
             # The row is written, so resolving it again finds the same customer (by 顧客ID or contact).
             customer_id = resolve_customers(connection, [event.row], now)[event.row.line]
+        if follow_up:
             follow_up(connection, customer_id, event, now, evidence.at_line(event.row.line))
+        if starts and settings is not None:
+            start_journeys(connection, settings, starts, customer_id, now, _records(event))
     if errors:
         raise EventsRefused(errors)
+
+
+def _records(event: ApiEvent) -> dict[Anchor, str]:
+    """The event's own record, for journeys anchored on it (a booking: its 来店予約ID)."""
+    code = event.row.values.get("reservation_code")
+    return {Anchor.RESERVATION: str(code)} if event.type == "reservation_made" and code else {}
 
 
 def _refusal(event: ApiEvent, reason: str) -> FieldError:
@@ -107,6 +128,13 @@ def _set_channels(connection: Connection, customer_id: int, values: dict[str, ob
     row = {"customer_id": customer_id, **values}
     upsert(connection, CustomerChannels.__table__, [row], ["customer_id"], now)
 
+
+# Events that start journeys (scenarios with an OnEvent trigger): the customer enters as of the request, when
+# the service learns of it (an event that occurred long before would otherwise start a flow half-way through).
+STARTS: dict[str, Event] = {
+    "email_updated": Event.EMAIL_REGISTERED,
+    "reservation_made": Event.BOOKING_MADE,
+}
 
 FOLLOW_UPS: dict[str, Callable[[Connection, int, ApiEvent, datetime, Evidence], None]] = {
     "app_login": record_app_login,

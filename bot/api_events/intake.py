@@ -19,6 +19,7 @@ from bot.api_events.apply import EventsRefused, apply_events
 from bot.api_events.rows import ApiEvent, to_events
 from bot.api_events.validation import FieldError, MalformedBody, character_errors, check_body, parse_body
 from bot.delivery.consent import Evidence
+from bot.platform.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,17 @@ class Reply:
     replayed: bool = False  # the stored answer to an earlier request with the same Idempotency-Key
 
 
-def receive(engine: Engine, body: bytes, *, client: str, key: str | None, now: datetime) -> Reply:
-    """Handle one authenticated request body from `client` (a token fingerprint)."""
+def receive(
+    engine: Engine,
+    body: bytes,
+    *,
+    client: str,
+    key: str | None,
+    now: datetime,
+    settings: Settings | None = None,
+) -> Reply:
+    """Handle one authenticated request body from `client` (a token fingerprint); with the service's `settings`,
+    the events that start journeys enrol the customer (bot/api_events/apply.py)."""
     try:
         payload = parse_body(body)
     except MalformedBody as exc:
@@ -43,13 +53,15 @@ def receive(engine: Engine, body: bytes, *, client: str, key: str | None, now: d
     if key is not None and not idempotency.is_valid_key(key):
         return _refuse(client, Reply(400, {"error": BAD_KEY}))
     try:
-        return _receive(engine, payload, client, key, now)
+        return _receive(engine, payload, client, key, now, settings)
     except OperationalError as exc:
         log.error("ingest api: client %s, database unavailable (%s)", client, type(exc).__name__)
         return Reply(503, {"error": "temporarily unable to store events; retry later"})
 
 
-def _receive(engine: Engine, payload: Any, client: str, key: str | None, now: datetime) -> Reply:
+def _receive(
+    engine: Engine, payload: Any, client: str, key: str | None, now: datetime, settings: Settings | None
+) -> Reply:
     refused = character_errors(payload, "")
     if refused:  # before anything else: a lone surrogate cannot even be hashed, and a field name holding a
         return _invalid(client, refused)  # control character must not come back as a path
@@ -62,11 +74,20 @@ def _receive(engine: Engine, payload: Any, client: str, key: str | None, now: da
     events, errors = to_events(located)
     if errors:
         return _invalid(client, errors)
-    return write_events(engine, events, client=client, key=key, fingerprint=fingerprint, now=now)
+    return write_events(
+        engine, events, client=client, key=key, fingerprint=fingerprint, now=now, settings=settings
+    )
 
 
 def write_events(
-    engine: Engine, events: list[ApiEvent], *, client: str, key: str | None, fingerprint: str, now: datetime
+    engine: Engine,
+    events: list[ApiEvent],
+    *,
+    client: str,
+    key: str | None,
+    fingerprint: str,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> Reply:
     """Claim the key (if any) and write every event in one transaction; a taken key replays its answer."""
     accepted = Reply(ACCEPTED, {"status": "accepted", "events": len(events)})
@@ -74,7 +95,7 @@ def write_events(
         with engine.begin() as connection:
             if key is not None:
                 idempotency.claim(connection, client, key, fingerprint, (accepted.status, accepted.body), now)
-            apply_events(connection, events, now, request_evidence(client, key, fingerprint))
+            apply_events(connection, events, now, request_evidence(client, key, fingerprint), settings)
     except idempotency.KeyTaken as taken:
         # A simultaneous request with the same key committed first: answer as it was answered.
         earlier = _recall(engine, client, taken.key, fingerprint, now)

@@ -45,7 +45,10 @@ def _t(key: str, locale: str, **fields: object) -> str:
 
 
 def state(scenario: Scenario, paused: bool) -> str:
-    """running, paused, or no_start_date (a campaign nobody has given a start day never fires)."""
+    """running, paused, switched_off (the settings file), or no_start_date (a campaign nobody has given a start
+    day never fires)."""
+    if not scenario.enabled:
+        return "switched_off"
     if paused:
         return "paused"
     if isinstance(scenario.trigger, OnDate) and scenario.trigger.day is None:
@@ -162,6 +165,8 @@ def _setting_value(key: str, value: object, locale: str) -> str:
         return _t("day_of_month", locale, day=value)
     if isinstance(value, tuple):
         return _weeks(value, locale)
+    if key.endswith("_minutes"):
+        return _t("minutes", locale, count=value)
     return _t("days", locale, count=value) if isinstance(value, int) else str(value)
 
 
@@ -237,7 +242,9 @@ def _message(
         "sms": Channel.SMS in channels,
     }
     lines = [
-        f"{_t(f'message.{part}', locale)}: {_filled(parts[part], locale, params)}"
+        f"{_t(f'message.{part}', locale)}: {_filled(parts[part], locale, params)}".replace(
+            "\n", "\n" + DETAIL
+        )
         for part, wanted in shown.items()
         if wanted and parts.get(part)
     ]
@@ -285,7 +292,10 @@ def trigger_words(trigger: Trigger, locale: str) -> str:
     if isinstance(trigger, OnDate):
         key = "trigger.on_date" if trigger.day else "trigger.no_date"
         return _t(key, locale, day=trigger.day, at=trigger.at)
-    return _t("trigger.event", locale, event=_t(f"events.{trigger.event}", locale))
+    event = _t(f"events.{trigger.event}", locale)
+    if trigger.delay_minutes:
+        return _t("trigger.event_later", locale, event=event, count=trigger.delay_minutes)
+    return _t("trigger.event", locale, event=event)
 
 
 def step_time(trigger: Trigger, day: int, locale: str) -> str:

@@ -59,12 +59,13 @@ def tick(
     filters: Mapping[str, Mapping[str, object]] | None = None,
     rules: DeliveryRules = DEFAULT_RULES,
 ) -> TickReport:
-    """One tick at `now`: triggers first (each scenario in its own transaction), then every due enrollment."""
+    """One tick at `now`: triggers first (each scenario in its own transaction), then every due enrollment.
+    Paused scenarios (staff) and those the settings file switched off are left alone."""
     report = TickReport()
     with engine.connect() as connection:
         paused = paused_scenarios(connection)
     report.paused = sorted(paused & set(scenarios))
-    scenarios = {key: scenario for key, scenario in scenarios.items() if key not in paused}
+    scenarios = {key: s for key, s in scenarios.items() if key not in paused and s.enabled}
     if not scenarios:
         return report
     for scenario in scenarios.values():

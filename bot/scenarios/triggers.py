@@ -3,7 +3,8 @@
 The entry segment (the deck's required conditions), the operator's optional filters, the channel permission
 (配信許可フラグ: at least one of the scenario's channels permitted and addressable) and the holdout draw are all
 evaluated by the database. The unique key (scenario, customer, anchor record) makes a second evaluation of the
-same moment, or two workers evaluating at once, enrol nobody twice.
+same moment, or two workers evaluating at once, enrol nobody twice. Scenarios started by what a customer does
+(OnEvent) enrol one customer at a time by the same rules: bot/scenarios/journeys.py.
 
 A firing is evaluated once when its moment has come, and again by a later tick that day only if customer data
 was written since (`mark_data_changed`, called by imports and the events API): a quiet minute costs two small
@@ -44,7 +45,6 @@ from flows.dsl import (
     Anchor,
     Channel,
     Condition,
-    OnEvent,
     Op,
     Reentry,
     RelativeTo,
@@ -121,42 +121,6 @@ def is_held_out(scenario: Scenario, customer_id: int) -> bool:
     return (customer_id * _HASH + _salt(scenario)) % 10_000 < int(scenario.holdout * 10_000)
 
 
-def enrol_on_event(
-    connection: Connection,
-    scenarios: Mapping[str, Scenario],
-    event: str,
-    customer_id: int,
-    at: datetime,
-    anchor_key: str | None = None,
-) -> list[str]:
-    """Enrol a customer in every scenario the event starts (friend_added, linked, email_registered); the ids of
-    those entered now. One enrollment per anchor: by default the event's day, so a repeat that day is a no-op."""
-    entered = []
-    for scenario in scenarios.values():
-        if not (isinstance(scenario.trigger, OnEvent) and scenario.trigger.event == event):
-            continue
-        row = {
-            "scenario_id": scenario.id,
-            "customer_id": customer_id,
-            "anchor_key": anchor_key or f"{scenario.anchor}:{japan_day(at).isoformat()}",
-            "status": EnrollmentStatus.ACTIVE,
-            "held_out": is_held_out(scenario, customer_id),
-            "entered_at": at,
-            "wake_at": at,
-            "wake_token": 0,
-            "updated_at": utcnow(),
-        }
-        statement = (
-            _insert(connection, ENROLLMENTS)
-            .values(row)
-            .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
-            .returning(ENROLLMENTS.c.id)
-        )
-        if connection.execute(statement).first() is not None:
-            entered.append(scenario.id)
-    return entered
-
-
 def enrol_due(
     connection: Connection, scenario: Scenario, now: datetime, filters: Mapping[str, object] | None = None
 ) -> int:
@@ -205,10 +169,7 @@ def _record_run(connection: Connection, scenario: Scenario, day: date) -> None:
 
 def _enrol(connection: Connection, scenario: Scenario, day: date, moment: datetime, conditions: tuple) -> int:
     base, anchor_key, when = _source(scenario, day)
-    if base is CUSTOMERS:
-        joined = per_customer()
-    else:
-        joined = per_customer(base.join(CUSTOMERS, CUSTOMERS.c.id == base.c.customer_id))
+    joined = with_customer_facts(base)
     _check_entities(scenario, base, conditions)
     stamp = utcnow()
     chosen = (
@@ -250,6 +211,14 @@ def _enrol(connection: Connection, scenario: Scenario, day: date, moment: dateti
         entered = statement.returning(literal(1)).cte("entered")
         return connection.execute(select(func.count()).select_from(entered)).scalar_one()
     return connection.execute(statement).rowcount
+
+
+def with_customer_facts(base):  # type: ignore[no-untyped-def]
+    """The entrants' source table with the customer's one-row tables the conditions may read (a missing row is
+    no data, not a miss), as `per_customer` joins them for the facts computed from records."""
+    if base is CUSTOMERS:
+        return per_customer()
+    return per_customer(base.join(CUSTOMERS, CUSTOMERS.c.id == base.c.customer_id))
 
 
 def _source(scenario: Scenario, day: date):  # type: ignore[no-untyped-def]

@@ -44,8 +44,9 @@ def next_wakeup(
     """The earliest moment later than `after` at which a tick of `scenarios` has work, for a caller that ticked
     `after` and wrote no customer data since (written data makes the next tick, whenever it comes, evaluate
     the day's firings again). None: no tick will have work (only event triggers or past dates, nobody waiting,
-    or every scenario paused)."""
-    running = sorted(set(scenarios) - paused_scenarios(connection))
+    or every scenario paused or switched off)."""
+    switched_off = {key for key, scenario in scenarios.items() if not scenario.enabled}
+    running = sorted(set(scenarios) - paused_scenarios(connection) - switched_off)
     if not running:
         return None
     woken = connection.execute(

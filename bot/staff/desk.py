@@ -22,6 +22,8 @@ from bot.delivery.windows import reply_until
 from bot.inbound.context import Ctx
 from bot.platform.config import Settings
 from bot.platform.i18n import text
+from bot.scenarios.journeys import start_journeys
+from flows.dsl import Event
 from models import (
     Customer,
     NoticeStatus,
@@ -100,7 +102,8 @@ def change_request(
 ) -> tuple[Any | None, int | None]:
     """Move the request on to `status` (never back) and queue the customer's chat message: (the request as it
     was, the message's ledger id). The id is None when the request is there already; the row, when there is no
-    such request. Used by `flask requests` and the admin chat's /request."""
+    such request. Closing it starts the journeys a closed request starts, in the same transaction. Used by
+    `flask requests` and the admin chat's /request."""
     row = connection.execute(
         select(REQUESTS).where(REQUESTS.c.reference == request_reference(reference))
     ).first()
@@ -112,6 +115,10 @@ def change_request(
         .where(REQUESTS.c.id == row.id, REQUESTS.c.status == row.status)  # two staff at once: one message
         .values(status=status, updated_at=now, **closed)
     ).rowcount
+    if (
+        moved and status is RequestStatus.CLOSED
+    ):  # the journeys a closed request starts (a satisfaction survey …)
+        start_journeys(connection, settings, Event.REQUEST_CLOSED, row.customer_id, now)
     return row, tell_customer(connection, settings, row, status, now) if moved else None
 
 

@@ -24,6 +24,7 @@ from bot.chat.dialog_state import DialogState
 from bot.chat.link_login import record_refusal, remember_link_token
 from bot.inbound.context import Ctx
 from bot.offers.coupons import valid_coupons
+from bot.scenarios.journeys import linked_journeys
 from bot.staff.desk import notify_staff
 from handlers.conversation import ChatListeners, begin, end, move
 from handlers.dialogs.coupons import grant_benefit, show_coupons
@@ -92,6 +93,7 @@ def complete_link(turn: Turn, ctx: Ctx, nonce: str) -> None:
         return
     bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now, ctx.evidence)
     mark_line_friend(connection, [customer_id], ctx.now)
+    linked_journeys(connection, ctx.settings, turn.customer_id, customer_id, ctx.effective_time)
     end(turn, ctx)
     log.info("event row=%s account linked customer=%s", ctx.event_row_id, customer_id)
     linked = replace(turn, customer_id=customer_id)  # the answers go to the customer now holding the address

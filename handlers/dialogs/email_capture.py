@@ -14,7 +14,8 @@ from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
 from bot.delivery.consent import consent_row
 from bot.inbound.context import Ctx
-from flows.dsl import Channel
+from bot.scenarios.journeys import start_journeys
+from flows.dsl import Channel, Event
 from handlers.conversation import ChatListeners, begin, end, move
 from handlers.dialogs.coupons import grant_benefit
 from models import ConsentEvent, CustomerActivity, CustomerChannels
@@ -84,6 +85,7 @@ def store(turn: Turn, state: DialogState, ctx: Ctx) -> None:
         )
     )
     _mark_acquired(ctx, turn.customer_id)
+    start_journeys(connection, ctx.settings, Event.EMAIL_REGISTERED, turn.customer_id, ctx.effective_time)
     end(turn, ctx)
     answer(ctx, turn, "chat.email_done", email=email)
     grant_benefit(turn, ctx, "email_registered")  # the registration benefit (a coupon), once

@@ -33,8 +33,9 @@ from bot.chat.dialog_state import DialogState
 from bot.delivery.content import format_date
 from bot.inbound.context import Ctx
 from bot.offers.referrals import ALPHABET
+from bot.scenarios.journeys import start_journeys
 from bot.scenarios.triggers import mark_data_changed
-from flows.dsl import Anchor
+from flows.dsl import Anchor, Event
 from flows.engine import TOKYO, japan_day
 from flows.rules import parse_quiet_hours
 from handlers.conversation import ChatListeners, begin, end
@@ -230,6 +231,10 @@ def _book(turn: Turn, state: DialogState, ctx: Ctx) -> None:
             .values(rebooked=True, rebooked_on=today, updated_at=ctx.now)
         ).rowcount
     mark_data_changed(connection)
+    records = {Anchor.RESERVATION: code}
+    start_journeys(
+        connection, ctx.settings, Event.BOOKING_MADE, turn.customer_id, ctx.effective_time, records
+    )
     log.info("customer=%s booked reservation=%s rebooking=%s", turn.customer_id, code, bool(rebooked))
     _done(turn, ctx, "booked", moment, store, code)
 

@@ -354,10 +354,10 @@ def test_a_referral_code_is_shared_and_entered_by_a_friend_once(runtime, post_we
         assert "すでに登録されています" in friend.say(f"紹介コード：{code}")[0]["text"]
     [referral] = rows(runtime, select(Referral))
     assert (referral.referrer_id, referral.referee_id) == (referrer.customer_id(), friend.customer_id())
-    [enrollment] = rows(runtime, select(Enrollment))
+    [enrollment] = rows(runtime, select(Enrollment).where(Enrollment.scenario_id == campaign.id))
     assert (enrollment.status, enrollment.outcome) == ("done", "converted")
-    codes = [t.code for t in rows(runtime, select(TraceEntry).order_by(TraceEntry.id))]
-    assert codes[-2:] == ["goal_reached", "exited"]
+    ours = select(TraceEntry).where(TraceEntry.scenario_id == campaign.id).order_by(TraceEntry.id)
+    assert [t.code for t in rows(runtime, ours)][-2:] == ["goal_reached", "exited"]
 
 
 def test_a_referrer_is_credited_once_when_the_friend_contracts(runtime, post_webhook, drain):

@@ -76,6 +76,6 @@ def test_list_show_and_settings(app, tmp_path):
         assert f"  {step_id}" in text
     assert "opened_a -- はい --> cancelled_before_b" in text
     printed = cli.invoke(args=["scenarios", "settings"]).output
-    assert "visit_reminder:\n  timings:\n    days_before_visit: 7" in printed
+    assert "visit_reminder:\n  enabled: true\n  timings:\n    days_before_visit: 7" in printed
     unknown = cli.invoke(args=["scenarios", "pause", "99"])
     assert unknown.exit_code == 2 and "no scenario '99'" in unknown.output

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.scenarios.journeys import enrol_on_event
 from bot.scenarios.runner import tick
-from bot.scenarios.triggers import enrol_on_event, holdout_draw, is_held_out
+from bot.scenarios.triggers import holdout_draw, is_held_out
 from flows.catalog import SCENARIOS
 from flows.dsl import Anchor, OnEvent, Reentry, Scenario, Send
 from flows.engine import TOKYO

@@ -11,6 +11,7 @@ from flows.dsl import (
     IfEngaged,
     MonthlyOn,
     NthWeekdays,
+    OnEvent,
     RelativeTo,
     Scenario,
     ScenarioError,
@@ -97,3 +98,14 @@ def test_scenarios_are_found_by_id_or_number():
     assert find_scenario("5") is find_scenario("#5") is find_scenario("visit_reminder")
     with pytest.raises(ScenarioError, match="#1 doc_request_followup"):
         find_scenario("42")
+
+
+def test_an_event_trigger_names_an_event_the_service_reports_and_a_delay_under_a_day():
+    """OnEvent("friend_add") (a typo) would never start anyone: refused with the events there are; a delay is
+    whole minutes from 0 to a day."""
+    assert OnEvent("booking_made", delay_minutes=30).delay_minutes == 30
+    with pytest.raises(ScenarioError, match="no event 'friend_add'.*friend_added, linked"):
+        OnEvent("friend_add")
+    for delay in (-1, 1440, 1.5):
+        with pytest.raises(ScenarioError, match="whole minutes"):
+            OnEvent("friend_added", delay_minutes=delay)

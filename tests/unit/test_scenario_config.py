@@ -32,7 +32,9 @@ def test_timings_rebuild_the_flow():
     ("document", "message"),
     [
         ({"99": {"timings": {}}}, "no scenario '99'"),
-        ({5: {"timing": {}}}, "expected timings and/or filters"),
+        ({5: {"timing": {}}}, "expected enabled, timings and/or filters"),
+        ({5: {"enabled": "no"}}, "enabled must be true or false"),
+        ({24: {"timings": {"delay_minutes": -5}}}, "delay_minutes: -5 is not a whole number of minutes"),
         ({5: {"timings": {"wait": 2}}}, "no setting wait"),
         ({5: {"timings": {"wait_days": "3"}}}, "wait_days: '3' is not a whole number of days"),
         ({5: {"timings": {"wait_days": True}}}, "wait_days: True is not a setting of this kind"),
@@ -71,6 +73,22 @@ def test_the_printed_settings_are_a_valid_file_that_changes_nothing():
     config = parse_config(yaml.safe_load(printed))
     assert config.catalog() == SCENARIOS
     assert config.filters == {"visit_reminder": {"reservation.store_code": "S01"}}
+
+
+def test_enabled_false_switches_a_scenario_off_and_shows_in_the_printed_settings():
+    """`enabled: false` keeps the scenario in the catalogue (it is listed and shown) but marked off; every
+    other scenario is unchanged, and the printed settings say so and read back the same."""
+    config = parse_config(
+        {"welcome_series": {"enabled": False, "timings": {"invite_days": 5}}, 1: {"enabled": True}}
+    )
+    catalog = config.catalog()
+    assert catalog["welcome_series"].enabled is False and catalog["welcome_series"].params["invite_days"] == 5
+    assert all(s.enabled for key, s in catalog.items() if key != "welcome_series")
+    printed = yaml.safe_load(current_settings(catalog, {}))
+    assert (
+        printed["welcome_series"]["enabled"] is False and printed["doc_request_followup"]["enabled"] is True
+    )
+    assert parse_config(printed).catalog() == catalog
 
 
 def test_every_module_builds_its_default_scenario_from_its_defaults():

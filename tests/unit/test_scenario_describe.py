@@ -216,6 +216,26 @@ def test_paused_and_unscheduled_scenarios_say_so():
     assert any("campaign start date: not set" in line for line in referral)
 
 
+def test_the_welcome_series_and_a_switched_off_scenario_in_words():
+    """#24 starts 60 minutes after a friend-add and invites to the ID link 3 days after A with the link button;
+    switched off in the settings file, it says so in the list and in `show`."""
+    welcome = SCENARIOS["welcome_series"]
+    lines = show(welcome)
+    assert "  開始のタイミング: LINE友だち追加の60分後" in lines
+    assert "  途中で終了（待機が明けるたびに確認）: LINE ID連携：あり → 目標達成" in lines
+    # a text of several lines stays indented under its step
+    assert any("\n      ・クーポンの確認\n" in line for line in lines)
+    assert any("友だち追加から最初のメッセージまで 60分" in line for line in lines)
+    assert "      いつ: LINE友だち追加から3日後（同じ時刻）" in lines
+    assert any(line.startswith("      ボタン（LINE）: LINE連携する") for line in lines)
+    english = show(welcome, "en")
+    assert "  Starts: 60 minutes after LINE friend add" in english
+    off = build_catalog({}, {"welcome_series"})["welcome_series"]
+    assert any(line.startswith("  状態: 停止（設定ファイル）") for line in show(off))
+    [row] = [line for line in list_lines([off], "en", set(), {})[1:]]
+    assert "switched off (settings file)" in row
+
+
 def test_step_days_and_resends_follow_every_path_as_the_engine_counts():
     """#1: B on day 1 after an open, day 2 after the re-send A'; #5: B and C 3 days after A, D and E 3 more, and
     the E after C is no re-send (E was not sent on that path); #2 re-sends A and B as the deck's A' and B'."""
