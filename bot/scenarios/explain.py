@@ -12,9 +12,9 @@ from sqlalchemy import Connection, and_, literal, select
 from bot.customers.derived import per_customer
 from bot.customers.facts import CUSTOMERS, ENTITIES, ONE_PER_CUSTOMER
 from bot.platform.i18n import text
-from bot.scenarios.describe import condition_words
+from bot.scenarios.describe import condition_words, trigger_words
 from bot.scenarios.triggers import sql_condition
-from flows.dsl import Condition, RelativeTo, Scenario
+from flows.dsl import Condition, OnEvent, RelativeTo, Scenario
 from flows.engine import TOKYO, japan_day
 from models import TraceEntry
 
@@ -134,8 +134,10 @@ def _missing_record(connection: Connection, scenario: Scenario, customer_id: int
 def entry_lines(
     connection: Connection, scenario: Scenario, customer_id: int, now: datetime, locale: str
 ) -> list[str]:
-    """The entry check in words, one line each: ✗ 来店予約の記録がありません, ✓ 来店キャンセル：なし …"""
+    """The entry check in words, one line each: ✗ 来店予約の記録がありません, ✓ 来店キャンセル：なし …; a scenario an
+    event starts says which event first (→ 友だち追加のとき), since no day of the calendar brings anyone in."""
     check = entry_check(connection, scenario, customer_id, now)
-    lines = [f"{FAILS} {text(f'trace.no_record.{check.record}', locale)}"] if check.record else []
+    lines = [f"→ {trigger_words(scenario.trigger, locale)}"] if isinstance(scenario.trigger, OnEvent) else []
+    lines += [f"{FAILS} {text(f'trace.no_record.{check.record}', locale)}"] if check.record else []
     lines += [f"{HOLDS if holds else FAILS} {condition_words(c, locale)}" for c, holds in check.conditions]
     return lines

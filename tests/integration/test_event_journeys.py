@@ -212,3 +212,21 @@ def test_an_event_enrols_only_whom_the_scenario_would_take(runtime, post_webhook
             update(CustomerChannels).where(CustomerChannels.customer_id == who).values(line_permitted=True)
         )
         assert enrol_on_event(connection, welcome, Event.FRIEND_ADDED, who, later) == ["welcome_series"]
+
+
+def test_why_says_which_event_starts_a_scenario(runtime):
+    """An event-started scenario has no calendar day to check: `why` names the event instead of printing nothing."""
+    from bot.scenarios.explain import entry_lines
+    from models import Customer
+
+    with runtime.engine.begin() as connection:
+        customer_id = connection.execute(
+            insert(Customer)
+            .values(customer_code="C1", created_at=datetime.now(TOKYO), updated_at=datetime.now(TOKYO))
+            .returning(Customer.id)
+        ).scalar_one()
+        now = datetime(2026, 6, 1, 12, 0, tzinfo=TOKYO)
+        lines = entry_lines(connection, SCENARIOS["welcome_series"], customer_id, now, "ja")
+        english = entry_lines(connection, SCENARIOS["welcome_series"], customer_id, now, "en")
+    assert lines[0].startswith("→ ") and "友だち追加" in lines[0], lines
+    assert english[0].startswith("→ ") and "friend" in english[0].lower(), english
