@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint bench-webhook clean
+.PHONY: run demo test lint fonts bench-webhook clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# A Japanese font for the rich menu images (`flask richmenu sync`) and the browser tests' screenshots: Debian's
+# IPA Gothic, as the platform installs it from the Aptfile.
+fonts:
+	@fc-list :lang=ja | grep -q . || (apt-get update -qq && apt-get install -y -qq fonts-ipafont-gothic)
 
 bench-webhook: $(STAMP)
 	$(BIN)/python bench/webhook.py

@@ -33,6 +33,7 @@ from models.enrollment import (
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
+from models.rich_menu import RichMenu
 from models.security import LinkToken, SecurityEvent, VerificationCode
 from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
@@ -84,6 +85,7 @@ __all__ = [
     "ReferralCode",
     "RequestStatus",
     "Reservation",
+    "RichMenu",
     "ScenarioControl",
     "SecurityEvent",
     "ServiceRequest",

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     from bot.cli.imports import import_command
     from bot.cli.maintenance import db_group, events_group
     from bot.cli.requests import requests_group
+    from bot.cli.richmenu import richmenu_group
     from bot.cli.scenarios import engine_group, scenarios_group, why_command
 
     for command in (
@@ -26,5 +27,6 @@ def register(app: Flask) -> None:
         coupons_group,
         requests_group,
         customers_group,
+        richmenu_group,
     ):
         app.cli.add_command(command)

@@ -3,15 +3,19 @@ may hold its ledger rows."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from bot.platform.config import Settings
+
+log = logging.getLogger(__name__)
 
 ANSWERS = "answers"  # chat answers: a customer is waiting and LINE's reply token lasts about a minute
 EVENTS = "events"  # inbound LINE events: short jobs
@@ -146,3 +150,23 @@ def lost_send_jobs(redis: Redis, job_ids: Collection[str], now: datetime) -> set
 # ── staff notices: bot/delivery/notices.py sends them; a passing failure fails the job, and RQ runs it again ──────
 NOTICE_RETRY = Retry(max=3, interval=[10, 60, 300])
 NOTICE_ATTEMPTS = 1 + NOTICE_RETRY.max  # the job's last run gives up on a notice and alerts
+
+
+MENU_SWITCH_RETRY = Retry(
+    max=3, interval=[5, 30, 120]
+)  # LINE busy or unreachable: the menu follows a bit later
+
+
+def enqueue_menu_switch(redis: Redis, customer_ids: list[int]) -> None:
+    """Queue the rich menu switch of customers whose state changed (bot/chat/richmenus.py); a lost one is put
+    right by the next switch or `flask richmenu sync`."""
+    try:
+        Queue(ANSWERS, connection=redis).enqueue(
+            "bot.jobs.tasks.switch_rich_menus",
+            customer_ids,
+            retry=MENU_SWITCH_RETRY,
+            result_ttl=SEND_RESULT_TTL,
+            failure_ttl=SEND_FAILURE_TTL,
+        )
+    except RedisError:
+        log.warning("rich menu switch of %d customers not queued (Redis)", len(customer_ids))

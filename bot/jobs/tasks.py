@@ -15,6 +15,8 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
 from bot.api_events import idempotency
+from bot.chat.richmenus import line_user_of, switch
+from bot.delivery.channels.line_menus import RichMenuApi
 from bot.delivery.notices import requeue_stale
 from bot.delivery.outbox import dispatch_answers, dispatch_due
 from bot.delivery.signal_buffer import apply_pending, apply_spool, spool_for
@@ -211,3 +213,23 @@ def _job_alive(event_row_id: int) -> bool:
     except NoSuchJobError:
         return False
     return job.get_status(refresh=False) in _ALIVE
+
+
+def switch_rich_menus(customer_ids: list[int]) -> dict[str, int]:
+    """RQ job: link each customer's LINE user to the rich menu of their state now (safe to run twice: it reads
+    the state)."""
+    runtime = current()
+    api = RichMenuApi(runtime.settings)
+    states: Counter[str] = Counter()
+    try:
+        with runtime.engine.connect() as connection:
+            for customer_id in customer_ids:
+                user_id = line_user_of(connection, customer_id)
+                if user_id is None:  # no longer on LINE
+                    states["not on LINE"] += 1
+                    continue
+                states[str(switch(connection, api, user_id) or "no menus synced")] += 1
+    finally:
+        api.close()
+    log.info("rich menus switched: %s", dict(states))
+    return dict(states)

@@ -22,6 +22,7 @@ from flows.dsl import Scenario, filter_conditions
 from flows.rules import DeliveryRules, parse_quiet_hours
 
 LINE_API_DEFAULT = "https://api.line.me"
+LINE_DATA_API_DEFAULT = "https://api-data.line.me"
 LINE_CHAT_ID = re.compile(r"^[UCR][0-9a-f]{32}$")  # a LINE user, group or room
 PHONE = re.compile(r"^\+?[0-9][0-9-]{8,15}$")
 # The pages scenario messages link to, by name (`link:` in locales/messages/); an insurer sets its own.
@@ -81,6 +82,10 @@ class Settings(BaseSettings):
     line_channel_secret: str = Field(default="", description="Channel secret; signs webhooks")
     line_channel_access_token: str = Field(default="", description="Messaging API access token")
     line_api_base_url: str = LINE_API_DEFAULT
+    # LINE's data API (rich menu images, message content); unset: api-data.line.me beside the real LINE, the same
+    # host as `line_api_base_url` beside the emulator (which serves both)
+    line_data_api_base_url: str = ""
+    richmenu_font: str = Field(default="", description="A Japanese .ttf/.otf/.ttc for the rich menu images")
     database_url: str = ""
     # How long a process waits on its database, in seconds: to open a PostgreSQL connection (libpq's minimum is
     # 2), for a free connection of the pool, and (SQLite) for another process's write lock. A web thread that
@@ -271,7 +276,13 @@ class Settings(BaseSettings):
             raise ValueError(f"BENEFIT_CAMPAIGNS: campaign codes of {', '.join(bad)} must be 1–64 characters")
         return {reason: code.strip() for reason, code in value.items()}
 
-    @field_validator("line_api_base_url", "public_base_url")
+    @property
+    def line_data_api(self) -> str:
+        if self.line_data_api_base_url:
+            return self.line_data_api_base_url
+        return LINE_DATA_API_DEFAULT if self.line_api_base_url == LINE_API_DEFAULT else self.line_api_base_url
+
+    @field_validator("line_api_base_url", "line_data_api_base_url", "public_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         # The LINE SDK concatenates host + path, so a trailing slash would give `//v2/...`.

@@ -22,6 +22,7 @@ from bot.chat.account_link import (
 from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
 from bot.chat.link_login import record_refusal, remember_link_token
+from bot.chat.richmenus import switch_after_commit
 from bot.inbound.context import Ctx
 from bot.offers.coupons import valid_coupons
 from bot.scenarios.journeys import linked_journeys
@@ -92,6 +93,7 @@ def complete_link(turn: Turn, ctx: Ctx, nonce: str) -> None:
         notify_staff(ctx, "link_conflict", customer_id, f"chat_link.staff_{conflict}")
         return
     bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now, ctx.evidence)
+    switch_after_commit(ctx.session, customer_id)  # the policyholder's rich menu
     mark_line_friend(connection, [customer_id], ctx.now)
     linked_journeys(connection, ctx.settings, turn.customer_id, customer_id, ctx.effective_time)
     end(turn, ctx)
@@ -121,6 +123,7 @@ def confirm_unlink(turn: Turn, state: DialogState, ctx: Ctx) -> None:
             answer(ctx, turn, "chat_link.not_linked")
             return
         mark_line_friend(ctx.session.connection(), [prospect], ctx.now)
+        switch_after_commit(ctx.session, prospect)  # back to the prospect's (default) menu
         log.info("event row=%s account unlinked customer=%s", ctx.event_row_id, turn.customer_id)
         answer(ctx, replace(turn, customer_id=prospect), "chat_link.unlinked")
         return
