@@ -113,6 +113,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "documents": "reference data: brochures",
     "product_types": "reference data: product types",
     "products": "reference data: products",
+    "rich_menus": "the rich menus LINE holds, per customer state and language",
     "scenario_controls": "which scenarios staff paused",
     "staff": "reference data: the insurer's advisers",
     "stores": "reference data: stores",
