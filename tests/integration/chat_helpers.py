@@ -29,7 +29,13 @@ class Chat:
     """One LINE user talking to the service: send events, read what the bot answered."""
 
     def __init__(
-        self, runtime, line: LineEmulator, post_webhook, drain, user_id: str | None = None, language: str = "ja"
+        self,
+        runtime,
+        line: LineEmulator,
+        post_webhook,
+        drain,
+        user_id: str | None = None,
+        language: str = "ja",
     ) -> None:
         """`language`: the LINE app's language, as LINE's profile reports it (GET /v2/bot/profile)."""
         self.runtime, self.line, self.post, self.drain = runtime, line, post_webhook, drain

@@ -271,7 +271,9 @@ def test_answers_are_read_the_way_customers_type_them():
     today = date(2026, 1, 3)
     assert desk_checks.postal_code("〒１２３－４５６７", today) == "123-4567"
     assert desk_checks.phone("+81 90-1234-5678", today) == "090-1234-5678"
-    assert desk_checks.phone("０９０ー１２３４ー５６７８", today) == "090-1234-5678"  # as a Japanese IME types it
+    assert (
+        desk_checks.phone("０９０ー１２３４ー５６７８", today) == "090-1234-5678"
+    )  # as a Japanese IME types it
     assert desk_checks.email("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", today) == "taro@example.com"
     assert desk_checks.Day(past_days=365)("12/28", today) == "2025-12-28"  # last year's, not the future
     assert desk_checks.time_of_day("午後3時半", today) == "15:30"
