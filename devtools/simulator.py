@@ -166,9 +166,11 @@ def people() -> Response:
 
 @blueprint.post("/simulator/api/chats")
 def open_chat() -> Response:
-    """Act as a customer (their LINE user on file, else the one the simulator made for them) or a new user."""
-    customer_id = (request.get_json(silent=True) or {}).get("customer_id")
-    if customer_id is not None and not isinstance(customer_id, int):
+    """Act as a customer (their LINE user on file, else the one the simulator made for them) or a new user,
+    whose LINE app speaks the page's language (`?lang=en`: an English-speaking LINE user)."""
+    asked = request.get_json(silent=True) or {}
+    customer_id, language = asked.get("customer_id"), asked.get("language") or "ja"
+    if (customer_id is not None and not isinstance(customer_id, int)) or language not in SUPPORTED:
         abort(400)
     person = _customer(customer_id) if customer_id is not None else {"name": "", "line_user_id": None}
     if person is None:
@@ -178,7 +180,8 @@ def open_chat() -> Response:
     user_id = user_id or webhook_sender.new_user_id()
     if customer_id is not None:
         redis.set(remembered, user_id, ex=STATE_SECONDS)
-    redis.hset(state_key("user", user_id), mapping={"name": person["name"], "customer_id": customer_id or ""})
+    profile = {"name": person["name"], "customer_id": customer_id or "", "language": language}
+    redis.hset(state_key("user", user_id), mapping=profile)
     redis.expire(state_key("user", user_id), STATE_SECONDS)
     return jsonify(user_id=user_id, status=friend_status(user_id))
 

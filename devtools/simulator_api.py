@@ -168,6 +168,8 @@ def _set_status(user_id: str, status: str) -> None:
     entry = {"userId": user_id, "status": status}
     if profile.get("name"):
         entry["displayName"] = profile["name"]
+    if profile.get("language"):  # the language of the LINE app: the bot greets in it (GET profile)
+        entry["language"] = profile["language"]
     emulator("POST", "/__emulator__/users", entry)
     current_runtime().redis.hset(state_key("user", user_id), "status", status)
     current_runtime().redis.expire(state_key("user", user_id), STATE_SECONDS)

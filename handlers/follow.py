@@ -7,7 +7,7 @@ from datetime import datetime
 from linebot.v3.webhooks import FollowEvent, UnfollowEvent
 from sqlalchemy import Connection, insert, update
 
-from bot.chat.answers import Turn, ensure_customer
+from bot.chat.answers import Turn, adopt_profile_language, ensure_customer
 from bot.chat.reachability import record_follow, record_unfollow
 from bot.delivery.consent import BLOCKED_SOURCE, customers_on_line, opt_out, restore_after_block
 from bot.inbound.context import Ctx
@@ -36,6 +36,7 @@ def mark_friend(event: FollowEvent, ctx: Ctx) -> None:
     for customer_id in customers_on_line(connection, user_id):
         restore_after_block(connection, customer_id, ctx.effective_time, ctx.evidence)
     customer_id = ensure_customer(connection, user_id, ctx.effective_time, ctx.evidence)
+    adopt_profile_language(ctx, customer_id, user_id)  # the greeting in the language their LINE app is set to
     mark_line_friend(connection, customers_on_line(connection, user_id), ctx.now)
     start_journeys(connection, ctx.settings, Event.FRIEND_ADDED, customer_id, ctx.effective_time)  # #24
     unblocked = bool(getattr(getattr(event, "follow", None), "is_unblocked", False))

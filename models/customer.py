@@ -34,6 +34,8 @@ class Customer(SQLModel, table=True):
     gender: str | None = Field(default=None, sa_column=Column(String(8)))  # Gender
     age_band: str | None = Field(default=None, sa_column=Column(String(16)))  # 年代, e.g. "30代"
     prefecture: str | None = Field(default=None, sa_column=Column(String(8)))  # 都道府県
+    # the language the bot speaks to them in ("ja", "en"); None until LINE's profile or the customer names one
+    language: str | None = Field(default=None, sa_column=Column(String(8)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # APPI erasure (消去): set once the person's data is gone. The row stays as an anonymous tombstone so that

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import quote, urlencode
@@ -24,11 +25,11 @@ import urllib3
 from sqlalchemy import Connection, insert, select, update
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from bot.chat.merge import merge_customers
 from bot.delivery.consent import Evidence, consent_row
 from bot.imports import values
-from bot.offers.referrals import follow_link
 from bot.platform.config import Settings
-from flows.dsl import Channel
+from flows.dsl import Channel, Scenario
 from models import ConsentEvent, Customer, CustomerChannels, LineMembership, LinkNonce
 
 log = logging.getLogger(__name__)
@@ -192,11 +193,14 @@ def bind(
     at: datetime,
     now: datetime,
     evidence: Evidence = NO_EVIDENCE,
+    scenarios: Mapping[str, Scenario] | None = None,
 ) -> None:
     """The LINE address (and its permission) moves to the customer, who is now linked (#21's goal).
 
     The prospect made at friend-add keeps its record and history, without the address: a LINE user is one
-    customer. Callers check `bind_conflict` first: a linked customer is never re-bound here."""
+    customer, so what the prospect did moves with it (`merge_customers`: requests, bookings, coupons, chats,
+    the journeys of `scenarios` it started). Callers check `bind_conflict` first: a linked customer is never
+    re-bound here."""
     holder = connection.execute(
         select(CHANNELS.c.customer_id, CHANNELS.c.line_permitted).where(
             CHANNELS.c.line_user_id == line_user_id
@@ -211,7 +215,7 @@ def bind(
                 line_user_id=None, line_permitted=None, line_linked=False, line_linked_at=None, updated_at=now
             )
         )
-        follow_link(connection, holder.customer_id, customer_id)  # a referral made as a prospect still counts
+        merge_customers(connection, holder.customer_id, customer_id, now, scenarios)
     before = connection.execute(
         select(CHANNELS.c.line_permitted).where(CHANNELS.c.customer_id == customer_id)
     ).first()

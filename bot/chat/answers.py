@@ -16,6 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from bot.customers.language import customer_locale, set_language, supported_language
+from bot.delivery.buttons import CHOICES
+from bot.delivery.channels.line_profile import profile_language
 from bot.delivery.consent import Evidence, consent_row
 from bot.delivery.outbox import queue_message
 from bot.delivery.windows import reply_until
@@ -70,6 +73,34 @@ def ensure_customer(connection: Connection, line_user_id: str, at: datetime, evi
         insert(CONSENT).values(consent_row(customer_id, Channel.LINE, True, at, FRIEND_ADD_SOURCE, evidence))
     )
     return customer_id
+
+
+def adopt_profile_language(ctx: Ctx, customer_id: int, line_user_id: str) -> None:
+    """A customer without a language takes their LINE app's (GET profile) when the service speaks it; one who
+    chose a language keeps it. LINE not answering leaves it unset (the default applies)."""
+    connection = ctx.session.connection()
+    known = connection.execute(select(CUSTOMERS.c.language).where(CUSTOMERS.c.id == customer_id)).scalar()
+    if known is not None:
+        return
+    settings = ctx.settings
+    timeout = (settings.line_connect_timeout, settings.line_read_timeout)
+    tag = profile_language(
+        settings.line_api_base_url, settings.line_channel_access_token, line_user_id, timeout
+    )
+    language = supported_language(tag)
+    if language is not None:
+        set_language(connection, customer_id, language, only_unset=True)
+
+
+def chat_locale(ctx: Ctx, turn: Turn) -> str:
+    """The language this customer is answered in (dates and labels an answer's merge values carry)."""
+    return customer_locale(ctx.session.connection(), turn.customer_id, ctx.settings.default_locale)
+
+
+def choice_labels(lines: list[str]) -> dict[str, str]:
+    """The quick-reply chips of a numbered list drawn from data ("1. 自動車保険" …): tapping one types its number
+    (the first nine; LINE shows at most 13 chips)."""
+    return {f"choice_{number}_label": line for number, line in enumerate(lines[: len(CHOICES)], start=1)}
 
 
 def answer(ctx: Ctx, turn: Turn, template: str, **fields: Any) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
+from bot.customers.language import customer_locales
 from bot.delivery.buttons import button
 from bot.delivery.channels.line_menus import RichMenuApi
 from bot.platform.config import Settings
@@ -242,22 +243,23 @@ def sync(connection: Connection, api: RichMenuApi, settings: Settings) -> SyncRe
 
 def _relink(connection: Connection, api: RichMenuApi, state: MenuState, locale: str, menu_id: str) -> int:
     moved = 0
-    for user_id in users_in(connection, state):
+    for user_id in users_in(connection, state, locale):
         api.link(user_id, menu_id)
         moved += 1
     return moved
 
 
-def users_in(connection: Connection, state: MenuState) -> list[str]:
-    """The LINE users whose state is `state` (linked policyholders, or those a person holds)."""
-    if state is MenuState.POLICYHOLDER:
-        statement = select(CHANNELS.c.line_user_id).where(
-            CHANNELS.c.line_linked.is_(True), CHANNELS.c.line_user_id.is_not(None)
-        )
-        return [
-            user for user in connection.execute(statement).scalars() if state_of(connection, user) is state
-        ]
-    return []  # a hand-over's users are moved when it opens and closes
+def users_in(connection: Connection, state: MenuState, locale: str) -> list[str]:
+    """The LINE users on file whose menu is this state's in this language (those the default does not serve)."""
+    rows = connection.execute(
+        select(CHANNELS.c.customer_id, CHANNELS.c.line_user_id).where(CHANNELS.c.line_user_id.is_not(None))
+    ).all()
+    languages = customer_locales(connection, [row.customer_id for row in rows], DEFAULT_LOCALE)
+    return [
+        row.line_user_id
+        for row in rows
+        if languages[row.customer_id] == locale and state_of(connection, row.line_user_id) is state
+    ]
 
 
 def menu_id_of(connection: Connection, state: MenuState, locale: str) -> str:

@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from bot.cli.customers import not_one
+from bot.customers.language import customer_locale
 from bot.delivery.outbox import queue_message
 from bot.offers.coupons import (
     CAMPAIGNS,
@@ -133,7 +134,8 @@ def issue_coupon(campaign: str, customer: str, at: str | None) -> None:
                 select(CHANNELS.c.line_user_id).where(CHANNELS.c.customer_id == customer_id)
             ).scalar()
             if on_line:
-                fields = coupon_fields(issued.coupon, runtime.settings.default_locale)
+                locale = customer_locale(connection, customer_id, runtime.settings.default_locale)
+                fields = coupon_fields(issued.coupon, locale)
                 step = f"coupon:{issued.coupon.id}:issued"
                 queue_message(connection, customer_id, "chat_coupon.issued", step, now, **fields)
     if issued.outcome is IssueOutcome.NO_CAMPAIGN:

@@ -8,9 +8,13 @@ from typing import Any
 from bot.platform.i18n import text
 
 # what each button does on LINE: LINE's date-time picker (予約・日程変更), a page whose address the answer carries
-# (`<name>_url` among its merge fields), or a postback the chat answers (`a=<name>`, with `v=<name>_value`)
+# (`<name>_url` among its merge fields), an answer typed for the customer (はい／いいえ, a choice's number: the
+# dialog reads it as if typed), or a postback the chat answers (`a=<name>`, with `v=<name>_value`)
 DATETIME = ("book", "reschedule")
 URI = ("login",)
+CHOICES = tuple(f"choice_{number}" for number in range(1, 10))  # labelled "1. 住所" …, they type "1"
+MESSAGE = ("answer_yes", "answer_no", *CHOICES)
+LABEL_LIMIT = 20  # LINE's longest quick-reply label
 POSTBACK = (
     "cancel_reservation",
     "request_documents",
@@ -43,10 +47,14 @@ POSTBACK = (
     "admin_broadcast_drop",
     "admin_privacy_approve",  # the admin chat: a disclosure or erasure request (承認する, 却下する)
     "admin_privacy_reject",
+    "language",  # the chat's language: asks which, or sets it
+    "use_japanese",
+    "use_english",
 )
 ACTIONS = (
     {name: "datetimepicker" for name in DATETIME}
     | {name: "uri" for name in URI}
+    | dict.fromkeys(MESSAGE, "message")
     | dict.fromkeys(POSTBACK, "postback")
 )
 
@@ -54,6 +62,8 @@ ACTIONS = (
 def button(name: str, token: str | None, locale: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """One quick-reply item: its label from `delivery.actions.<name>`, its data naming the message tapped."""
     fields = fields or {}
+    if ACTIONS[name] == "message":
+        return _typed(name, locale, fields)
     label = text(f"delivery.actions.{name}", locale)
     if ACTIONS[name] == "uri":
         return {
@@ -68,3 +78,10 @@ def button(name: str, token: str | None, locale: str, fields: dict[str, Any] | N
     else:
         action = {"type": "postback", "label": label, "data": data, "displayText": label}
     return {"type": "action", "action": action}
+
+
+def _typed(name: str, locale: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """An answer the tap types for the customer: はい／いいえ as shown, a choice as its number."""
+    label = str(fields.get(f"{name}_label") or text(f"delivery.actions.{name}", locale))
+    typed = name.removeprefix("choice_") if name in CHOICES else label
+    return {"type": "action", "action": {"type": "message", "label": label[:LABEL_LIMIT], "text": typed}}

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.customers.facts import ANCHORS, ENTITIES, anchor_code
-from bot.delivery.buttons import button
+from bot.delivery.buttons import CHOICES, button
 from bot.platform.bulk import among, chunks, select_map
 from bot.platform.config import Settings
-from bot.platform.i18n import template_buttons, text
+from bot.platform.i18n import template_buttons, template_choices, text
 from flows.dsl import Scenario
 from models import Campaign, Customer, Enrollment, Store
 
@@ -59,6 +59,11 @@ class Template:
         return self.part("link")
 
     @property
+    def choices(self) -> tuple[str, ...]:
+        """The options of a numbered question, in order (`choices` in the locale files)."""
+        return template_choices(self.locale).get(self.key, ())
+
+    @property
     def buttons(self) -> tuple[str, ...]:
         """The actions the LINE version offers (book, reschedule, coupon …), in order."""
         return template_buttons(self.locale).get(self.key, ())
@@ -81,36 +86,42 @@ def format_date(value: date | None, locale: str) -> str:
 
 
 def load_fields(
-    connection: Connection, rows: Iterable[Any], locale: str, scenarios: Mapping[str, Scenario]
+    connection: Connection,
+    rows: Iterable[Any],
+    locale: str | Mapping[int, str],
+    scenarios: Mapping[str, Scenario],
 ) -> dict[int, dict[str, Any]]:
-    """{ledger id: merge fields} for a batch: the customer's name, and the anchor record's dates and store."""
+    """{ledger id: merge fields} for a batch: the customer's name, and the anchor record's dates and store, in
+    `locale` (one for all, or {customer id: language}: dates and "お客様" in each customer's language)."""
     rows = list(rows)
     people = select_map(
         connection, CUSTOMERS, "id", {r.customer_id for r in rows}, "family_name", "given_name"
     )
     anchors = _anchors(connection, [r.enrollment_id for r in rows if r.enrollment_id], scenarios)
-    service_name = text("common.service_name", locale)
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
-        person = people.get(row.customer_id)
-        fields = {
-            "service_name": service_name,
-            # a prospect known only by an address has no name: "お客様" / "Dear customer", never "様、"
-            "family_name": getattr(person, "family_name", None) or text("common.no_name", locale),
-            "given_name": getattr(person, "given_name", None) or "",
-        }
-        for name, value in anchors.get(row.enrollment_id, {}).items():
-            fields[name] = (
-                format_date(value, locale) if isinstance(value, date) else ("" if value is None else value)
-            )
-        fields.update(getattr(row, "fields", None) or {})  # a chat answer's own values
-        if "consultation" in fields:  # free text the booking form may leave empty: a sentence, or nothing
-            topic = fields["consultation"]
-            fields["consultation_note"] = (
-                text("common.consultation_note", locale, topic=topic) if topic else ""
-            )
-        out[row.id] = fields
+        locale_of_row = locale if isinstance(locale, str) else locale[row.customer_id]
+        out[row.id] = _fields(row, people.get(row.customer_id), anchors, locale_of_row)
     return out
+
+
+def _fields(row: Any, person: Any, anchors: dict[int, dict[str, Any]], locale: str) -> dict[str, Any]:
+    """One row's merge fields in its customer's language."""
+    fields = {
+        "service_name": text("common.service_name", locale),
+        # a prospect known only by an address has no name: "お客様" / "Dear customer", never "様、"
+        "family_name": getattr(person, "family_name", None) or text("common.no_name", locale),
+        "given_name": getattr(person, "given_name", None) or "",
+    }
+    for name, value in anchors.get(row.enrollment_id, {}).items():
+        fields[name] = (
+            format_date(value, locale) if isinstance(value, date) else ("" if value is None else value)
+        )
+    fields.update(getattr(row, "fields", None) or {})  # a chat answer's own values
+    if "consultation" in fields:  # free text the booking form may leave empty: a sentence, or nothing
+        topic = fields["consultation"]
+        fields["consultation_note"] = text("common.consultation_note", locale, topic=topic) if topic else ""
+    return fields
 
 
 # the anchor record's columns each merge field comes from
@@ -215,7 +226,12 @@ def line_messages(
     if name:
         body += "\n" + (links.click(name) if links.token else settings.link_targets.get(name, ""))
     message: dict[str, Any] = {"type": "text", "text": body[:LINE_TEXT_LIMIT]}
-    items = [button(action, links.token, template.locale, fields) for action in template.buttons]
+    fields = {**fields, **_choice_labels(template, fields)}
+    items = [
+        button(action, links.token, template.locale, fields)
+        for action in template.buttons
+        if action not in CHOICES or fields.get(f"{action}_label")  # no third chip for two options
+    ]
     if marketing:
         stop = text("delivery.stop_label", template.locale)
         data = "a=optout" + (f"&t={links.token}" if links.token else "")
@@ -229,6 +245,16 @@ def line_messages(
     if items:
         messages[-1]["quickReply"] = {"items": items}
     return messages
+
+
+def _choice_labels(template: Template, fields: dict[str, Any]) -> dict[str, str]:
+    """`choice_<n>_label` for a numbered question's chips: "1. 住所" from the template's `choices`, unless the
+    answer brings its own (a list drawn from data, such as the product catalogue)."""
+    return {
+        f"choice_{number}_label": f"{number}. {label}"
+        for number, label in enumerate(template.choices, start=1)
+        if not fields.get(f"choice_{number}_label")
+    }
 
 
 def _coupon(template: Template, fields: dict[str, Any], links: Links) -> list[dict[str, Any]]:

@@ -76,7 +76,7 @@ class LineSender:
         groups: dict[str, list[Outgoing]] = {}
         for item in items:
             if item.row.batch_key:
-                groups.setdefault(item.row.batch_key, []).append(item)
+                groups.setdefault(_group_key(item, self.settings), []).append(item)
         for batch_key, members in groups.items():
             first = members[0]  # identical content: no per-recipient link, fields shared
             shared = Links(first.links.base, None)
@@ -84,6 +84,14 @@ class LineSender:
             result = self.pusher.multicast([m.address for m in members], messages, group_retry_key(batch_key))
             results.update({m.row.id: result for m in members})
         return [results[item.row.id] for item in items]
+
+
+def _group_key(item: Outgoing, settings: Settings) -> str:
+    """One multicast per broadcast group and language: customers who read English get the English text (the
+    default language keeps the group's own key, the one its earlier attempts had)."""
+    locale = item.template.locale
+    batch_key = str(item.row.batch_key)
+    return batch_key if locale == settings.default_locale else f"{batch_key}:{locale}"
 
 
 class SmsSender:

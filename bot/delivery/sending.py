@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, update
 
+from bot.customers.language import customer_locales
 from bot.delivery.broadcasts import cancelled_broadcasts
 from bot.delivery.channels.result import Outcome, SendResult
 from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
@@ -133,15 +134,17 @@ def _send_chunk(
 ) -> bool:
     """Check, send and record one chunk; True when the channel was stopped."""
     rules = settings.delivery_rules()
-    locale = settings.default_locale
     with engine.connect() as connection:
         reach = load_reach(connection, (row.customer_id for row in rows))
-        fields = load_fields(connection, rows, locale, settings.scenarios)
+        # each customer in their own language (the service's default until one is known)
+        locales = customer_locales(connection, (row.customer_id for row in rows), settings.default_locale)
+        fields = load_fields(connection, rows, locales, settings.scenarios)
         cancelled = cancelled_broadcasts(connection, {row.broadcast_id for row in rows if row.broadcast_id})
     records: list[dict[str, Any]] = []
     ready: list[Outgoing] = []
     for row in rows:
         who = reach.get(row.customer_id, NOBODY)
+        template = Template(row.template, locales[row.customer_id])
         reason = refusal(channel, Purpose(row.purpose), who)
         if row.broadcast_id in cancelled:  # staff stopped the broadcast while this job ran
             records.append(_failed(row, "cancelled", now))
@@ -151,13 +154,11 @@ def _send_chunk(
             records.append(_failed(row, f"not_sent: {reason}", now))
         elif row.purpose == Purpose.MARKETING and in_quiet_hours(now, rules):
             records.append(_waiting(row, quiet_end(now, rules), "quiet_hours", now, attempt=False))
-        elif problem := _unrenderable(Template(row.template, locale), fields[row.id]):
+        elif problem := _unrenderable(template, fields[row.id]):
             records.append(_failed(row, problem, now))
         else:
             links = Links(settings.public_base_url, row.token)
-            ready.append(
-                Outgoing(row, who.addresses[channel], fields[row.id], Template(row.template, locale), links)
-            )
+            ready.append(Outgoing(row, who.addresses[channel], fields[row.id], template, links))
     stopped = False
     for item, result in zip(ready, sender.send(ready) if ready else [], strict=True):
         if result.outcome is Outcome.STOP_CHANNEL and not stopped:

@@ -177,3 +177,43 @@ def gender(text: str) -> str:
 
 def plain(value: str) -> str:
     return normalise(value)
+
+
+# ── what customers type in the chat (a Japanese IME types ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ and 。 for .) ──────
+_IME_DOTS = str.maketrans({"。": ".", "｡": "."})
+
+
+class EmailProblem(ValueError):
+    """Why a typed address is not one: `no_at` (no @), `no_domain_suffix` (taro@example: the .com or .jp is
+    missing) or `invalid` (anything else)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def typed_email(text: str) -> str:
+    """An address as typed in the chat, full-width or half-width, normalised (taro@example.com)."""
+    value = unicodedata.normalize("NFKC", text).translate(_IME_DOTS).strip()
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise EmailProblem(_email_problem(value)) from None
+
+
+def _email_problem(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local:
+        return "no_at"
+    if re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", domain):
+        return "no_domain_suffix"
+    return "invalid"
+
+
+def national_phone(text: str) -> str:
+    """A Japanese number as typed (full-width, +81, any dashes) in the usual written form: 090-1234-5678,
+    03-1234-5678. ValueError for anything else (a number abroad included)."""
+    number = phonenumbers.parse(phone(normalise(text)))
+    if number.country_code != _JAPAN:
+        raise ValueError("not a Japanese phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

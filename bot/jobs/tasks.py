@@ -15,7 +15,8 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
 from bot.api_events import idempotency
-from bot.chat.richmenus import line_user_of, switch
+from bot.chat.richmenus import DEFAULT_LOCALE, line_user_of, switch
+from bot.customers.language import customer_locale
 from bot.delivery.channels.line_menus import RichMenuApi
 from bot.delivery.notices import requeue_stale
 from bot.delivery.outbox import dispatch_answers, dispatch_due
@@ -228,7 +229,8 @@ def switch_rich_menus(customer_ids: list[int]) -> dict[str, int]:
                 if user_id is None:  # no longer on LINE
                     states["not on LINE"] += 1
                     continue
-                states[str(switch(connection, api, user_id) or "no menus synced")] += 1
+                locale = customer_locale(connection, customer_id, DEFAULT_LOCALE)
+                states[str(switch(connection, api, user_id, locale) or "no menus synced")] += 1
     finally:
         api.close()
     log.info("rich menus switched: %s", dict(states))

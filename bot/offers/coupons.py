@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
+from bot.customers.language import customer_locale
 from bot.delivery.outbox import queue_message
 from bot.platform.config import Settings
 from flows.dsl import Purpose
@@ -280,7 +281,9 @@ def remind_expiring(engine: Engine, settings: Settings, now: datetime) -> int:
                 .values(reminded_at=now)
             ).rowcount
             if claimed:
-                fields = coupon_fields(coupon, settings.default_locale)
+                fields = coupon_fields(
+                    coupon, customer_locale(connection, coupon.customer_id, settings.default_locale)
+                )
                 step, template = f"coupon:{coupon.id}:expiring", "chat_coupon.expiring"
                 queue_message(
                     connection, coupon.customer_id, template, step, now, Purpose.MARKETING, **fields

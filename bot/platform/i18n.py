@@ -87,6 +87,12 @@ def template_buttons(locale: str) -> dict[str, tuple[str, ...]]:
     return {key: tuple(parts.get("buttons") or ()) for key, parts in _templates(locale).items()}
 
 
+@cache
+def template_choices(locale: str) -> dict[str, tuple[str, ...]]:
+    """{`scenario.message`: the options of its numbered question} for the templates that have `choices`."""
+    return {key: tuple(parts["choices"]) for key, parts in _templates(locale).items() if parts.get("choices")}
+
+
 def template_keys(locale: str) -> set[str]:
     """The message templates a locale defines: `scenario.message` for each `messages.*.*` with a text."""
     return {key for key, parts in _templates(locale).items() if parts.get("text")}

@@ -75,6 +75,7 @@ def tombstone(
         "gender",
         "age_band",
         "prefecture",
+        "language",
     )
     return clear(*personal, erased_at=now, updated_at=now)(connection, table, where, who, now)
 

@@ -190,10 +190,7 @@ def follow_line_address(
     ).rowcount
 
 
-def linked_journeys(
-    connection: Connection, settings: Settings, holder_id: int, customer_id: int, at: datetime
-) -> list[str]:
-    """ID連携 done: the journeys the LINE user started before (as the prospect `holder_id`, when the address was
-    a prospect's) follow the address to the customer, and the customer enters those the link starts."""
-    follow_line_address(connection, settings.scenarios, holder_id, customer_id)
+def linked_journeys(connection: Connection, settings: Settings, customer_id: int, at: datetime) -> list[str]:
+    """ID連携 done: the customer enters the journeys the link starts (those the LINE user started before, as the
+    friend-add prospect, followed the address in the merge: bot/chat/merge.py)."""
     return start_journeys(connection, settings, Event.LINKED, customer_id, at)

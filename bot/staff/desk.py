@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from bot.customers.language import customer_locale
 from bot.delivery.notices import NOTICES, STAFF_LOCALE, record_admin_notice, send_after_commit
 from bot.delivery.outbox import queue_message
 from bot.delivery.windows import reply_until
@@ -124,7 +125,7 @@ def change_request(
 
 def tell_customer(connection: Connection, settings: Settings, row: Any, status: str, now: datetime) -> int:
     """A chat message by push (no reply token: the customer is not waiting), through the delivery ledger."""
-    locale = settings.default_locale
+    locale = customer_locale(connection, row.customer_id, settings.default_locale)
     fields = {
         "reference": row.reference,
         "request_kind": request_label("kinds", row.kind, locale),

@@ -329,7 +329,10 @@
 
   async function openChat(customerId, label) {
     try {
-      const data = await api("POST", "/chats", customerId === null ? {} : { customer_id: customerId });
+      // the LINE user's app speaks the page's language (?lang=en: an English-speaking user)
+      const language = document.documentElement.lang;
+      const body = customerId === null ? { language } : { customer_id: customerId, language };
+      const data = await api("POST", "/chats", body);
       select(data.user_id, customerId, label || "");
     } catch (error) {
       showError(true);

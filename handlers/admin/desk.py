@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from bot.customers.language import customer_locale
 from bot.delivery.notices import STAFF_LOCALE
 from bot.delivery.outbox import queue_message
 from bot.offers.coupons import (
@@ -200,7 +201,8 @@ def _send_in_line(connection: Connection, ctx, coupon: Any, customer_id: int) ->
     ).scalar()
     if not on_line:
         return False
-    fields = coupon_fields(coupon, ctx.settings.default_locale)
+    locale = customer_locale(connection, customer_id, ctx.settings.default_locale)
+    fields = coupon_fields(coupon, locale)
     step = f"coupon:{coupon.id}:issued"
     ctx.answers.append(queue_message(connection, customer_id, "chat_coupon.issued", step, ctx.now, **fields))
     return True

@@ -10,9 +10,10 @@ from handlers.dialogs import (
     coupons,
     email_capture,
     faq,
+    language,
     menu,
     reservations,
     service_desk,
 )
 
-MODULES = (menu, email_capture, account_link, coupons, reservations, campaign, service_desk, faq)
+MODULES = (menu, language, email_capture, account_link, coupons, reservations, campaign, service_desk, faq)

@@ -92,10 +92,11 @@ def complete_link(turn: Turn, ctx: Ctx, nonce: str) -> None:
         answer(ctx, turn, f"chat_link.conflict_{conflict}")
         notify_staff(ctx, "link_conflict", customer_id, f"chat_link.staff_{conflict}")
         return
-    bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now, ctx.evidence)
+    scenarios = ctx.settings.scenarios
+    bind(connection, turn.user_id, customer_id, ctx.effective_time, ctx.now, ctx.evidence, scenarios)
     switch_after_commit(ctx.session, customer_id)  # the policyholder's rich menu
     mark_line_friend(connection, [customer_id], ctx.now)
-    linked_journeys(connection, ctx.settings, turn.customer_id, customer_id, ctx.effective_time)
+    linked_journeys(connection, ctx.settings, customer_id, ctx.effective_time)
     end(turn, ctx)
     log.info("event row=%s account linked customer=%s", ctx.event_row_id, customer_id)
     linked = replace(turn, customer_id=customer_id)  # the answers go to the customer now holding the address

@@ -17,12 +17,12 @@ import logging
 import re
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 
-from bot.chat.answers import Turn, answer
+from bot.chat.answers import Turn, answer, choice_labels
 from bot.chat.dialog_state import DialogState
 from bot.customers.facts import anchor_code
+from bot.imports.values import EmailProblem, typed_email
 from bot.inbound.context import Ctx
 from bot.offers.referrals import Entry, code_for, normalise_code, record_referral
 from bot.platform.i18n import template_keys
@@ -97,9 +97,9 @@ def _catalogue(ctx: Ctx) -> list[list[str | None]]:
 
 
 def _ask_product(turn: Turn, ctx: Ctx, state: DialogState, wrong: bool = False) -> None:
-    choices = "\n".join(f"{n}. {choice[2]}" for n, choice in enumerate(state.data["choices"], start=1))
+    lines = [f"{n}. {choice[2]}" for n, choice in enumerate(state.data["choices"], start=1)]
     name = f"chat_campaign.{state.data['kind']}_product" + ("_invalid" if wrong else "")
-    answer(ctx, turn, name, choices=choices)
+    answer(ctx, turn, name, choices="\n".join(lines), **choice_labels(lines))
 
 
 @chat.step(REQUEST, "product")
@@ -152,15 +152,17 @@ def read_email(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     if turn.action == "cancel_dialog":
         return _stop(turn, ctx)
     try:
-        email = validate_email((turn.text or "").strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
+        email = typed_email(turn.text or "")
+    except EmailProblem as problem:
         tries = int(state.data.get("tries", 0)) + 1
         if tries >= MAX_TRIES:
             end(turn, ctx)
             answer(ctx, turn, "chat_campaign.request_given_up")
             return
         move(turn, ctx, state, "email", tries=tries)
-        answer(ctx, turn, "chat_campaign.documents_email_invalid", left=MAX_TRIES - tries)
+        short = problem.reason == "no_domain_suffix"  # taro@example: the .jp or .com is missing
+        hint = "chat_contact.email_no_domain_suffix" if short else "chat_campaign.documents_email_invalid"
+        answer(ctx, turn, hint, left=MAX_TRIES - tries)
         return
     _ask_confirm(turn, ctx, move(turn, ctx, state, "confirm", email=email))
 

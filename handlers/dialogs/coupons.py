@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.chat.answers import Turn, answer
+from bot.chat.answers import Turn, answer, chat_locale
 from bot.chat.dialog_state import DialogState
 from bot.inbound.context import Ctx
 from bot.offers.coupons import (
@@ -48,7 +48,7 @@ def grant_benefit(turn: Turn, ctx: Ctx, reason: str) -> bool:
         return False
     if issued.outcome is IssueOutcome.ALREADY:
         return False
-    answer(ctx, turn, "chat_coupon.issued", **coupon_fields(issued.coupon, ctx.settings.default_locale))
+    answer(ctx, turn, "chat_coupon.issued", **coupon_fields(issued.coupon, chat_locale(ctx, turn)))
     return True
 
 
@@ -62,7 +62,7 @@ def show_coupons(turn: Turn, ctx: Ctx) -> None:
         answer(ctx, turn, "chat_coupon.none")
         return
     for coupon in coupons[:SHOWN]:
-        answer(ctx, turn, "chat_coupon.show", **coupon_fields(coupon, ctx.settings.default_locale))
+        answer(ctx, turn, "chat_coupon.show", **coupon_fields(coupon, chat_locale(ctx, turn)))
     if len(coupons) > SHOWN:
         answer(ctx, turn, "chat_coupon.more", left=len(coupons) - SHOWN)
 
@@ -83,7 +83,7 @@ def ask_to_use(turn: Turn, ctx: Ctx) -> None:
         answer(ctx, turn, f"chat_coupon.{refusal}")
         return
     begin(turn, ctx, NAME, "confirm", code=coupon.code)
-    answer(ctx, turn, "chat_coupon.use_confirm", **coupon_fields(coupon, ctx.settings.default_locale))
+    answer(ctx, turn, "chat_coupon.use_confirm", **coupon_fields(coupon, chat_locale(ctx, turn)))
 
 
 @chat.step(NAME, "confirm")
@@ -95,7 +95,7 @@ def confirm_use(turn: Turn, state: DialogState, ctx: Ctx) -> None:
             answer(ctx, turn, f"chat_coupon.{used.outcome}")
             return
         at = ctx.now.astimezone(TOKYO)
-        fields = coupon_fields(used.coupon, ctx.settings.default_locale)
+        fields = coupon_fields(used.coupon, chat_locale(ctx, turn))
         answer(ctx, turn, "chat_coupon.redeemed", redeemed_at=f"{at:%Y/%m/%d %H:%M}", **fields)
         return
     if turn.action == "cancel_dialog":
@@ -104,7 +104,7 @@ def confirm_use(turn: Turn, state: DialogState, ctx: Ctx) -> None:
         return
     coupon = find(ctx.session.connection(), code=str(state.data["code"]))  # anything else: ask again
     move(turn, ctx, state, "confirm")
-    answer(ctx, turn, "chat_coupon.use_confirm", **coupon_fields(coupon, ctx.settings.default_locale))
+    answer(ctx, turn, "chat_coupon.use_confirm", **coupon_fields(coupon, chat_locale(ctx, turn)))
 
 
 def _refusal(coupon: Any, ctx: Ctx) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from bot.imports.values import EmailProblem, national_phone, typed_email
 
 
 class Invalid(ValueError):
@@ -55,13 +55,11 @@ def postal_code(raw: str, today: date) -> str:
 
 
 def phone(raw: str, today: date) -> str:
-    """A Japanese number (03-1234-5678, 090…, +81 90…) as its digits."""
-    digits = re.sub(r"[\s()\-]", "", plain(raw))
-    if digits.startswith("+81"):
-        digits = "0" + digits[3:].lstrip("0")
-    if not re.fullmatch(r"0\d{9,10}", digits):
-        raise Invalid("phone")
-    return digits
+    """A Japanese number (０３－１２３４－５６７８, 090…, +81 90…) in the usual written form: 090-1234-5678."""
+    try:
+        return national_phone(re.sub(r"[\s()]", "", plain(raw)))
+    except ValueError:
+        raise Invalid("phone") from None
 
 
 def policy_number(raw: str, today: date) -> str:
@@ -73,10 +71,11 @@ def policy_number(raw: str, today: date) -> str:
 
 
 def email(raw: str, today: date) -> str:
+    """An address typed full-width or half-width; taro@example is told that the .jp or .com is missing."""
     try:
-        return validate_email(plain(raw), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise Invalid("email") from None
+        return typed_email(raw)
+    except EmailProblem as problem:
+        raise Invalid("email_no_domain_suffix" if problem.reason == "no_domain_suffix" else "email") from None
 
 
 _RELATIVE = {"今日": 0, "きょう": 0, "本日": 0, "today": 0, "昨日": 1, "きのう": 1, "yesterday": 1}

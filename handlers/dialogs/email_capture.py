@@ -7,12 +7,12 @@ when the customer stops it; an idle dialog times out (DIALOG_IDLE_MINUTES).
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, update
 
 from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState
 from bot.delivery.consent import consent_row
+from bot.imports.values import EmailProblem, typed_email
 from bot.inbound.context import Ctx
 from bot.scenarios.journeys import start_journeys
 from flows.dsl import Channel, Event
@@ -43,18 +43,23 @@ def read_email(turn: Turn, state: DialogState, ctx: Ctx) -> None:
         answer(ctx, turn, "chat.email_ask")
         return
     try:
-        checked = validate_email(turn.text.strip(), check_deliverability=False)
-    except EmailNotValidError:
+        email = typed_email(turn.text)  # full-width as a Japanese IME types it is accepted
+    except EmailProblem as problem:
         tries = int(state.data.get("tries", 0)) + 1
         if tries >= MAX_TRIES:
             end(turn, ctx)
             answer(ctx, turn, "chat.email_given_up")
             return
         move(turn, ctx, state, "ask", tries=tries)
-        answer(ctx, turn, "chat.email_invalid", left=MAX_TRIES - tries)
+        hint = (
+            "chat_contact.email_no_domain_suffix"
+            if problem.reason == "no_domain_suffix"
+            else "chat.email_invalid"
+        )
+        answer(ctx, turn, hint, left=MAX_TRIES - tries)
         return
-    move(turn, ctx, state, "confirm", email=checked.normalized)
-    answer(ctx, turn, "chat.email_confirm", email=checked.normalized)
+    move(turn, ctx, state, "confirm", email=email)
+    answer(ctx, turn, "chat.email_confirm", email=email)
 
 
 @chat.step(NAME, "confirm")

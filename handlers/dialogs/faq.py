@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from bot.chat.answers import Turn, answer
+from bot.chat.answers import Turn, answer, chat_locale, choice_labels
 from bot.chat.dialog_state import DialogState
 from bot.inbound.context import Ctx
 from bot.platform.i18n import SUPPORTED, message_document, text
@@ -64,13 +64,13 @@ def show_topics(turn: Turn, ctx: Ctx) -> None:
     if turn.value in topics:
         end(turn, ctx)
         return reply(turn, ctx, str(turn.value))
-    locale = ctx.settings.default_locale
+    locale = chat_locale(ctx, turn)
     lines = [
         f"{number}. {text(f'messages.{GROUP}.{topic}.title', locale)}"
         for number, topic in enumerate(topics, 1)
     ]
     begin(turn, ctx, NAME, "topic")
-    answer(ctx, turn, "chat_desk.faq_list", details="\n".join(lines))
+    answer(ctx, turn, "chat_desk.faq_list", details="\n".join(lines), **choice_labels(lines))
 
 
 @chat.step(NAME, "topic")

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, true, update
 
-from bot.chat.answers import Turn, answer
+from bot.chat.answers import Turn, answer, chat_locale
 from bot.chat.dialog_state import DialogState
 from bot.delivery.content import format_date
 from bot.inbound.context import Ctx
@@ -94,7 +94,7 @@ def chosen_time(turn: Turn, ctx: Ctx) -> tuple[datetime | None, str | None]:
 
 def refuse(turn: Turn, ctx: Ctx, action: str, problem: str, moment: datetime | None, code: str) -> None:
     """A moment that cannot be booked: say why, and offer the picker again (for the same reservation)."""
-    locale = ctx.settings.default_locale
+    locale = chat_locale(ctx, turn)
     answer(
         ctx,
         turn,
@@ -152,7 +152,7 @@ def cancel_reservation(turn: Turn, ctx: Ctx) -> None:
     found = _open_reservation(turn, ctx)
     if found is None:
         return
-    visit = format_date(found.visit_on, ctx.settings.default_locale)
+    visit = format_date(found.visit_on, chat_locale(ctx, turn))
     _ask(
         turn, ctx, begin(turn, ctx, NAME, "confirm", kind="cancel", code=found.reservation_code, visit=visit)
     )
@@ -183,7 +183,7 @@ def _ask(turn: Turn, ctx: Ctx, state: DialogState) -> None:
         return
     name = store_name(ctx, state.data.get("store"))
     template = f"chat_campaign.{kind}_confirm" + ("_any" if kind == "book" and not name else "")
-    visit = format_visit(datetime.fromisoformat(state.data["visit_at"]), ctx.settings.default_locale)
+    visit = format_visit(datetime.fromisoformat(state.data["visit_at"]), chat_locale(ctx, turn))
     answer(ctx, turn, template, visit_date=visit, store_name=name, reservation_code=code)
 
 
@@ -307,6 +307,6 @@ def _close(turn: Turn, ctx: Ctx, code: str, rebooked: bool) -> bool:
 
 def _done(turn: Turn, ctx: Ctx, kind: str, moment: datetime, store: str | None, code: str) -> None:
     name = store_name(ctx, store)
-    visit = format_visit(moment, ctx.settings.default_locale)
+    visit = format_visit(moment, chat_locale(ctx, turn))
     template = f"chat_campaign.{kind}" + ("" if name else "_any")
     answer(ctx, turn, template, visit_date=visit, store_name=name, reservation_code=code)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bot.chat.account_link import is_linked
-from bot.chat.answers import Turn, answer
+from bot.chat.answers import Turn, answer, chat_locale
 from bot.chat.dialog_state import DialogState
 from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
@@ -87,7 +87,7 @@ def go_on(turn: Turn, ctx: Ctx, form: Form, preset: dict[str, str], answers: dic
     if following is not None:
         ask(turn, ctx, following)
     else:
-        say(ctx, turn, "confirm", **_summary_fields(form, answers, ctx.settings.default_locale))
+        say(ctx, turn, "confirm", **_summary_fields(form, answers, chat_locale(ctx, turn)))
 
 
 for _form in FORMS.values():
@@ -119,7 +119,7 @@ def read_answer(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     if state.step == CONFIRM:
         if turn.action == "confirm" or typed in YES:
             return submit(turn, ctx, form, answers)
-        say(ctx, turn, "confirm", **_summary_fields(form, answers, ctx.settings.default_locale))
+        say(ctx, turn, "confirm", **_summary_fields(form, answers, chat_locale(ctx, turn)))
         return
     question = form.question(state.step)
     if turn.action == "skip" or (question.optional and typed in SKIP):
@@ -242,7 +242,7 @@ def kind_name(kind: str, locale: str) -> str:
 @chat.action("my_requests")
 def show_my_requests(turn: Turn, ctx: Ctx) -> None:
     """The customer's latest requests: reference, kind, status and date."""
-    locale = ctx.settings.default_locale
+    locale = chat_locale(ctx, turn)
     rows = ctx.session.execute(
         select(REQUESTS.c.reference, REQUESTS.c.kind, REQUESTS.c.status, REQUESTS.c.created_at)
         .where(REQUESTS.c.customer_id == turn.customer_id)

@@ -1,7 +1,7 @@
 """The rich menus LINE holds, one per customer state and language (flask richmenu sync)
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import models
 
 revision = "0020"
-down_revision = "0016"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

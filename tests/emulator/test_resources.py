@@ -36,6 +36,16 @@ def test_profile_200_for_friend(emulator: LineEmulator, api: MessagingApi) -> No
     assert api.get_profile(OTHER_USER).display_name
 
 
+def test_profile_language_is_set_per_user(emulator: LineEmulator, api: MessagingApi, raw: RawCall) -> None:
+    """Each user's LINE app language, set in code or over HTTP, is what the profile reports; a user who has not
+    agreed to LINE's privacy policy (language None) has none, as LINE leaves the field out."""
+    emulator.add_friend(USER, language="en")
+    raw("POST", "/__emulator__/users", {"userId": OTHER_USER, "language": "zh-Hant"}, token=None)
+    assert (api.get_profile(USER).language, api.get_profile(OTHER_USER).language) == ("en", "zh-Hant")
+    emulator.add_friend(USER, language=None)
+    assert "language" not in raw("GET", f"/v2/bot/profile/{USER}").body
+
+
 def test_profile_404_for_blocked_unknown_or_malformed(emulator: LineEmulator, api: MessagingApi) -> None:
     """Blocked, unknown and malformed user ids get 404 from the profile endpoint."""
     emulator.block(USER)

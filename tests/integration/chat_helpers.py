@@ -28,11 +28,20 @@ def emulated_line(runtime) -> Iterator[LineEmulator]:
 class Chat:
     """One LINE user talking to the service: send events, read what the bot answered."""
 
-    def __init__(self, runtime, line: LineEmulator, post_webhook, drain, user_id: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime,
+        line: LineEmulator,
+        post_webhook,
+        drain,
+        user_id: str | None = None,
+        language: str = "ja",
+    ) -> None:
+        """`language`: the LINE app's language, as LINE's profile reports it (GET /v2/bot/profile)."""
         self.runtime, self.line, self.post, self.drain = runtime, line, post_webhook, drain
         self.user_id = user_id or factories.user_id()
         self.seen = 0
-        line.add_friend(self.user_id)
+        line.add_friend(self.user_id, language=language)
 
     def _send(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         response = self.post(factories.body(event))

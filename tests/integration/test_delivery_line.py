@@ -16,7 +16,7 @@ from bot.delivery.sending import send_batch
 from bot.jobs.queues import HANDOFF_GRACE, SENDS
 from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
-from models import DeliveryStatus, FriendStatus, utcnow
+from models import Customer, DeliveryStatus, FriendStatus, utcnow
 from tests.conftest import ACCESS_TOKEN
 from tests.integration.delivery_helpers import (
     add_customer,
@@ -223,6 +223,26 @@ def test_a_broadcast_goes_by_multicast_in_groups_of_500_and_down_the_ladder(send
     assert len({r.headers["x-line-retry-key"] for r in requests}) == 3
     assert sorted(m.to for m in line.sent_messages()) == sorted(friends)
     assert {row.status for row in ledger(sending, *(r.id for r in line_rows))} == {DeliveryStatus.SENT}
+
+
+def test_a_broadcast_reaches_each_friend_in_their_language(sending, line, drain):
+    """Friends who read English get the English text by a multicast of its own (its own retry key); the others,
+    and those who never chose, the Japanese one under the group's usual key."""
+    japanese, english, unset = [line_id() for _ in range(2)], [line_id() for _ in range(2)], line_id()
+    ids = {user: add_customer(sending, line=user) for user in (*japanese, *english, unset)}
+    with sending.engine.begin() as connection:
+        for user, language in [(u, "ja") for u in japanese] + [(u, "en") for u in english]:
+            connection.execute(
+                Customer.__table__.update().where(Customer.id == ids[user]).values(language=language)
+            )
+    queue(sending, new_broadcast(sending, channels="first_reachable:line"))
+    send_due(sending, drain)
+    requests = line.requests_to(MULTICAST)
+    assert sorted(len(r.body["to"]) for r in requests) == [2, 3]
+    assert len({r.headers["x-line-retry-key"] for r in requests}) == 2
+    texts = {m.to: m.message["text"] for m in line.sent_messages()}
+    assert all("新しいキャンペーン" in texts[user] for user in (*japanese, unset))
+    assert all("new campaign" in texts[user].lower() for user in english)
 
 
 def test_a_multicast_whose_response_was_lost_is_not_sent_twice(sending, line, drain):

@@ -115,3 +115,16 @@ def test_each_image_is_drawn_from_its_language_at_lines_size(runtime):
         size = definition(state, "ja")["size"]
         assert Image.open(io.BytesIO(japanese)).size == (size["width"], size["height"])
         assert len(japanese) < 1_000_000 and japanese != english
+
+
+def test_a_customer_who_chooses_english_gets_the_english_menu(runtime, app, post_webhook, drain):
+    with emulated_line(runtime) as line:
+        sync(app)
+        chat = Chat(runtime, line, post_webhook, drain)
+        chat.follow()
+        chat.say("English")
+        drain()
+        assert line.state.data.user_rich_menus[chat.user_id] == stored(runtime)[("prospect", "en")]
+        chat.say("日本語")
+        drain()
+        assert chat.user_id not in line.state.data.user_rich_menus  # the Japanese default again

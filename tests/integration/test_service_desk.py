@@ -45,7 +45,7 @@ SCRIPTS = {
             "はい",
             "090-1234-5678",
         ],
-        {"accident_time": None, "injuries": "yes", "other_party": "no", "callback_phone": "09012345678"},
+        {"accident_time": None, "injuries": "yes", "other_party": "no", "callback_phone": "090-1234-5678"},
     ),
     "policy_reissue": (
         "a=policy_reissue",
@@ -270,7 +270,11 @@ def test_answers_are_read_the_way_customers_type_them():
     """Postal codes, phones, dates, times, years and choices in full-width, Japanese or English forms."""
     today = date(2026, 1, 3)
     assert desk_checks.postal_code("〒１２３－４５６７", today) == "123-4567"
-    assert desk_checks.phone("+81 90-1234-5678", today) == "09012345678"
+    assert desk_checks.phone("+81 90-1234-5678", today) == "090-1234-5678"
+    assert (
+        desk_checks.phone("０９０ー１２３４ー５６７８", today) == "090-1234-5678"
+    )  # as a Japanese IME types it
+    assert desk_checks.email("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", today) == "taro@example.com"
     assert desk_checks.Day(past_days=365)("12/28", today) == "2025-12-28"  # last year's, not the future
     assert desk_checks.time_of_day("午後3時半", today) == "15:30"
     assert desk_checks.tax_year("令和7年分", today) == "2025"

@@ -41,8 +41,10 @@ class Simulator:
     line: LineEmulator
     drain: Any
 
-    def open(self, customer_id: int | None = None) -> str:
+    def open(self, customer_id: int | None = None, language: str | None = None) -> str:
         body = {} if customer_id is None else {"customer_id": customer_id}
+        if language is not None:  # the page's language, as simulator.js sends it
+            body["language"] = language
         response = self.client.post("/simulator/api/chats", json=body)
         assert response.status_code == 200, response.data
         return response.json["user_id"]
@@ -166,6 +168,17 @@ def test_adding_the_friend_brings_the_greeting_as_a_real_reply(runtime, simulato
             select(LineUser.friend_status).where(LineUser.line_user_id == user_id)
         ).scalar_one()
     assert status == "following"
+
+
+def test_the_english_page_makes_an_english_speaking_line_user(runtime, simulator):
+    """/simulator?lang=en opens chats as a LINE user whose app is in English (LINE's profile says `en`): the
+    greeting and the answers come in English; a language the service does not know is refused."""
+    user_id = simulator.open(language="en")
+    [greeting] = simulator.act(user_id, type="follow")
+    assert greeting["text"].startswith("Thank you for adding us as a friend!")
+    [menu] = simulator.act(user_id, type="text", text="menu")
+    assert menu["text"] == "How can we help you?"
+    assert simulator.client.post("/simulator/api/chats", json={"language": "xx"}).status_code == 400
 
 
 def test_text_and_a_quick_reply_tap_get_answers(simulator):

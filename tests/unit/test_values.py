@@ -48,3 +48,51 @@ def test_phone_and_email_are_normalised():
     """Phones become E.164; full-width characters and the domain's case are normalised."""
     assert values.phone("０９０-１２３４-５６７８") == "+819012345678"
     assert values.email("Taro@EXAMPLE.com") == "Taro@example.com"
+
+
+@pytest.mark.parametrize(
+    ("typed", "address"),
+    [
+        ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", "taro@example.com"),  # a Japanese IME's full-width
+        ("taro@example。jp", "taro@example.jp"),  # the IME's 。 for .
+        (" Taro@Example.JP ", "Taro@example.jp"),
+    ],
+)
+def test_a_typed_email_is_read_as_an_ime_types_it(typed, address):
+    """What a customer types in the chat, full-width or half-width, is the address they meant."""
+    assert values.typed_email(typed) == address
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("taro@example", "no_domain_suffix"),
+        ("ｔａｒｏ＠ｅｘａｍｐｌｅ", "no_domain_suffix"),
+        ("taro", "no_at"),
+    ],
+)
+def test_a_wrong_email_says_what_is_missing(typed, reason):
+    """「taro@example」 lacks the .jp or .com; 「taro」 the @; the reason says which."""
+    with pytest.raises(values.EmailProblem) as problem:
+        values.typed_email(typed)
+    assert problem.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("０９０－１２３４－５６７８", "090-1234-5678"),
+        ("09012345678", "090-1234-5678"),
+        ("+81 90 1234 5678", "090-1234-5678"),
+        ("0312345678", "03-1234-5678"),
+    ],
+)
+def test_a_typed_phone_is_echoed_the_usual_way(typed, written):
+    """Phones come back as people write them in Japan, whatever was typed."""
+    assert values.national_phone(typed) == written
+
+
+def test_a_number_abroad_is_not_a_japanese_phone():
+    """The desk calls back in Japan: a number abroad is refused."""
+    with pytest.raises(ValueError):
+        values.national_phone("+1 212 555 1234")
