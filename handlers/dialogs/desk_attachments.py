@@ -70,7 +70,7 @@ def give_up(turn: Turn, state: DialogState, ctx: Ctx, form: Form | None) -> None
 
 
 def shown(value: Any, locale: str) -> str:
-    return text("messages.chat_attach.count", locale, count=len(value or []))
+    return text("messages.chat_attach.labels.count", locale, count=len(value or []))
 
 
 def elsewhere(turn: Turn, state: DialogState | None, ctx: Ctx, form: Form | None) -> None:
