@@ -12,7 +12,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +27,7 @@ from bot.chat.media_types import HEAD_BYTES, largest, megabytes, sniff, taken
 from bot.chat.sealing import Keyring, context_of
 from bot.delivery.channels.line_content import Content, LineContent
 from bot.delivery.outbox import dispatch_answers, queue_message
-from bot.jobs.queues import enqueue_fetches
+from bot.jobs.queues import FETCH_RETRY, enqueue_fetches, fetch_alive
 from bot.platform.config import Settings
 from bot.platform.runtime import current
 from models import Attachment, AttachmentStatus
@@ -259,6 +259,38 @@ def exported(connection: Connection, settings: Settings, customer_id: int) -> li
             item["content_base64"] = base64.b64encode(_plaintext(settings, row)).decode()
         out.append(item)
     return out
+
+
+STALLED_AFTER = timedelta(minutes=15)  # past every retry of FETCH_RETRY: a pending row with no job was lost
+STALLED_GIVE_UP = 3 * (FETCH_RETRY.max + 1)  # tries, across requeues: then the customer is told, once
+
+
+def requeue_stalled(engine: Engine, redis: Redis, settings: Settings, now: datetime) -> int:
+    """The tick: attachments still pending well after they arrived whose fetch job RQ no longer holds (Redis was
+    down when they were recorded, or lost its data) are queued again; after too many tries, given up (the
+    customer told to send it again)."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ATTACHMENTS.c.id, ATTACHMENTS.c.attempts)
+            .where(
+                ATTACHMENTS.c.status == AttachmentStatus.PENDING,
+                ATTACHMENTS.c.created_at < now - STALLED_AFTER,
+            )
+            .order_by(ATTACHMENTS.c.id)
+            .limit(200)
+        ).all()
+    try:
+        lost = [row for row in rows if not fetch_alive(redis, row.id)]
+        for row in lost:
+            if row.attempts >= STALLED_GIVE_UP:
+                _refuse(engine, redis, settings, row.id, "unavailable", now)
+        enqueue_fetches(redis, [row.id for row in lost if row.attempts < STALLED_GIVE_UP])
+    except RedisError:
+        log.warning("stalled attachments not queued again (Redis); the next tick tries")
+        return 0
+    if lost:
+        log.info("attachments: %s stalled fetches queued again or given up", len(lost))
+    return len(lost)
 
 
 # ── handing new attachments to the worker once the event that brought them has committed ─────────────────────────

@@ -162,6 +162,13 @@ def fetch_job_id(attachment_id: int) -> str:
     return f"attachment-{attachment_id}"
 
 
+def fetch_alive(redis: Redis, attachment_id: int) -> bool:
+    """Whether RQ still holds the attachment's fetch job, waiting, scheduled for a retry or running."""
+    job = Job.fetch_many([fetch_job_id(attachment_id)], connection=redis)[0]
+    alive = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
+    return job is not None and job.get_status(refresh=False) in alive
+
+
 def enqueue_fetches(redis: Redis, attachment_ids: Sequence[int]) -> None:
     """One fetch job per attachment (a fixed id: queued twice, it is still one job)."""
     queue = Queue(FETCHES, connection=redis)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -16,8 +17,10 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from bot.chat.attachments import open_attachment
+from bot.chat.answers import Media
+from bot.chat.attachments import open_attachment, record
 from bot.jobs.queues import FETCHES, fetch_job_id
+from bot.jobs.tasks import tick
 from bot.privacy.disclosure import export_customer
 from bot.privacy.erasure import erase_customer
 from models import AdminAudit, Attachment, ServiceRequest, utcnow
@@ -270,3 +273,26 @@ def test_the_customers_export_holds_their_photos_and_erasure_deletes_them(
     if backend == "s3":
         s3 = boto3.client("s3", endpoint_url=runtime.settings.attachment_s3_endpoint_url)
         assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_a_photo_whose_fetch_was_lost_is_fetched_by_the_tick(backend, runtime, post_webhook, drain):
+    """Redis lost the fetch job (or was down when the photo came): the worker's tick finds the photo still pending
+    long after it arrived, with no job, and queues it again; it is then stored."""
+    photo = jpeg()
+    with emulated_line(runtime) as line:
+        chat = Chat(runtime, line, post_webhook, drain)
+        start_accident(chat)
+        with runtime.engine.begin() as connection:  # recorded, and the job never queued
+            attachment = record(
+                connection,
+                chat.customer_id(),
+                Media(line.add_content(chat.user_id, photo, "image/jpeg"), "image"),
+                utcnow() - timedelta(hours=1),
+            )
+        assert tick(utcnow().isoformat())["attachment_fetches_requeued"] == 1
+        assert tick(utcnow().isoformat())["attachment_fetches_requeued"] == 0  # queued now: alive
+        drain()
+    [row] = attachments(runtime)
+    assert row.id == attachment and row.status == "stored"
+    with runtime.engine.connect() as connection:
+        assert open_attachment(connection, row.id, runtime.settings)[1] == photo
