@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.chat.answers import Turn, answer
 from bot.chat.attachments import discard, fetch_after_commit, kept, record
 from bot.chat.dialog_state import DialogState
@@ -18,7 +20,9 @@ from bot.platform.i18n import text
 from handlers.conversation import move
 from handlers.dialogs.desk_checks import Attachments
 from handlers.dialogs.desk_forms import Form, Question
+from models import Dialog
 
+DIALOGS = Dialog.__table__
 COLLECTED = "attachments"  # the dialog's list of attachment ids sent at the current question
 
 
@@ -33,8 +37,10 @@ def collected(state: DialogState) -> list[int]:
 def take(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     """One photo, video or file at an attachments question: recorded and queued for fetching, the customer told
     how many are in (once per set of photos sent together)."""
-    media, ids = turn.media, collected(state)
+    media = turn.media
     assert media is not None
+    state = _locked(turn, state, ctx)
+    ids = collected(state)
     settings = ctx.settings
     if len(ids) >= settings.attachment_max_per_request:
         move(turn, ctx, state, state.step)
@@ -49,6 +55,18 @@ def take(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     move(turn, ctx, state, state.step, **{COLLECTED: [*ids, attachment_id]})
     if media.last_of_set:
         answer(ctx, turn, "chat_attach.received", count=len(ids) + 1)
+
+
+def _locked(turn: Turn, state: DialogState, ctx: Ctx) -> DialogState:
+    """The dialog as it is now, locked until this event commits (PostgreSQL): photos sent together arrive as
+    separate events that two workers may take at once, and each must add to the list the other wrote."""
+    connection = ctx.session.connection()
+    if connection.dialect.name != "postgresql":  # SQLite: one writer at a time already
+        return state
+    data = connection.execute(
+        select(DIALOGS.c.data).where(DIALOGS.c.line_user_id == turn.user_id).with_for_update()
+    ).scalar()
+    return DialogState(state.name, state.step, dict(data or state.data))
 
 
 def finished(state: DialogState, ctx: Ctx) -> list[int] | None:
