@@ -24,6 +24,7 @@ from handlers import (
     link_page,
     privacy_download,
     sms_callbacks,
+    staff_attachments,
     tracking,
 )
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(coupon_api.blueprint)
     app.register_blueprint(dashboard.blueprint)  # staff; open in local mode, else DASHBOARD_TOKEN
     app.register_blueprint(privacy_download.blueprint)  # an approved disclosure, with its one-time code
+    app.register_blueprint(staff_attachments.blueprint)  # photos and files of requests: as the dashboard
     if settings.simulator_enabled:  # `make run` only (devtools/local.py): it signs webhook events for anyone
         from devtools import simulator  # never in production: the only import of devtools
 

@@ -7,7 +7,9 @@ listeners; `build_chat` registers them when the app or the worker starts (import
   that dialog cleanly: the old state is replaced);
 - `NAME = chat.dialog("email_capture", "ask", "confirm")`: a dialog and the steps it can wait at (`begin` and
   `move` go to no other);
-- `@chat.step(NAME, "ask")`: the next text or tap of a user whose dialog waits at that step.
+- `@chat.step(NAME, "ask")`: the next text or tap of a user whose dialog waits at that step (`media=True`: and the
+  photos, videos and files they send there);
+- `@chat.media_fallback`: a photo, video or file sent anywhere else (True when it answered).
 
 Anything else gets the FAQ's answer when one matches, and otherwise the menu with a hand-off to staff: never
 silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
@@ -29,6 +31,7 @@ from bot.platform.registry import Registry
 Handler = Callable[[Turn, Ctx], None]
 StepHandler = Callable[[Turn, DialogState, Ctx], None]
 Fallback = Callable[[Turn, Ctx], bool]  # True when it answered
+MediaFallback = Callable[[Turn, DialogState | None, Ctx], bool]  # True when it answered
 
 
 class UnknownStep(ValueError):
@@ -59,6 +62,8 @@ class ChatListeners:
     commands: list[tuple[str, Handler]] = field(default_factory=list)
     steps: list[tuple[tuple[str, str], StepHandler]] = field(default_factory=list)
     fallbacks: list[Fallback] = field(default_factory=list)
+    media_steps: list[tuple[str, str]] = field(default_factory=list)
+    media_fallbacks: list[MediaFallback] = field(default_factory=list)
 
     def dialog(self, name: str, *steps: str) -> DialogSteps:
         declared = DialogSteps(name, steps)
@@ -71,9 +76,17 @@ class ChatListeners:
     def command(self, *words: str) -> Callable[[Handler], Handler]:
         return _collect(self.commands, tuple(normalise(word) for word in words))
 
-    def step(self, dialog: DialogSteps, step: str) -> Callable[[StepHandler], StepHandler]:
+    def step(
+        self, dialog: DialogSteps, step: str, media: bool = False
+    ) -> Callable[[StepHandler], StepHandler]:
         dialog.at(step, {})  # UnknownStep at once for a step the dialog does not declare (a typo)
+        if media:
+            self.media_steps.append((dialog.name, step))
         return _collect(self.steps, ((dialog.name, step),))
+
+    def media_fallback(self, handler: MediaFallback) -> MediaFallback:
+        self.media_fallbacks.append(handler)
+        return handler
 
     def fallback(self, handler: Fallback) -> Fallback:
         """A last try before "not understood" (the FAQ), in the order of the modules built."""
@@ -96,6 +109,8 @@ class ChatRegistry:
     commands: Registry[str, Handler]
     steps: Registry[tuple[str, str], StepHandler]
     fallbacks: tuple[Fallback, ...]
+    media_steps: frozenset[tuple[str, str]] = frozenset()
+    media_fallbacks: tuple[MediaFallback, ...] = ()
 
     def unhandled_steps(self) -> list[str]:
         """`dialog.step` for each step a dialog can wait at that no handler takes."""
@@ -115,13 +130,19 @@ def build_chat(modules: Iterable[ChatListeners]) -> ChatRegistry:
     commands: Registry[str, Handler] = Registry("chat command")
     steps: Registry[tuple[str, str], StepHandler] = Registry("dialog step")
     fallbacks: list[Fallback] = []
+    media_steps: set[tuple[str, str]] = set()
+    media_fallbacks: list[MediaFallback] = []
     for listeners in modules:
         dialogs.add_all((dialog.name, dialog) for dialog in listeners.dialogs)
         actions.add_all(listeners.actions)
         commands.add_all(listeners.commands)
         steps.add_all(listeners.steps)
         fallbacks.extend(listeners.fallbacks)
-    return ChatRegistry(dialogs, actions, commands, steps, tuple(fallbacks))
+        media_steps.update(listeners.media_steps)
+        media_fallbacks.extend(listeners.media_fallbacks)
+    return ChatRegistry(
+        dialogs, actions, commands, steps, tuple(fallbacks), frozenset(media_steps), tuple(media_fallbacks)
+    )
 
 
 def normalise(text: str) -> str:
@@ -153,6 +174,8 @@ def converse(turn: Turn, ctx: Ctx) -> None:
     then the menu with a hand-off."""
     chat: ChatRegistry = ctx.handlers.chat
     state = current(ctx.session.connection(), turn.user_id, ctx.now)
+    if turn.media is not None:
+        return _take_media(chat, turn, state, ctx)
     if turn.text is not None and normalise(turn.text) in chat.commands:
         chat.commands[normalise(turn.text)](turn, ctx)
         return
@@ -172,5 +195,14 @@ def converse(turn: Turn, ctx: Ctx) -> None:
     answer(ctx, turn, "chat.not_understood")
 
 
+def _take_media(chat: ChatRegistry, turn: Turn, state: DialogState | None, ctx: Ctx) -> None:
+    """A photo, video or file: the open dialog's step when it takes them, else whoever recognises it, else the
+    menu."""
+    if state is not None and (state.name, state.step) in chat.media_steps:
+        chat.steps[(state.name, state.step)](turn, state, ctx)
+    elif not any(fallback(turn, state, ctx) for fallback in chat.media_fallbacks):
+        answer(ctx, turn, "chat.menu")
+
+
 # taps that answer the open dialog rather than start something
-DIALOG_ACTIONS = frozenset({"confirm", "change", "cancel_dialog", "skip"})
+DIALOG_ACTIONS = frozenset({"confirm", "change", "cancel_dialog", "skip", "attachments_done"})

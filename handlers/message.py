@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import logging
 
-from linebot.v3.webhooks import MessageEditedEvent, MessageEvent, TextMessageContent, UnsendEvent
+from linebot.v3.webhooks import (
+    FileMessageContent,
+    ImageMessageContent,
+    MessageEditedEvent,
+    MessageEvent,
+    TextMessageContent,
+    UnsendEvent,
+    VideoMessageContent,
+)
 
-from bot.chat.answers import Turn, answer, ensure_customer
+from bot.chat.answers import Media, Turn, answer, ensure_customer
 from bot.inbound.context import Ctx
 from bot.inbound.router import HandlerGroup
 from bot.platform.characters import forbidden_character
@@ -21,8 +29,8 @@ group = HandlerGroup("message")
 
 @group.on(MessageEvent)
 def receive_message(event: MessageEvent, ctx: Ctx) -> None:
-    """A slash command from staff goes to the admin chat; otherwise a text is read by the dialogs and anything
-    else (a sticker, a photo) gets the menu. Group chats get no customer dialog."""
+    """A slash command from staff goes to the admin chat; otherwise a text, a photo, a video or a file goes to the
+    dialogs and anything else (a sticker, a voice message) gets the menu. Group chats get no customer dialog."""
     note_interaction(event, ctx)
     content = event.message
     text = content.text if isinstance(content, TextMessageContent) else None
@@ -39,11 +47,28 @@ def receive_message(event: MessageEvent, ctx: Ctx) -> None:
         log.info("message: customer=%s text refused, it holds %s", customer_id, refused)
         answer(ctx, Turn(user_id, customer_id, event.reply_token), "chat.retype")
         return
-    turn = Turn(user_id, customer_id, event.reply_token, text=text)
-    if text is None:
+    turn = Turn(user_id, customer_id, event.reply_token, text=text, media=media_of(content))
+    if text is None and turn.media is None:
         answer(ctx, turn, "chat.menu")
         return
     converse(turn, ctx)
+
+
+def media_of(content: object) -> Media | None:
+    """A photo, video or file LINE keeps for the bot to fetch (one hosted elsewhere, `external`, is not LINE's to
+    give, and is treated as a sticker is)."""
+    provider = getattr(getattr(content, "content_provider", None), "type", "line")
+    if isinstance(content, FileMessageContent):
+        return Media(content.id, "file", file_name=content.file_name, size=content.file_size)
+    if provider != "line":
+        return None
+    if isinstance(content, ImageMessageContent):
+        image_set = content.image_set
+        last = image_set is None or not image_set.total or image_set.index in (None, image_set.total)
+        return Media(content.id, "image", last_of_set=last)
+    if isinstance(content, VideoMessageContent):
+        return Media(content.id, "video")
+    return None
 
 
 @group.on(MessageEditedEvent)

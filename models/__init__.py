@@ -1,6 +1,7 @@
 """The service's tables, one module per aggregate, re-exported here."""
 
 from models.api_request import ApiRequest
+from models.attachment import Attachment, AttachmentStatus
 from models.base import UTCDateTime, utcnow
 from models.broadcast import Broadcast, BroadcastStatus
 from models.catalog import Adviser, Campaign, Document, Product, ProductKind, ProductType, Store
@@ -45,6 +46,8 @@ __all__ = [
     "AdminAudit",
     "Adviser",
     "ApiRequest",
+    "Attachment",
+    "AttachmentStatus",
     "Broadcast",
     "BroadcastStatus",
     "Campaign",

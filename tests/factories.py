@@ -24,6 +24,10 @@ OWN_SENDER_IDENTITY = {
     "MAIL_FROM": "はなまる損保 <info@hanamaru-sonpo.test>",
     "PUBLIC_BASE_URL": "https://engage.hanamaru-sonpo.test",
 }
+# ... and the key attachments are sealed with (bot/chat/sealing.py): base64 of 32 bytes, required there too
+OWN_SERVICE_SETTINGS = OWN_SENDER_IDENTITY | {
+    "ATTACHMENT_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+}
 
 # People the tests name by hand (the sample data's and the demo's come from their builders); the log guard
 # (tests/log_guard.py) fails a test whose logs hold any of them.

@@ -34,6 +34,17 @@ FRIEND_ADD_SOURCE = "line:friend_add"
 
 
 @dataclass(frozen=True)
+class Media:
+    """A photo, video or file the user sent: LINE's message id (its content is fetched later, in the worker)."""
+
+    message_id: str
+    kind: str  # image, video, file
+    file_name: str | None = None
+    size: int | None = None  # a file's size as LINE reports it (photos and videos: unknown until fetched)
+    last_of_set: bool = True  # False for all but the last photo of several sent at once (LINE's imageSet)
+
+
+@dataclass(frozen=True)
 class Turn:
     """One thing a LINE user did in the chat: a text, or a tap (postback) with its action and values."""
 
@@ -45,6 +56,7 @@ class Turn:
     value: str | None = None  # postback `v=`
     token: str | None = None  # postback `t=`: the message tapped
     params: Mapping[str, str] = field(default_factory=dict)  # LINE's postback params (date-time picker)
+    media: Media | None = None  # a photo, video or file instead of a text
 
 
 def ensure_customer(connection: Connection, line_user_id: str, at: datetime, evidence: Evidence) -> int:

@@ -42,6 +42,7 @@ POSTBACK = (
     "my_coupons",
     "my_requests",
     "skip",
+    "attachments_done",  # photos, videos and files sent with a request: that is all
     "enter_code",
     "admin_broadcast_confirm",  # the admin chat: a broadcast's dry run (送信する, やめる)
     "admin_broadcast_drop",

@@ -21,7 +21,10 @@ ANSWERS = "answers"  # chat answers: a customer is waiting and LINE's reply toke
 EVENTS = "events"  # inbound LINE events: short jobs
 SENDS = "deliveries"  # send jobs: a batch of ledger rows each (the Redis name kept for jobs already queued)
 MAINTENANCE = "maintenance"  # the periodic tick
-WORKER_QUEUES = (ANSWERS, EVENTS, SENDS, MAINTENANCE)  # a worker takes them in this order
+FETCHES = (
+    "fetches"  # photos, videos and files customers sent, fetched from LINE: large, and nobody waits on them
+)
+WORKER_QUEUES = (ANSWERS, EVENTS, SENDS, FETCHES, MAINTENANCE)  # a worker takes them in this order
 
 
 def event_job_id(event_row_id: int) -> str:
@@ -170,3 +173,36 @@ def enqueue_menu_switch(redis: Redis, customer_ids: list[int]) -> None:
         )
     except RedisError:
         log.warning("rich menu switch of %d customers not queued (Redis)", len(customer_ids))
+
+
+# ── attachments: bot/chat/attachments.py fetches them; a video LINE is still preparing is asked for again ──────────
+# LINE prepares a video in seconds to minutes; a passing failure (LINE busy, S3 down) is retried the same way. The
+# last try gives up and tells the customer.
+FETCH_RETRY = Retry(max=6, interval=[5, 15, 30, 60, 120, 300])
+FETCH_TIMEOUT = 180  # seconds: a 50 MB video over a slow link
+
+
+def fetch_job_id(attachment_id: int) -> str:
+    return f"attachment-{attachment_id}"
+
+
+def fetch_alive(redis: Redis, attachment_id: int) -> bool:
+    """Whether RQ still holds the attachment's fetch job, waiting, scheduled for a retry or running."""
+    job = Job.fetch_many([fetch_job_id(attachment_id)], connection=redis)[0]
+    alive = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
+    return job is not None and job.get_status(refresh=False) in alive
+
+
+def enqueue_fetches(redis: Redis, attachment_ids: Sequence[int]) -> None:
+    """One fetch job per attachment (a fixed id: queued twice, it is still one job)."""
+    queue = Queue(FETCHES, connection=redis)
+    for attachment_id in attachment_ids:
+        queue.enqueue(
+            "bot.jobs.attachments.fetch_attachment",
+            attachment_id,
+            job_id=fetch_job_id(attachment_id),
+            retry=FETCH_RETRY,
+            job_timeout=FETCH_TIMEOUT,
+            result_ttl=SEND_RESULT_TTL,
+            failure_ttl=SEND_FAILURE_TTL,
+        )

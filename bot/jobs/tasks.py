@@ -15,6 +15,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
 from bot.api_events import idempotency
+from bot.chat.attachments import requeue_stalled
 from bot.chat.richmenus import DEFAULT_LOCALE, line_user_of, switch
 from bot.customers.language import customer_locale
 from bot.delivery.channels.line_menus import RichMenuApi
@@ -152,6 +153,7 @@ def tick(at: str | None = None) -> dict[str, object]:
     with current().engine.begin() as connection:  # friends referred (#19) who have since contracted
         credited = credit_referrals(connection, now)
     notices = requeue_stale(current().engine, current().redis, now)  # staff notices whose enqueue was lost
+    fetches = requeue_stalled(current().engine, current().redis, settings, now)  # photos whose fetch was lost
     # APPI retention: chat texts and webhook payloads older than RETENTION_DAYS lose their text, a batch a tick
     forgotten_texts = forget_old_texts(current().engine, settings.retention_days, now)
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
@@ -163,6 +165,7 @@ def tick(at: str | None = None) -> dict[str, object]:
         "coupon_reminders_queued": reminders,
         "referrals_credited": credited,
         "staff_notices_requeued": notices,
+        "attachment_fetches_requeued": fetches,
         "texts_forgotten": forgotten_texts,
         "deliveries_dispatched": dispatched,
     }

@@ -5,8 +5,10 @@ Nothing here runs at import time; the composition roots (`app.py`, `worker.py`) 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -82,9 +84,6 @@ class Settings(BaseSettings):
     line_channel_secret: str = Field(default="", description="Channel secret; signs webhooks")
     line_channel_access_token: str = Field(default="", description="Messaging API access token")
     line_api_base_url: str = LINE_API_DEFAULT
-    # LINE's data API (rich menu images, message content); unset: api-data.line.me beside the real LINE, the same
-    # host as `line_api_base_url` beside the emulator (which serves both)
-    line_data_api_base_url: str = ""
     richmenu_font: str = Field(default="", description="A Japanese .ttf/.otf/.ttc for the rich menu images")
     database_url: str = ""
     # How long a process waits on its database, in seconds: to open a PostgreSQL connection (libpq's minimum is
@@ -188,6 +187,21 @@ class Settings(BaseSettings):
     # The chat simulator (/simulator): act as a customer's LINE app against the LINE emulator. `make run` turns
     # it on; never in production (it signs webhook events with the channel secret for anyone who asks).
     simulator_enabled: bool = False
+    # Photos, videos and files sent with requests (attachments): sealed with AES-GCM under ATTACHMENT_KEY (base64 of
+    # 32 random bytes; required outside local mode, where one is made in DATA_DIR/attachment.key). Keys named in
+    # ATTACHMENT_OLD_KEYS (comma-separated) still open what they sealed: rotate by moving the key there. Largest
+    # photo, video and file taken; S3-compatible object storage when a bucket is named (credentials from the
+    # standard AWS_* variables), else the database.
+    attachment_key: str = ""
+    attachment_old_keys: Annotated[list[str], NoDecode] = []
+    attachment_image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    attachment_video_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    attachment_file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    attachment_max_per_request: int = Field(default=10, ge=1, le=50)
+    attachment_s3_bucket: str = ""
+    attachment_s3_endpoint_url: str = ""
+    # LINE's data API (message content, rich menu images: api-data.line.me); empty = LINE's own, or LINE_API_BASE_URL when that is an emulator.
+    line_data_api_base_url: str = ""
     # The operator's scenario settings (timings, optional filters): a YAML file, see bot/platform/scenario_config.py.
     scenario_settings_file: Path | None = None
     # Optional filters (○) may also come as JSON: {"visit_reminder": {"reservation.store_code": "S01"}};
@@ -239,6 +253,24 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("attachment_old_keys", mode="before")
+    @classmethod
+    def _parse_old_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("attachment_key", "attachment_old_keys")
+    @classmethod
+    def _check_attachment_keys(cls, value: str | list[str]) -> str | list[str]:
+        for key in [value] if isinstance(value, str) else value:
+            if key and not _is_aes_key(key):
+                raise ValueError(
+                    "ATTACHMENT_KEY and ATTACHMENT_OLD_KEYS take base64 of 32 random bytes, e.g. the output of "
+                    "`python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'`"
+                )
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("staff_line_targets", mode="before")
     @classmethod
     def _parse_staff_targets(cls, value: object) -> object:
@@ -275,12 +307,6 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"BENEFIT_CAMPAIGNS: campaign codes of {', '.join(bad)} must be 1–64 characters")
         return {reason: code.strip() for reason, code in value.items()}
-
-    @property
-    def line_data_api(self) -> str:
-        if self.line_data_api_base_url:
-            return self.line_data_api_base_url
-        return LINE_DATA_API_DEFAULT if self.line_api_base_url == LINE_API_DEFAULT else self.line_api_base_url
 
     @field_validator("line_api_base_url", "line_data_api_base_url", "public_base_url")
     @classmethod
@@ -382,6 +408,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'app.db').resolve()}"
 
     @property
+    def line_data_api_url(self) -> str:
+        """Where LINE's content API is: api-data.line.me beside LINE itself, the emulator's address beside it."""
+        if self.line_data_api_base_url:
+            return self.line_data_api_base_url.rstrip("/")
+        return LINE_DATA_API_DEFAULT if self.line_api_base_url == LINE_API_DEFAULT else self.line_api_base_url
+
+    @property
     def uses_embedded_redis(self) -> bool:
         return not self.redis_url
 
@@ -403,6 +436,13 @@ class Settings(BaseSettings):
             or (urlsplit(self.public_base_url).hostname or "localhost") in _LOOPBACK_HOSTS,
         }
         return [name for name, sample in samples.items() if sample]
+
+
+def _is_aes_key(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except ValueError:
+        return False
 
 
 def _is_example(value: str, sample: str) -> bool:
@@ -431,4 +471,31 @@ def load_service_settings() -> Settings:
     the sender identity is the sample one outside local mode."""
     settings = load_settings()
     refuse_sample_identity(settings)
-    return settings
+    return with_attachment_key(settings)
+
+
+LOCAL_ATTACHMENT_KEY = "attachment.key"
+
+
+def with_attachment_key(settings: Settings) -> Settings:
+    """The settings with the key attachments are sealed with: ATTACHMENT_KEY; in local mode without one, the key
+    kept in DATA_DIR (made there the first time); elsewhere without one, StartupRefused (photos of accidents must
+    never be kept in the clear, nor under a key nobody chose)."""
+    if settings.attachment_key:
+        return settings
+    if not settings.local_mode:
+        raise StartupRefused(
+            "Not starting: ATTACHMENT_KEY is not set. Photos and files customers send are stored encrypted "
+            "under it: set it to base64 of 32 random bytes (LOCAL_MODE=1 makes one in DATA_DIR on a laptop)."
+        )
+    path = settings.data_dir / LOCAL_ATTACHMENT_KEY
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # `make run` migrates (and so makes the key) before the web and the worker start
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+    return settings.model_copy(update={"attachment_key": path.read_text().strip()})

@@ -1,7 +1,8 @@
 """Disclosure (開示): everything the service holds about one customer, table by table, as one JSON document.
 
 Built from the declarations in `holdings` over the live schema, so every table that can hold a customer's rows
-is looked at (an empty list says it holds none of theirs). Webhook payloads are shown as the JSON they are.
+is looked at (an empty list says it holds none of theirs). Webhook payloads are shown as the JSON they are, and
+the photos, videos and files the customer sent as their content (decrypted, base64), not as sealed bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, select
 
+from bot.chat.attachments import exported
 from bot.platform.config import Settings
 from bot.privacy.holdings import HOLDINGS, UndeclaredTables, undeclared
 from bot.privacy.subject import Subject, subject
@@ -42,12 +44,9 @@ def export_customer(
     connection: Connection, metadata: MetaData, settings: Settings, customer_id: int, now: datetime
 ) -> dict[str, Any]:
     """The disclosure document of one customer (by internal id)."""
-    return {
-        "format": FORMAT,
-        "customer_id": customer_id,
-        "exported_at": now.isoformat(),
-        "tables": customer_rows(connection, metadata, subject(connection, settings, customer_id)),
-    }
+    tables = customer_rows(connection, metadata, subject(connection, settings, customer_id))
+    tables["attachments"] = exported(connection, settings, customer_id)
+    return {"format": FORMAT, "customer_id": customer_id, "exported_at": now.isoformat(), "tables": tables}
 
 
 def dumps(document: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy import Connection, MetaData, Table, select
 
+from bot.chat.attachments import forget_objects
 from bot.platform.config import Settings
 from bot.privacy.holdings import HOLDINGS, REDIS_KEYS, UndeclaredTables, undeclared
 from bot.privacy.subject import Subject, subject
@@ -58,6 +59,8 @@ def erase_customer(
         audit(connection, actor, place, "erase", arguments, "already", now, f"{detail} erased before")
         return Erasure(customer_id, before, already=True)
     who = subject(connection, settings, customer_id)
+    # objects in S3 first: if the store cannot delete them, the erasure fails whole and can be run again
+    forget_objects(connection, settings, customer_id)
     changed = {}
     for table in reversed(metadata.sorted_tables):  # rows referring to the customer before the customer row
         if table.name in HOLDINGS:

@@ -91,6 +91,9 @@ HOLDINGS: dict[str, Holding] = {
     "webhook_events": Holding(by_line_user(), scrubbing.redact_events),
     "line_users": Holding(by_line_user(), scrubbing.forget_line_user),
     "service_requests": Holding(CUSTOMER, scrubbing.close_requests),
+    # photos, videos and files sent with requests: disclosed decrypted, erased with their objects in S3
+    # (bot/chat/attachments.py)
+    "attachments": Holding(CUSTOMER, scrubbing.delete_rows),
     "staff_notices": Holding(_notice_rows, scrubbing.strip_notices, _notice_match),
     "coupons": Holding(CUSTOMER, scrubbing.keep_rows),  # a code and its use count towards the campaign's cap
     "referral_codes": Holding(CUSTOMER, scrubbing.delete_rows),

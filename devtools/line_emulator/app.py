@@ -62,9 +62,14 @@ class EmulatorApp:
             answer = control.handle(self.state, request)
         else:
             answer = self._api(request, request_id)
-        response = Response(
-            json.dumps(answer.body, ensure_ascii=False), status=answer.status, content_type="application/json"
-        )
+        if answer.raw is not None:  # a customer's photo, video or file (the content API)
+            response = Response(answer.raw, status=answer.status, content_type=answer.content_type)
+        else:
+            response = Response(
+                json.dumps(answer.body, ensure_ascii=False),
+                status=answer.status,
+                content_type="application/json",
+            )
         response.headers["x-line-request-id"] = request_id
         for name, value in answer.headers.items():
             response.headers[name] = value

@@ -30,11 +30,14 @@ class Call:
 
 @dataclass
 class Answer:
-    """What a handler returns: HTTP status, JSON body and extra headers."""
+    """What a handler returns: HTTP status, JSON body and extra headers (or, for content, `raw` bytes of
+    `content_type`)."""
 
     status: int
     body: Any = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/json"
 
     @property
     def ok(self) -> bool:

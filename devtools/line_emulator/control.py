@@ -14,12 +14,17 @@ No auth (the emulator listens on loopback).  All bodies are JSON.
 * ``POST   /__emulator__/reply_tokens`` ``{"userId"?}``    → ``{"replyToken": "..."}``
 * ``GET    /__emulator__/link_tokens/<token>[?consume=1]`` → ``{"userId": "U..." | null}`` (consume: used, as
   LINE's account-link endpoint does: a link token links once)
+* ``POST   /__emulator__/contents`` ``{"userId"?, "type": "image"|"video"|"audio"|"file", "contentType",
+  "data": base64, "transcoding"?: "processing"|"succeeded"|"failed"}`` → ``{"messageId"}`` (what a user sent: the
+  content API serves it under that id; the webhook event a test sends names it)
+* ``POST   /__emulator__/contents/<messageId>`` ``{"transcoding"}`` → ``{}`` (a video's preparation moves on)
 * ``POST   /__emulator__/clock`` ``{"advance": seconds}``  → ``{"now": epoch}``
 * ``GET    /__emulator__/quota`` / ``POST`` ``{"limit": N | null}`` → ``{"limit", "usage"}``
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -99,6 +104,22 @@ def _route(state: EmulatorState, request: Request, path: str) -> Answer | None:
     if path.startswith("/link_tokens/") and method == "GET":
         token, consume = path[len("/link_tokens/") :], request.args.get("consume") == "1"
         return Answer(200, {"userId": state.link_token_owner(token, consume=consume)})
+    if path == "/contents" and method == "POST":
+        body = _json(request)
+        message_id = state.add_content(
+            body.get("userId"),
+            body["type"],
+            base64.b64decode(body["data"]),
+            body["contentType"],
+            body.get("transcoding"),
+        )
+        return Answer(200, {"messageId": message_id})
+    if path.startswith("/contents/") and method == "POST":
+        message_id = path[len("/contents/") :]
+        if state.content(message_id) is None:
+            return Answer(404, dict(NOT_FOUND))
+        state.set_transcoding(message_id, _json(request)["transcoding"])
+        return Answer(200, {})
     if path == "/clock" and method == "POST":
         state.clock.advance(float(_json(request).get("advance", 0)))
         return Answer(200, {"now": state.clock.now()})

@@ -1,5 +1,6 @@
 """Route handlers for users and resources: profile, link token, loading animation, mark-as-read,
-rich menus (create/get/delete/list/image, per-user and default links) and coupons.
+rich menus (create/get/delete/list/image, per-user and default links), coupons, and the content users sent
+(photos, videos, files: `GET /v2/bot/message/{messageId}/content` and its `/transcoding` status).
 
 Bodies are schema-validated before these run.  Coupons are RUNNING when created and CLOSED after
 ``close`` (closing twice is 410); listing pages through them in creation order.
@@ -193,3 +194,23 @@ def coupon_close(call: Call) -> Answer:
             return error(410, "The coupon has already been closed")
         coupon["status"] = "CLOSED"
     return Answer(200, {})
+
+
+# ── content users sent (api-data.line.me): photos, videos, audio and files ──────────────────────────────────────────
+def message_content(call: Call) -> Answer:
+    """The bytes of a message's content; 404 for an id LINE never issued; 202 (no body) while a video or audio is
+    still being prepared, 404 when its preparation failed."""
+    content = call.state.content(call.args["messageId"])
+    if content is None or content.transcoding == "failed":
+        return Answer(404, dict(NOT_FOUND))
+    if content.transcoding == "processing":
+        return Answer(202, raw=b"", content_type="text/plain")
+    return Answer(200, raw=content.data, content_type=content.content_type)
+
+
+def message_content_transcoding(call: Call) -> Answer:
+    """`{"status": "processing" | "succeeded" | "failed"}` for content the emulator issued; 404 otherwise."""
+    content = call.state.content(call.args["messageId"])
+    if content is None:
+        return Answer(404, dict(NOT_FOUND))
+    return Answer(200, {"status": content.transcoding})

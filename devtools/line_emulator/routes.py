@@ -40,6 +40,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("quota", "GET", f"{_V}/message/quota", messages.quota),
     Endpoint("quota_consumption", "GET", f"{_V}/message/quota/consumption", messages.quota_consumption),
+    Endpoint("message_content", "GET", f"{_V}/message/{{messageId}}/content", resources.message_content),
+    Endpoint(
+        "message_content_transcoding",
+        "GET",
+        f"{_V}/message/{{messageId}}/content/transcoding",
+        resources.message_content_transcoding,
+    ),
     Endpoint("profile", "GET", f"{_V}/profile/{{userId}}", resources.profile),
     Endpoint("link_token", "POST", f"{_V}/user/{{userId}}/linkToken", resources.link_token),
     Endpoint("loading", "POST", f"{_V}/chat/loading/start", resources.loading),

@@ -196,6 +196,22 @@ class LineEmulator:
     def mark_unknown(self, user_id: str) -> UserRecord:
         return self.set_user(user_id, "unknown")
 
+    def add_content(
+        self,
+        user_id: str | None,
+        data: bytes,
+        content_type: str,
+        kind: str = "image",
+        transcoding: str | None = None,
+    ) -> str:
+        """What ``user_id`` sent in a message (a photo, a video still ``processing`` …): the message id LINE
+        issued, to put in the webhook event; the content API serves the bytes under it."""
+        return self.state.add_content(user_id, kind, data, content_type, transcoding)
+
+    def set_transcoding(self, message_id: str, status: str) -> None:
+        """A video's preparation moves on: ``succeeded`` (fetchable) or ``failed``."""
+        self.state.set_transcoding(message_id, status)
+
     def issue_reply_token(self, user_id: str | None = None) -> str:
         """A reply token tied to ``user_id`` that expires after 1 minute (emulator clock)."""
         return self.state.register_reply_token(user_id)

@@ -118,6 +118,22 @@ class LinkToken:
     used: bool = False
 
 
+TRANSCODING = ("processing", "succeeded", "failed")
+CONTENT_KINDS = ("image", "video", "audio", "file")
+
+
+@dataclass
+class UploadedContent:
+    """What a user sent in a message (a photo, a video, a file) as LINE keeps it for the bot to fetch. Videos and
+    audio are prepared (transcoded) first: `processing` until `succeeded` or `failed`."""
+
+    user_id: str | None
+    kind: str
+    data: bytes
+    content_type: str
+    transcoding: str = "succeeded"
+
+
 @dataclass
 class Resources:
     """Mutable per-reset collections (kept together so ``reset`` is one assignment)."""
@@ -133,6 +149,7 @@ class Resources:
     user_rich_menus: dict[str, str] = field(default_factory=dict)
     coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
     narrowcasts: dict[str, float] = field(default_factory=dict)
+    contents: dict[str, UploadedContent] = field(default_factory=dict)
     usage: int = 0
 
 
@@ -170,6 +187,31 @@ class EmulatorState:
     def next_message_id(self) -> str:
         with self.lock:
             return str(next(self._ids))
+
+    # message content ------------------------------------------------------------------------
+    def add_content(
+        self, user_id: str | None, kind: str, data: bytes, content_type: str, transcoding: str | None = None
+    ) -> str:
+        """A message a user sent with content (issued a message id here, as LINE does); its id."""
+        if kind not in CONTENT_KINDS:
+            raise ValueError(f"type must be one of {CONTENT_KINDS}")
+        status = transcoding or "succeeded"
+        if status not in TRANSCODING or (kind not in ("video", "audio") and status != "succeeded"):
+            raise ValueError(f"transcoding must be one of {TRANSCODING}, and only videos and audio have one")
+        message_id = self.next_message_id()
+        with self.lock:
+            self.data.contents[message_id] = UploadedContent(user_id, kind, data, content_type, status)
+        return message_id
+
+    def set_transcoding(self, message_id: str, status: str) -> None:
+        if status not in TRANSCODING:
+            raise ValueError(f"transcoding must be one of {TRANSCODING}")
+        with self.lock:
+            self.data.contents[message_id].transcoding = status
+
+    def content(self, message_id: str) -> UploadedContent | None:
+        with self.lock:
+            return self.data.contents.get(message_id)
 
     def sample_validation(self) -> bool:
         with self.lock:

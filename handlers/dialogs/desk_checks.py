@@ -181,3 +181,22 @@ class Choice:
     @property
     def values(self) -> tuple[str, ...]:
         return tuple(self.options)
+
+
+DONE_WORDS = frozenset(
+    {"完了", "かんりょう", "以上", "終わり", "おわり", "終了", "送りました", "done", "finish", "finished"}
+)
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """A question answered by sending photos, videos or files (as many as the customer likes, up to a limit), then
+    「完了」: the text check only reads that word; the attachments themselves come as LINE messages."""
+
+    def __call__(self, raw: str, today: date) -> str:
+        if plain(raw).lower() not in DONE_WORDS:
+            raise Invalid("attachments_expected")
+        return "done"
+
+
+attachments = Attachments()

@@ -16,6 +16,7 @@ from handlers.dialogs.desk_checks import (
     Choice,
     Day,
     Text,
+    attachments,
     email,
     phone,
     policy_number,
@@ -130,6 +131,8 @@ FORMS: dict[str, Form] = {
                 Question("other_party", YES_NO),
                 Question("police", YES_NO),
                 Question("callback_phone", phone),
+                # photos of the damage or the scene, a video, a document: staff see them with the notice
+                Question("photos", attachments, optional=True),
             ),
         ),
         Form(
@@ -183,6 +186,7 @@ FORMS: dict[str, Form] = {
                 ),
                 Question("contact_phone", phone, when=("contact_by", "phone")),
                 Question("contact_email", email, when=("contact_by", "email")),
+                Question("attachments", attachments, optional=True),  # a screenshot, a letter received …
             ),
         ),
     )

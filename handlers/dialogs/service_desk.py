@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select
 
 from bot.chat.account_link import is_linked
 from bot.chat.answers import Turn, answer, chat_locale
+from bot.chat.attachments import attach
 from bot.chat.dialog_state import DialogState
 from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
@@ -25,7 +26,8 @@ from bot.platform.i18n import text
 from bot.staff.desk import notify_staff
 from flows.engine import TOKYO
 from handlers.conversation import ChatListeners, Handler, begin, end, move, normalise
-from handlers.dialogs.desk_checks import Choice, Day, Invalid
+from handlers.dialogs import desk_attachments
+from handlers.dialogs.desk_checks import DONE_WORDS, Choice, Day, Invalid
 from handlers.dialogs.desk_forms import FORMS, QUESTIONS, Form, Question, reference_number
 from models import RequestStatus, ServiceRequest
 
@@ -109,11 +111,13 @@ def read_answer(turn: Turn, state: DialogState, ctx: Ctx) -> None:
         answer(ctx, turn, "chat.dialog_expired")
         return
     if turn.action == "cancel_dialog" or typed in STOP:
+        desk_attachments.give_up(turn, state, ctx, form)
         end(turn, ctx)
         say(ctx, turn, "cancelled")
         return
     preset = dict(state.data.get("preset") or {})
     if turn.action == "change":  # start again, from what the customer said when starting
+        desk_attachments.give_up(turn, state, ctx, form)
         return go_on(turn, ctx, form, preset, dict(preset))
     answers = dict(state.data.get("answers") or {})
     if state.step == CONFIRM:
@@ -122,6 +126,12 @@ def read_answer(turn: Turn, state: DialogState, ctx: Ctx) -> None:
         say(ctx, turn, "confirm", **_summary_fields(form, answers, chat_locale(ctx, turn)))
         return
     question = form.question(state.step)
+    if desk_attachments.takes_attachments(question):
+        if turn.media is not None:
+            return desk_attachments.take(turn, state, ctx)
+        if turn.action in ("skip", "attachments_done") or typed in SKIP or typed in DONE_WORDS:
+            answers[question.key] = desk_attachments.finished(state, ctx)
+            return go_on(turn, ctx, form, preset, answers)
     if turn.action == "skip" or (question.optional and typed in SKIP):
         if not question.optional:
             return ask(turn, ctx, question)
@@ -139,7 +149,18 @@ def read_answer(turn: Turn, state: DialogState, ctx: Ctx) -> None:
 
 
 for _step in NAME.steps:
-    chat.step(NAME, _step)(read_answer)
+    _media = any(
+        desk_attachments.takes_attachments(q) for f in FORMS.values() for q in f.questions if q.key == _step
+    )
+    chat.step(NAME, _step, media=_media)(read_answer)
+
+
+@chat.media_fallback
+def answer_media_elsewhere(turn: Turn, state: DialogState | None, ctx: Ctx) -> bool:
+    """A photo, video or file outside the questions that take them: never the menu without a word about it."""
+    form = FORMS.get(str(state.data.get("form"))) if state is not None and state.name == NAME.name else None
+    desk_attachments.elsewhere(turn, state, ctx, form)
+    return True
 
 
 def unverified(turn: Turn, ctx: Ctx, form: Form) -> bool:
@@ -161,8 +182,9 @@ def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
     verified = is_linked(connection, turn.user_id)
     kind = form.kind(answers)
     reference = new_reference(connection, ctx.now)
-    connection.execute(
-        insert(REQUESTS).values(
+    request_id = connection.execute(
+        insert(REQUESTS)
+        .values(
             reference=reference,
             customer_id=turn.customer_id,
             kind=kind,
@@ -172,7 +194,9 @@ def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
             created_at=ctx.now,
             updated_at=ctx.now,
         )
-    )
+        .returning(REQUESTS.c.id)
+    ).scalar_one()
+    attach(connection, desk_attachments.filed_ids(form, answers), turn.customer_id, request_id)
     end(turn, ctx)
     say(ctx, turn, f"done_{kind}", reference=reference)
     staff = _summary_fields(form, answers, STAFF_LOCALE)
@@ -223,6 +247,8 @@ def shown(question: Question, value: Any, locale: str) -> str:
     """An answer as the customer and staff read it: a choice by its name, a date written out."""
     if value is None:
         return text("messages.chat_desk.labels.skipped", locale)
+    if desk_attachments.takes_attachments(question):
+        return desk_attachments.shown(value, locale)
     if isinstance(question.check, Choice):
         return text(f"messages.chat_desk.choices.{value}", locale)
     if isinstance(question.check, Day):

@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 from bot.scenarios.runner import tick
 from flows.engine import TOKYO
 from models import Customer, CustomerChannels, UTCDateTime, utcnow
+from tests.integration import attachment_helpers
 from tests.integration.admin_helpers import ADMIN_GROUP, StaffChat, new_user, staff_settings
 from tests.integration.chat_helpers import Chat, action_of
 from tests.integration.delivery_helpers import add_row, line_id, send_due
@@ -123,15 +124,20 @@ def customer_id(runtime, who: Person) -> int:
 
 
 def live_in_the_chat(runtime, line, post_webhook, drain, who: Person) -> Chat:
-    """Friend-add, a greeting naming themselves, a complaint filed with their name and email (staff told), a
-    dialog left open, a slash command a customer may type (audited as a stranger's)."""
-    runtime.settings = runtime.settings.model_copy(update={"staff_line_targets": [STAFF_GROUP]})
+    """Friend-add, a greeting naming themselves, a complaint filed with their name and email and a document named
+    after them (staff told), a dialog left open, a slash command a customer may type (audited as a stranger's)."""
+    runtime.settings = runtime.settings.model_copy(
+        update={"staff_line_targets": [STAFF_GROUP], "attachment_key": attachment_helpers.KEY}
+    )
     chat = Chat(runtime, line, post_webhook, drain, who.line_user)
     chat.follow()
     chat.say(f"{who.family}です。よろしくお願いします")
     chat.tap("a=complaint")
     for answer in (f"{who.family} {who.given}です。窓口で待たされた", "改善してほしい", "3", who.email):
         [reply] = chat.say(answer)
+    pdf = b"%PDF-1.7\n" + who.family.encode() + bytes(2000)
+    attachment_helpers.send_media(chat, pdf, "file", "application/pdf", file_name=f"{who.family}様の書類.pdf")
+    [reply] = chat.say("完了")
     [done] = chat.tap(action_of(reply, "confirm"))
     assert "R" in done["text"]
     chat.say("メール登録")  # waits for an address: a dialog row of their LINE user

@@ -36,7 +36,7 @@ from devtools.line_emulator import LineEmulator
 from flows.dsl import Channel
 from models import DeliveryStatus, utcnow
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
-from tests.factories import OWN_SENDER_IDENTITY
+from tests.factories import OWN_SERVICE_SETTINGS
 from tests.integration.delivery_helpers import add_customer, add_row, ledger, line_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,7 +268,7 @@ def test_workers_killed_mid_job_leave_every_row_sent_exactly_once(crashing, sett
         "SEND_CLAIM_SECONDS": str(CLAIM_SECONDS),
         "TICK_INTERVAL_SECONDS": "3600",
         "DATA_DIR": str(tmp_path),
-        **OWN_SENDER_IDENTITY,  # a worker outside local mode refuses the sample sender identity
+        **OWN_SERVICE_SETTINGS,  # outside local mode: not the sample sender identity, and a key
     }
     log = tmp_path / "workers.log"
     workers = [_worker(env, log), _worker(env, log)]

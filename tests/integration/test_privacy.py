@@ -5,6 +5,7 @@ table (nor in Redis) while the dashboard's figures up to the erasure stay as the
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import asdict
 from datetime import timedelta
@@ -128,6 +129,8 @@ def test_export_shows_every_table_and_erase_leaves_no_trace_but_the_counts(
         who.family in json.dumps(row["payload"], ensure_ascii=False) for row in shown["webhook_events"]
     )
     assert shown["staff_notices"] and shown["coupons"][0]["campaign_code"] == "VISIT"
+    [document_sent] = shown["attachments"]  # the complaint's document, decrypted
+    assert who.family.encode() in base64.b64decode(document_sent["content_base64"])
     looked = {(row["command"], row["result"]) for row in shown["admin_audit"]}
     assert {("customer", "done"), ("why", "done"), ("coupon", "done"), ("customer", "refused")} <= looked
     assert (out.stat().st_mode & 0o777) == 0o600

@@ -23,7 +23,7 @@ from bot.platform.redis_conn import connect
 from devtools.line_emulator import LineEmulator
 from models import Delivery, DeliveryStatus, utcnow
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
-from tests.factories import OWN_SENDER_IDENTITY
+from tests.factories import OWN_SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 10_000
@@ -91,7 +91,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(postgres_url, redis_url,
             "QUIET_HOURS": "",
             "SEND_CLAIM_SECONDS": str(CLAIM_SECONDS),
             "DATA_DIR": str(tmp_path),
-            **OWN_SENDER_IDENTITY,  # a worker outside local mode refuses the sample sender identity
+            **OWN_SERVICE_SETTINGS,  # outside local mode: not the sample sender identity, and a key
         }
         settings = Settings(
             **{

@@ -44,6 +44,7 @@ SCRIPTS = {
             "いいえ",
             "はい",
             "090-1234-5678",
+            "a=skip",  # no photos
         ],
         {"accident_time": None, "injuries": "yes", "other_party": "no", "callback_phone": "090-1234-5678"},
     ),
@@ -55,7 +56,7 @@ SCRIPTS = {
     "deduction_reissue": ("a=deduction_reissue", ["GH11112222", LAST_YEAR], {"tax_year": LAST_YEAR}),
     "complaint": (
         "a=complaint",
-        ["窓口で長時間待たされた", "待ち時間を改善してほしい", "3", "Hanako@Example.JP"],
+        ["窓口で長時間待たされた", "待ち時間を改善してほしい", "3", "Hanako@Example.JP", "スキップ"],
         {"contact_by": "email", "contact_email": "Hanako@example.jp"},
     ),
 }

@@ -4,6 +4,8 @@ a button without a handler the same way."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 import app as web
@@ -70,9 +72,10 @@ def test_local_mode_starts_on_the_defaults(environment):
 
 
 def test_the_insurers_own_identity_starts_outside_local_mode(environment):
-    """With the sender identity set, the web app builds outside local mode."""
+    """With the sender identity and the attachments' key set, the web app builds outside local mode."""
     for name, value in OWN_SENDER_IDENTITY.items():
         environment.setenv(name, value)
+    environment.setenv("ATTACHMENT_KEY", base64.b64encode(bytes(range(32))).decode())
     app = web.create_app()
     assert app.extensions["runtime"].settings.sample_identity() == []
     app.extensions["runtime"].engine.dispose()

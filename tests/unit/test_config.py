@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -107,10 +108,12 @@ def test_the_sample_sender_identity_is_named(monkeypatch):
     assert load_settings().sample_identity() == ["MAIL_FROM", "SMS_SENDER_NAME", "PUBLIC_BASE_URL"]
 
 
-def test_service_settings_refuse_the_sample_identity_outside_local_mode(monkeypatch):
+def test_service_settings_refuse_the_sample_identity_outside_local_mode(monkeypatch, tmp_path):
     """A service process started on the sample sender identity stops with the settings to set; local mode
     (`make run`) starts on the defaults; the insurer's own identity starts anywhere."""
     _without_identity(monkeypatch)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ATTACHMENT_KEY", base64.b64encode(bytes(range(32))).decode())
     monkeypatch.setenv("SENDER_NAME", OWN_SENDER_IDENTITY["SENDER_NAME"])
     with pytest.raises(StartupRefused) as refused:
         load_service_settings()
@@ -157,3 +160,21 @@ def test_database_time_outs_are_seconds_not_minutes(monkeypatch):
     monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "1")
     with pytest.raises(ValidationError, match="database_connect_timeout"):
         load_settings()
+
+
+def test_attachments_need_a_key_outside_local_mode(monkeypatch, tmp_path):
+    """Outside local mode a service without ATTACHMENT_KEY does not start (photos are never kept in the clear); a
+    key that is not base64 of 32 bytes is refused; local mode makes one in DATA_DIR once and keeps it."""
+    for name, value in OWN_SENDER_IDENTITY.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ATTACHMENT_KEY", raising=False)
+    monkeypatch.delenv("LOCAL_MODE", raising=False)
+    with pytest.raises(StartupRefused, match="ATTACHMENT_KEY is not set"):
+        load_service_settings()
+    with pytest.raises(ValueError, match="base64 of 32 random bytes"):
+        load_settings(attachment_key=base64.b64encode(b"short").decode())
+    monkeypatch.setenv("LOCAL_MODE", "1")
+    made = load_service_settings().attachment_key
+    assert len(base64.b64decode(made)) == 32 and load_service_settings().attachment_key == made
+    assert (tmp_path / "attachment.key").stat().st_mode & 0o777 == 0o600

@@ -52,6 +52,7 @@ SAMPLE = {
     "accident_phone": "0120-000-000",
     "customer_ref": "顧客ID C-000123456789（内部ID 1234567）",
     "limit": 1000,
+    "count": 2,  # photos received so far (chat_attach)
     # store visits, document and quote requests, referrals (chat_campaign)
     "reservation_code": "LINE-7KQ2MX9H",
     "request_code": "LINE-X9HPD7KQ",

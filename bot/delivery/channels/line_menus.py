@@ -19,7 +19,7 @@ class RichMenuApi:
     def __init__(self, settings: Settings, timeout: tuple[float, float] = (3.05, 10.0)) -> None:
         token = settings.line_channel_access_token
         self._api = ApiClient(Configuration(access_token=token, host=settings.line_api_base_url))
-        self._data = ApiClient(Configuration(access_token=token, host=settings.line_data_api))
+        self._data = ApiClient(Configuration(access_token=token, host=settings.line_data_api_url))
         self._timeout = timeout
 
     def close(self) -> None:
