@@ -37,7 +37,9 @@ TYPO_RATIO = 80  # rapidfuzz's ratio (0–100) at which a text not understood is
 TYPO_MIN_LENGTH = 4  # shorter texts are one or two characters from too many things
 NGRAMS = (1, 2, 3)
 # what carries no meaning between intents: punctuation, symbols, spaces (a Latin text keeps one between words)
-NOISE = re.compile(r"[\s\u3000、。，．,.!！?？…‥・~〜「」『』()（）\[\]【】\"'’`:：;；*＊♪☆★\-_=+/\\|<>@#$%^&]+")
+NOISE = re.compile(
+    r"[\s\u3000、。，．,.!！?？…‥・~〜「」『』()（）\[\]【】\"'’`:：;；*＊♪☆★\-_=+/\\|<>@#$%^&]+"
+)
 KATAKANA = re.compile(r"[\u30a1-\u30f6]")
 # Japanese writes what a text is about in kanji and katakana and how it is said (particles, polite or casual
 # endings) in hiragana: grams of hiragana alone weigh less, so 「解約したいんだけど」 is about 解約
@@ -199,10 +201,11 @@ def examples() -> dict[str, list[str]]:
 
 def readings() -> dict[str, str]:
     """Kana spellings of the service's words and the word they read as (よやく → 予約)."""
-    found: dict[str, str] = {}
-    for locale in SUPPORTED:
-        found |= message_document(locale)["messages"].get(GROUP, {}).get("readings") or {}
-    return found
+    return {
+        str(kana): str(word)
+        for locale in SUPPORTED
+        for kana, word in message_document(locale)["messages"].get(GROUP, {}).get("readings") or ()
+    }
 
 
 def stopwords() -> list[str]:
