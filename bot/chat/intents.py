@@ -3,13 +3,17 @@
 
 The examples live in the locale files (locales/messages/chat_intents.<locale>.yml: intent → phrasings), all
 languages in one matcher, so an English question finds its intent wherever the customer types it. A text is
-folded first (NFKC for full-width and half-width kana, lower case, katakana as hiragana, kana spellings of the
-service's words read as their kanji: よやく → 予約), then compared with every example as character 1–3-grams
-weighted by TF-IDF (cosine), which is indifferent to polite or casual endings that every intent shares
-(〜したいです / 〜したい / 〜したいんだけど) and to a wrong character or two. rapidfuzz's token-set ratio is the
-second opinion for longer words typed with a typo (English mostly). An intent's score is its best example's;
-under THRESHOLD the answer is `unknown`: a customer told "not understood" with the menu and a person is better
-served than one answered wrongly.
+folded first: NFKC (full-width letters, half-width kana), lower case, katakana as hiragana, kana spellings of the
+service's words read as their kanji (よやく → 予約), politeness and softening left out (〜をお願いします,
+〜んだけど), and in English the words that say nothing (i, my, please …). It is then compared, as character
+1–3-grams weighted by TF-IDF, with every example (the nearest counts) and with each intent's centroid (what its
+examples share); grams of hiragana alone weigh less, since Japanese writes what a text is about in kanji and
+katakana. Character grams also forgive a wrong character or two; a short text further off than that is checked
+against the examples with rapidfuzz's edit ratio (解訳したい → 解約したい).
+
+Under THRESHOLD (LATIN_THRESHOLD for English, with fewer examples), or with two intents within MARGIN, the answer
+is `unknown`: a customer told "not understood" with the menu and a person is better served than one answered
+wrongly. The figures: bench/intents.py; their floors: tests/unit/test_intents.py.
 
 Built once (`matcher()`); matching is pure: no I/O, no clock.
 """
@@ -23,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -31,6 +36,9 @@ from bot.platform.i18n import SUPPORTED, message_document
 GROUP = "chat_intents"
 UNKNOWN = "unknown"
 THRESHOLD = 0.3  # under this best score the text is not understood (tests/unit/test_intents.py measures it)
+# a text in Latin letters (English) is compared with fewer examples, and its short common words are near many:
+# it must come closer before it is acted on
+LATIN_THRESHOLD = 0.4
 MARGIN = 0.02  # two intents this close: neither is sure enough to act on
 CENTROID_WEIGHT = 0.3  # how far what an intent's examples share counts beside the nearest example
 TYPO_RATIO = 80  # rapidfuzz's ratio (0–100) at which a text not understood is read as an example mistyped
@@ -162,6 +170,8 @@ class IntentMatcher:
         (first, score), (second, second_score) = ranked
         if score < self.threshold:
             return self._mistyped(text) or Guess(UNKNOWN, round(score, 3), first, round(score, 3))
+        if score < LATIN_THRESHOLD and LATIN.search(self.fold(text)):
+            return Guess(UNKNOWN, round(score, 3), first, round(score, 3))
         if score - second_score < MARGIN:
             return Guess(UNKNOWN, round(score, 3), first, round(second_score, 3))
         return Guess(first, round(score, 3), second, round(second_score, 3))
@@ -199,31 +209,25 @@ def examples() -> dict[str, list[str]]:
     return merged
 
 
+def _matching(locale: str) -> dict[str, Any]:
+    return message_document(locale)["messages"].get(GROUP, {}).get("matching") or {}
+
+
 def readings() -> dict[str, str]:
     """Kana spellings of the service's words and the word they read as (よやく → 予約)."""
     return {
-        str(kana): str(word)
-        for locale in SUPPORTED
-        for kana, word in message_document(locale)["messages"].get(GROUP, {}).get("readings") or ()
+        str(kana): str(word) for locale in SUPPORTED for kana, word in _matching(locale).get("readings") or ()
     }
 
 
 def stopwords() -> list[str]:
     """Words of Latin-script texts that say nothing about the intent (i, my, please …)."""
-    return [
-        str(word)
-        for locale in SUPPORTED
-        for word in message_document(locale)["messages"].get(GROUP, {}).get("stopwords") or ()
-    ]
+    return [str(word) for locale in SUPPORTED for word in _matching(locale).get("stopwords") or ()]
 
 
 def fillers() -> list[str]:
     """What Japanese adds for politeness or softening (お願いします, ください, 〜んだけど …)."""
-    return [
-        str(word)
-        for locale in SUPPORTED
-        for word in message_document(locale)["messages"].get(GROUP, {}).get("fillers") or ()
-    ]
+    return [str(word) for locale in SUPPORTED for word in _matching(locale).get("fillers") or ()]
 
 
 @cache
