@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 
@@ -83,7 +84,7 @@ def ask_for_person(turn: Turn, ctx: Ctx) -> None:
     offer_person(turn, ctx, "asked")
 
 
-def next_visit(turn: Turn, ctx: Ctx) -> Reservation | None:
+def next_visit(turn: Turn, ctx: Ctx) -> Any | None:
     """The customer's next store visit still to come (not cancelled, not visited)."""
     statement = (
         select(RESERVATIONS.c.reservation_code, RESERVATIONS.c.visit_on)
