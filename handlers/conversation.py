@@ -11,8 +11,8 @@ listeners; `build_chat` registers them when the app or the worker starts (import
   photos, videos and files they send there);
 - `@chat.media_fallback`: a photo, video or file sent anywhere else (True when it answered).
 
-Anything else gets the FAQ's answer when one matches, and otherwise the menu with a hand-off to staff: never
-silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
+Any other text goes to the fallbacks (a referral code, then the intent matcher: handlers/dialogs/intents.py), and
+otherwise gets the menu with a hand-off to staff: never silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class ChatListeners:
         return handler
 
     def fallback(self, handler: Fallback) -> Fallback:
-        """A last try before "not understood" (the FAQ), in the order of the modules built."""
+        """A last try before "not understood" (a referral code, the intents), in the order of the modules built."""
         self.fallbacks.append(handler)
         return handler
 
@@ -170,8 +170,8 @@ def end(turn: Turn, ctx: Ctx) -> None:
 
 
 def converse(turn: Turn, ctx: Ctx) -> None:
-    """Route one text or tap: a command or a known action first, then the open dialog's step, then the FAQ,
-    then the menu with a hand-off."""
+    """Route one text or tap: a command or a known action first, then the open dialog's step, then what the
+    text means (the intents), then the menu with a hand-off."""
     chat: ChatRegistry = ctx.handlers.chat
     state = current(ctx.session.connection(), turn.user_id, ctx.now)
     if turn.media is not None:
@@ -190,9 +190,15 @@ def converse(turn: Turn, ctx: Ctx) -> None:
         elif turn.action in DIALOG_ACTIONS:  # "はい" on a dialog that timed out
             answer(ctx, turn, "chat.dialog_expired")
         return  # a tap we do not know (an old rich menu) is not an error, and not a question
-    if turn.text is not None and any(fallback(turn, ctx) for fallback in chat.fallbacks):
-        return
-    answer(ctx, turn, "chat.not_understood")
+    if turn.text is not None:
+        understand(turn, ctx)
+
+
+def understand(turn: Turn, ctx: Ctx) -> None:
+    """A free text no command or dialog step took: the fallbacks (a referral code, the intents), else "not
+    understood" with the menu and a person."""
+    if not any(fallback(turn, ctx) for fallback in ctx.handlers.chat.fallbacks):
+        answer(ctx, turn, "chat.not_understood")
 
 
 def _take_media(chat: ChatRegistry, turn: Turn, state: DialogState | None, ctx: Ctx) -> None:

@@ -7,6 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Add every command group to `flask` (imported here, not at import time: the app factory composes)."""
+    from bot.cli.chat import chat_group
     from bot.cli.coupons import coupons_group
     from bot.cli.customers import customers_group
     from bot.cli.delivery import delivery_group
@@ -28,5 +29,6 @@ def register(app: Flask) -> None:
         requests_group,
         customers_group,
         richmenu_group,
+        chat_group,
     ):
         app.cli.add_command(command)
