@@ -10,7 +10,8 @@ listeners; `build_chat` registers them when the app or the worker starts (import
 - `@chat.step(NAME, "ask")`: the next text or tap of a user whose dialog waits at that step.
 
 Anything else gets the FAQ's answer when one matches, and otherwise the menu with a hand-off to staff: never
-silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
+silence, except while a person has the conversation (a hand-over, `with_person`): then free text and media go
+to staff only. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState, current, enter, finish
 from bot.inbound.context import Ctx
 from bot.platform.registry import Registry
+from bot.staff.handovers import active_handover, listen
 
 Handler = Callable[[Turn, Ctx], None]
 StepHandler = Callable[[Turn, DialogState, Ctx], None]
@@ -149,12 +151,19 @@ def end(turn: Turn, ctx: Ctx) -> None:
 
 
 def converse(turn: Turn, ctx: Ctx) -> None:
-    """Route one text or tap: a command or a known action first, then the open dialog's step, then the FAQ,
-    then the menu with a hand-off."""
+    """Route one message or tap: while a person has the conversation, free text and media go to staff only;
+    otherwise a command or a known action first, then the open dialog's step, then the FAQ, then the menu with
+    a hand-off (the menu also for a photo or a sticker)."""
     chat: ChatRegistry = ctx.handlers.chat
     state = current(ctx.session.connection(), turn.user_id, ctx.now)
-    if turn.text is not None and normalise(turn.text) in chat.commands:
+    command = turn.text is not None and normalise(turn.text) in chat.commands
+    if turn.action is None and with_person(turn, ctx, answered=command or state is not None):
+        return
+    if command:
         chat.commands[normalise(turn.text)](turn, ctx)
+        return
+    if turn.text is None and turn.action is None:  # a photo, a sticker …
+        answer(ctx, turn, "chat.menu")
         return
     answers_dialog = turn.action is None or turn.action in DIALOG_ACTIONS
     if state is not None and answers_dialog and (state.name, state.step) in chat.steps:
@@ -170,6 +179,22 @@ def converse(turn: Turn, ctx: Ctx) -> None:
     if turn.text is not None and any(fallback(turn, ctx) for fallback in chat.fallbacks):
         return
     answer(ctx, turn, "chat.not_understood")
+
+
+def with_person(turn: Turn, ctx: Ctx, answered: bool) -> bool:
+    """The one gate of a hand-over: a customer message while a person has the conversation is kept for staff
+    and passed on; True (the bot stays silent) unless it is a command or answers a dialog the customer opened
+    (`answered`: メニュー and the procedures still work). Taps are not messages and never reach here."""
+    handover = active_handover(ctx.session.connection(), turn.customer_id)
+    if handover is None:
+        return False
+    message = {
+        "message_type": turn.message_type or "text",
+        "text": turn.text,
+        "line_message_id": turn.message_id,
+    }
+    listen(ctx, handover, turn.user_id, message | {"read_token": turn.read_token})
+    return not answered
 
 
 # taps that answer the open dialog rather than start something

@@ -39,11 +39,16 @@ def receive_message(event: MessageEvent, ctx: Ctx) -> None:
         log.info("message: customer=%s text refused, it holds %s", customer_id, refused)
         answer(ctx, Turn(user_id, customer_id, event.reply_token), "chat.retype")
         return
-    turn = Turn(user_id, customer_id, event.reply_token, text=text)
-    if text is None:
-        answer(ctx, turn, "chat.menu")
-        return
-    converse(turn, ctx)
+    turn = Turn(
+        user_id,
+        customer_id,
+        event.reply_token,
+        text=text,
+        message_id=getattr(content, "id", None),
+        message_type=getattr(content, "type", None),
+        read_token=getattr(content, "mark_as_read_token", None),
+    )
+    converse(turn, ctx)  # a photo or a sticker too: kept for staff during a hand-over, else the menu
 
 
 @group.on(MessageEditedEvent)

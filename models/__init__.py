@@ -30,6 +30,7 @@ from models.enrollment import (
     TraceEntry,
     TriggerRun,
 )
+from models.handover import ACTIVE_HANDOVER, Handover, HandoverMessage, HandoverStatus
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
@@ -38,6 +39,7 @@ from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
+    "ACTIVE_HANDOVER",
     "SENDABLE",
     "SENT_OR_DELIVERED",
     "UNSETTLED",
@@ -67,6 +69,9 @@ __all__ = [
     "EventStatus",
     "FriendStatus",
     "Gender",
+    "Handover",
+    "HandoverMessage",
+    "HandoverStatus",
     "LineMembership",
     "LineUser",
     "LinkNonce",

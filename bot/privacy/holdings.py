@@ -92,6 +92,9 @@ HOLDINGS: dict[str, Holding] = {
     "line_users": Holding(by_line_user(), scrubbing.forget_line_user),
     "service_requests": Holding(CUSTOMER, scrubbing.close_requests),
     "staff_notices": Holding(_notice_rows, scrubbing.strip_notices, _notice_match),
+    # hand-overs to a person: a 受付番号, a reason, a store code and dates stay (counted); what was said goes
+    "handovers": Holding(CUSTOMER, scrubbing.keep_rows),
+    "handover_messages": Holding(CUSTOMER, scrubbing.delete_rows),
     "coupons": Holding(CUSTOMER, scrubbing.keep_rows),  # a code and its use count towards the campaign's cap
     "referral_codes": Holding(CUSTOMER, scrubbing.delete_rows),
     "referrals": Holding(by_customer("referrer_id", "referee_id"), scrubbing.keep_rows),
