@@ -193,7 +193,7 @@ def with_person(turn: Turn, ctx: Ctx, answered: bool) -> bool:
         "text": turn.text,
         "line_message_id": turn.message_id,
     }
-    listen(ctx, handover, turn.user_id, message | {"read_token": turn.read_token})
+    listen(ctx, handover, message | {"read_token": turn.read_token}, answered)
     return not answered
 
 

@@ -166,13 +166,16 @@ def when_staff_answer(settings: Settings, now: datetime) -> tuple[bool, dict[str
     return reply.open_now, {"business_hours": hours, "reply_from": when}
 
 
-def listen(ctx: Ctx, handover: Any, user_id: str, message: dict[str, Any]) -> None:
-    """A customer message of a hand-over: kept for staff (a text, or a photo … by LINE's id and type), passed
-    on to the staff member who has it (else the staff told of it), and LINE shows the customer that someone is
-    on it: the loading animation while a person holds the conversation, the message marked read."""
+def listen(ctx: Ctx, handover: Any, message: dict[str, Any], answered: bool) -> None:
+    """A customer message of a hand-over, kept for staff (a text, or a photo … by LINE's id and type). One the
+    bot does not answer (`answered` False: not a command such as メニュー) is passed on to the staff member who
+    has the conversation (else the staff told of it), and LINE shows the customer that someone is on it: the
+    loading animation while a person holds it, the message marked read."""
     connection = ctx.session.connection()
     kept = {name: value for name, value in message.items() if name != "read_token"}  # LINE's, used once
     record_message(connection, handover.id, handover.customer_id, "customer", ctx.now, **kept)
+    if answered:
+        return
     kind = message.get("message_type", "text")
     said = message.get("text") or text(f"messages.chat_handover.labels.media_{_media(kind)}", "ja")
     to = [handover.staff] if handover.staff else staff_of(ctx.settings, handover.store_code)
@@ -186,9 +189,8 @@ def listen(ctx: Ctx, handover: Any, user_id: str, message: dict[str, Any]) -> No
         said=said,
     )
     held = handover.status == HandoverStatus.HELD
-    signal_after_commit(
-        ctx.session, user_id, loading=held, read_token=message.get("read_token") if held else None
-    )
+    read_token = message.get("read_token") if held else None
+    signal_after_commit(ctx.session, handover.customer_id, loading=held, read_token=read_token)
 
 
 def _media(kind: str) -> str:
