@@ -20,6 +20,7 @@ from handlers import (
     build_handlers,
     coupon_api,
     dashboard,
+    inbox,
     ingest_api,
     link_page,
     privacy_download,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(link_page.blueprint)
     app.register_blueprint(coupon_api.blueprint)
     app.register_blueprint(dashboard.blueprint)  # staff; open in local mode, else DASHBOARD_TOKEN
+    app.register_blueprint(inbox.blueprint)  # staff, each with their own login (flask staff add)
     app.register_blueprint(privacy_download.blueprint)  # an approved disclosure, with its one-time code
     if settings.simulator_enabled:  # `make run` only (devtools/local.py): it signs webhook events for anyone
         from devtools import simulator  # never in production: the only import of devtools

@@ -30,7 +30,14 @@ from models.enrollment import (
     TraceEntry,
     TriggerRun,
 )
-from models.handover import ACTIVE_HANDOVER, Handover, HandoverMessage, HandoverStatus
+from models.handover import (
+    ACTIVE_HANDOVER,
+    Handover,
+    HandoverMessage,
+    HandoverStatus,
+    StaffAccount,
+    StaffRole,
+)
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
@@ -92,7 +99,9 @@ __all__ = [
     "ScenarioControl",
     "SecurityEvent",
     "ServiceRequest",
+    "StaffAccount",
     "StaffNotice",
+    "StaffRole",
     "Store",
     "TraceEntry",
     "TriggerRun",

@@ -65,3 +65,23 @@ class HandoverMessage(SQLModel, table=True):
     delivery_id: int | None = Field(default=None, sa_column=Column(Integer))  # a bot's or staff's message
     staff: str | None = Field(default=None, sa_column=Column(String(64)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class StaffRole(StrEnum):
+    AGENT = "agent"  # answers and releases hand-overs in the inbox
+    SUPERVISOR = "supervisor"  # also closes them
+
+
+class StaffAccount(SQLModel, table=True):
+    """A staff member's own login to the inbox (/inbox): a login name, a password hash (werkzeug's scrypt or
+    pbkdf2, never the password), a role. Created with `flask staff add`."""
+
+    __tablename__ = "staff_accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    display_name: str = Field(sa_column=Column(String(64), nullable=False))
+    password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    role: str = Field(default=StaffRole.AGENT, sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     from bot.cli.maintenance import db_group, events_group
     from bot.cli.requests import requests_group
     from bot.cli.scenarios import engine_group, scenarios_group, why_command
+    from bot.cli.staff import staff_group
 
     for command in (
         engine_group,
@@ -26,5 +27,6 @@ def register(app: Flask) -> None:
         coupons_group,
         requests_group,
         customers_group,
+        staff_group,
     ):
         app.cli.add_command(command)

@@ -118,6 +118,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "products": "reference data: products",
     "scenario_controls": "which scenarios staff paused",
     "staff": "reference data: the insurer's advisers",
+    "staff_accounts": "the staff's own inbox logins: a login name, a display name, a password hash, a role",
     "stores": "reference data: stores",
     "trigger_runs": "when each scenario's trigger last ran",
 }

@@ -19,7 +19,7 @@ from bot.chat.answers import Turn, answer
 from bot.delivery.chat_signals import signal_after_commit
 from bot.delivery.outbox import queue_message, send_held_marketing
 from bot.inbound.context import Ctx
-from bot.platform.config import Settings
+from bot.platform.config import LINE_CHAT_ID, Settings
 from bot.platform.i18n import text
 from bot.staff.desk import customer_ref, notify_staff, request_reference
 from bot.staff.hours import staff_reply
@@ -178,7 +178,9 @@ def listen(ctx: Ctx, handover: Any, message: dict[str, Any], answered: bool) -> 
         return
     kind = message.get("message_type", "text")
     said = message.get("text") or text(f"messages.chat_handover.labels.media_{_media(kind)}", "ja")
-    to = [handover.staff] if handover.staff else staff_of(ctx.settings, handover.store_code)
+    # the staff member who answered from the admin chat is told on LINE; one answering in the inbox sees it there
+    by_line = handover.staff is not None and LINE_CHAT_ID.match(handover.staff) is not None
+    to = [handover.staff] if by_line else staff_of(ctx.settings, handover.store_code)
     notify_staff(
         ctx,
         "handover_message",

@@ -1,4 +1,5 @@
-"""hand-overs to a person: the conversation (受付番号, reason, who has it, when) and its messages
+"""hand-overs to a person: the conversation (受付番号, reason, who has it, when), its messages, and the staff's
+own logins to the inbox
 
 Revision ID: 0017
 Revises: 0016
@@ -56,9 +57,22 @@ def upgrade() -> None:
     with op.batch_alter_table("handover_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_handover_messages_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_handover_messages_handover_id"), ["handover_id"], unique=False)
+    op.create_table(
+        "staff_accounts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("login", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("login"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("staff_accounts")
     with op.batch_alter_table("handover_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_handover_messages_handover_id"))
         batch_op.drop_index(batch_op.f("ix_handover_messages_customer_id"))
