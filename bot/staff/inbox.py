@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.delivery.content import Template
+from bot.platform.i18n import text
 from bot.staff.admin import about, audit
 from bot.staff.desk import customer_ref
 from bot.staff.handovers import HANDOVERS, MESSAGES, find_handover, open_handovers
@@ -82,7 +83,9 @@ def history(connection: Connection, handover: Any, locale: str) -> list[Entry]:
 
 def _rendered(row: Any, locale: str) -> str:
     try:
-        return Template(row.template, locale).body(dict(row.fields or {}))
+        # the service's name is merged at send time, not stored with the row
+        fields = {"service_name": text("common.service_name", locale), **(row.fields or {})}
+        return Template(row.template, locale).body(fields)
     except KeyError:
         return row.template
 

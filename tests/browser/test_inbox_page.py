@@ -44,8 +44,10 @@ def run(service, *args: str, answered: bool = True) -> str:
     return done.stdout
 
 
-def customer_says(service, text: str) -> str:
-    return run(service, "-m", "devtools.local", "send", "message", text, "--user", CUSTOMER, "--wait", "20")
+def customer_says(service, text: str, answered: bool = True) -> str:
+    wait = "20" if answered else "3"
+    command = ("-m", "devtools.local", "send", "message", text, "--user", CUSTOMER, "--wait", wait)
+    return run(service, *command, answered=answered)
 
 
 def line_texts(service) -> list[str]:
@@ -61,18 +63,8 @@ def test_log_in_open_reply_and_release(service, page):
         "--role", "supervisor", "--password", PASSWORD)  # fmt: skip
     run(service, "-m", "devtools.local", "send", "follow", "--user", CUSTOMER, "--wait", "20")
     reference = REFERENCE.search(customer_says(service, "担当者"))[0]
-    run(
-        service,
-        "-m",
-        "devtools.local",
-        "send",
-        "message",
-        "事故の相手方と連絡が取れません",
-        "--user",
-        CUSTOMER,
-        "--wait",
-        "1",
-    )  # fmt: skip  (no answer: the bot is silent, so `send` waits and says so)
+    silent = customer_says(service, "事故の相手方と連絡が取れません", answered=False)
+    assert "no answer" in silent  # the bot is silent: what the customer writes goes to staff
 
     page.goto(f"{service.base}/inbox")
     page.fill("#login", "hanako")

@@ -64,6 +64,7 @@ def test_staff_log_in_open_reveal_reply_and_release(runtime, app, client, post_w
         assert reference in listing and "対応待ち" in listing
         page = client.get(f"/inbox/{reference}").get_data(as_text=True)
         assert "保険料が引き落とされていません" in page and "担当者におつなぎします" in page
+        assert "%{" not in page  # the bot's answers as the customer read them
         assert "雲＊ ＊＊＊" in page and "s***@example.jp" in page and "雲母坂" not in page
         revealed = act(client, reference, "reveal").get_data(as_text=True)
         assert "雲母坂 さや" in revealed and "saya@example.jp" in revealed
