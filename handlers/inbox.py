@@ -54,7 +54,7 @@ def _locale(settings: Settings) -> str:
 
 
 def _texts(locale: str):
-    return lambda key, **fields: text(f"messages.inbox_page.{key}", locale, **fields)
+    return lambda key, **fields: text(f"messages.admin_inbox.labels.{key}", locale, **fields)
 
 
 def _signer(settings: Settings) -> URLSafeTimedSerializer:
