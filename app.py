@@ -20,6 +20,7 @@ from handlers import (
     build_handlers,
     coupon_api,
     dashboard,
+    inbox,
     ingest_api,
     link_page,
     privacy_download,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(link_page.blueprint)
     app.register_blueprint(coupon_api.blueprint)
     app.register_blueprint(dashboard.blueprint)  # staff; open in local mode, else DASHBOARD_TOKEN
+    app.register_blueprint(inbox.blueprint)  # staff, each with their own login (flask staff add)
     app.register_blueprint(privacy_download.blueprint)  # an approved disclosure, with its one-time code
     app.register_blueprint(staff_attachments.blueprint)  # photos and files of requests: as the dashboard
     if settings.simulator_enabled:  # `make run` only (devtools/local.py): it signs webhook events for anyone

@@ -12,7 +12,9 @@ listeners; `build_chat` registers them when the app or the worker starts (import
 - `@chat.media_fallback`: a photo, video or file sent anywhere else (True when it answered).
 
 Any other text goes to the fallbacks (a referral code, then the intent matcher: handlers/dialogs/intents.py), and
-otherwise gets the menu with a hand-off to staff: never silence. Dialog state lives in the database (bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
+otherwise gets the menu with a hand-off to staff: never silence, except while a person has the conversation (a
+hand-over, `with_person`): then free text and media go to staff only. Dialog state lives in the database
+(bot/chat/dialog_state.py) and times out after DIALOG_IDLE_MINUTES.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bot.chat.answers import Turn, answer
 from bot.chat.dialog_state import DialogState, current, enter, finish
 from bot.inbound.context import Ctx
 from bot.platform.registry import Registry
+from bot.staff.handovers import active_handover, listen
 
 Handler = Callable[[Turn, Ctx], None]
 StepHandler = Callable[[Turn, DialogState, Ctx], None]
@@ -170,14 +173,22 @@ def end(turn: Turn, ctx: Ctx) -> None:
 
 
 def converse(turn: Turn, ctx: Ctx) -> None:
-    """Route one text or tap: a command or a known action first, then the open dialog's step, then what the
+    """Route one message or tap: while a person has the conversation, free text and media go to staff only (a
+    photo sent to a request form the customer opened still files there); otherwise a photo, video or file to the
+    open dialog's step that takes it, a command or a known action, then the open dialog's step, then what the
     text means (the intents), then the menu with a hand-off."""
     chat: ChatRegistry = ctx.handlers.chat
     state = current(ctx.session.connection(), turn.user_id, ctx.now)
+    command = turn.text is not None and normalise(turn.text) in chat.commands
+    if turn.action is None and with_person(turn, ctx, answered=command or state is not None):
+        return
     if turn.media is not None:
         return _take_media(chat, turn, state, ctx)
-    if turn.text is not None and normalise(turn.text) in chat.commands:
+    if command:
         chat.commands[normalise(turn.text)](turn, ctx)
+        return
+    if turn.text is None and turn.action is None:  # a sticker, a location …
+        answer(ctx, turn, "chat.menu")
         return
     answers_dialog = turn.action is None or turn.action in DIALOG_ACTIONS
     if state is not None and answers_dialog and (state.name, state.step) in chat.steps:
@@ -208,6 +219,22 @@ def _take_media(chat: ChatRegistry, turn: Turn, state: DialogState | None, ctx: 
         chat.steps[(state.name, state.step)](turn, state, ctx)
     elif not any(fallback(turn, state, ctx) for fallback in chat.media_fallbacks):
         answer(ctx, turn, "chat.menu")
+
+
+def with_person(turn: Turn, ctx: Ctx, answered: bool) -> bool:
+    """The one gate of a hand-over: a customer message while a person has the conversation is kept for staff
+    and passed on; True (the bot stays silent) unless it is a command or answers a dialog the customer opened
+    (`answered`: メニュー and the procedures still work). Taps are not messages and never reach here."""
+    handover = active_handover(ctx.session.connection(), turn.customer_id)
+    if handover is None:
+        return False
+    message = {
+        "message_type": turn.message_type or "text",
+        "text": turn.text,
+        "line_message_id": turn.message_id,
+    }
+    listen(ctx, handover, message | {"read_token": turn.read_token}, answered)
+    return not answered
 
 
 # taps that answer the open dialog rather than start something

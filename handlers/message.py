@@ -47,11 +47,17 @@ def receive_message(event: MessageEvent, ctx: Ctx) -> None:
         log.info("message: customer=%s text refused, it holds %s", customer_id, refused)
         answer(ctx, Turn(user_id, customer_id, event.reply_token), "chat.retype")
         return
-    turn = Turn(user_id, customer_id, event.reply_token, text=text, media=media_of(content))
-    if text is None and turn.media is None:
-        answer(ctx, turn, "chat.menu")
-        return
-    converse(turn, ctx)
+    turn = Turn(
+        user_id,
+        customer_id,
+        event.reply_token,
+        text=text,
+        media=media_of(content),
+        message_id=getattr(content, "id", None),
+        message_type=getattr(content, "type", None),
+        read_token=getattr(content, "mark_as_read_token", None),
+    )
+    converse(turn, ctx)  # a photo, a sticker too: kept for staff during a hand-over, else answered there
 
 
 def media_of(content: object) -> Media | None:

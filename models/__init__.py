@@ -31,6 +31,14 @@ from models.enrollment import (
     TraceEntry,
     TriggerRun,
 )
+from models.handover import (
+    ACTIVE_HANDOVER,
+    Handover,
+    HandoverMessage,
+    HandoverStatus,
+    StaffAccount,
+    StaffRole,
+)
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
 from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
@@ -40,6 +48,7 @@ from models.staff import AdminAudit, NoticeStatus, StaffNotice
 from models.webhook_event import EventStatus, WebhookEvent
 
 __all__ = [
+    "ACTIVE_HANDOVER",
     "SENDABLE",
     "SENT_OR_DELIVERED",
     "UNSETTLED",
@@ -71,6 +80,9 @@ __all__ = [
     "EventStatus",
     "FriendStatus",
     "Gender",
+    "Handover",
+    "HandoverMessage",
+    "HandoverStatus",
     "LineMembership",
     "LineUser",
     "LinkNonce",
@@ -92,7 +104,9 @@ __all__ = [
     "ScenarioControl",
     "SecurityEvent",
     "ServiceRequest",
+    "StaffAccount",
     "StaffNotice",
+    "StaffRole",
     "Store",
     "TraceEntry",
     "TriggerRun",

@@ -57,6 +57,9 @@ class Turn:
     token: str | None = None  # postback `t=`: the message tapped
     params: Mapping[str, str] = field(default_factory=dict)  # LINE's postback params (date-time picker)
     media: Media | None = None  # a photo, video or file instead of a text
+    message_id: str | None = None  # LINE's id of the message (a text, a photo …)
+    message_type: str | None = None  # text, image, video, audio, file, sticker, location
+    read_token: str | None = None  # LINE's markAsReadToken of the message
 
 
 def ensure_customer(connection: Connection, line_user_id: str, at: datetime, evidence: Evidence) -> int:

@@ -31,11 +31,12 @@ from bot.delivery.buttons import button
 from bot.delivery.channels.line_menus import RichMenuApi
 from bot.platform.config import Settings
 from bot.platform.i18n import SUPPORTED, text
-from models import CustomerChannels, RichMenu, utcnow
+from models import ACTIVE_HANDOVER, CustomerChannels, Handover, RichMenu, utcnow
 
 log = logging.getLogger(__name__)
 MENUS = RichMenu.__table__
 CHANNELS = CustomerChannels.__table__
+HANDOVERS = Handover.__table__
 DEFAULT_LOCALE = "ja"
 WIDTH = 2500  # LINE's full-width rich menu
 # Japanese fonts looked for when RICHMENU_FONT is not set (Debian's fonts-ipafont-gothic, fonts-noto-cjk)
@@ -273,10 +274,6 @@ def menu_id_of(connection: Connection, state: MenuState, locale: str) -> str:
     return found[0]
 
 
-# a hand-over in progress (the hand-over module registers its test): the menu of the conversation held by staff
-HANDOVER_CHECKS: list = []
-
-
 def line_user_of(connection: Connection, customer_id: int) -> str | None:
     return connection.execute(
         select(CHANNELS.c.line_user_id).where(CHANNELS.c.customer_id == customer_id)
@@ -284,12 +281,23 @@ def line_user_of(connection: Connection, customer_id: int) -> str | None:
 
 
 def state_of(connection: Connection, line_user_id: str) -> MenuState:
-    if any(check(connection, line_user_id) for check in HANDOVER_CHECKS):
+    """A person has the conversation (a hand-over open or held), else linked or not."""
+    mine = connection.execute(
+        select(CHANNELS.c.customer_id, CHANNELS.c.line_linked).where(CHANNELS.c.line_user_id == line_user_id)
+    ).first()
+    if mine is None:
+        return MenuState.PROSPECT
+    held = (
+        select(HANDOVERS.c.id)
+        .where(
+            HANDOVERS.c.customer_id == mine.customer_id,
+            HANDOVERS.c.status.in_([str(s) for s in ACTIVE_HANDOVER]),
+        )
+        .limit(1)
+    )
+    if connection.execute(held).first() is not None:
         return MenuState.HANDOVER
-    linked = connection.execute(
-        select(CHANNELS.c.line_linked).where(CHANNELS.c.line_user_id == line_user_id)
-    ).scalar()
-    return MenuState.POLICYHOLDER if linked else MenuState.PROSPECT
+    return MenuState.POLICYHOLDER if mine.line_linked else MenuState.PROSPECT
 
 
 def switch(

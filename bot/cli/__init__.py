@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     from bot.cli.requests import requests_group
     from bot.cli.richmenu import richmenu_group
     from bot.cli.scenarios import engine_group, scenarios_group, why_command
+    from bot.cli.staff import staff_group
 
     for command in (
         engine_group,
@@ -30,5 +31,6 @@ def register(app: Flask) -> None:
         customers_group,
         richmenu_group,
         chat_group,
+        staff_group,
     ):
         app.cli.add_command(command)

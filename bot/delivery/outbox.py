@@ -271,3 +271,18 @@ def queue_message(
 
 def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def send_held_marketing(connection: Connection, customer_id: int, now: datetime) -> int:
+    """The customer's marketing a hand-over held (`in_handover`), due now: their hand-over is over, and each
+    message is sent once, by the next dispatch. Returns the rows."""
+    return connection.execute(
+        update(DELIVERIES)
+        .where(
+            DELIVERIES.c.customer_id == customer_id,
+            DELIVERIES.c.status == DeliveryStatus.HELD,
+            DELIVERIES.c.error == "in_handover",
+            or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
+        )
+        .values(due_at=now, updated_at=now)
+    ).rowcount

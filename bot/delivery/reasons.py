@@ -20,6 +20,7 @@ REASON_CODES = (
     *RULE_CODES,
     *(f"not_sent_{code}" for code in REFUSAL_CODES),
     "no_channel",  # the trace's not_sent: no channel could carry the step at all
+    "in_handover",  # marketing waits while a person has the customer's conversation (sending.py)
     "cancelled",  # staff cancelled the broadcast
     "retry_window_passed",  # LINE's retry key lasts 24 h: the send job gives up after 23
     "gave_up",  # retried until the window closed; the detail is the last answer
@@ -57,7 +58,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"channel stopped"), "channel_stopped"),
     (re.compile(r"failed"), "receipt_failed"),
 )
-_PLAIN = frozenset({*RULE_CODES, "no_channel", "cancelled", "unknown"})
+_PLAIN = frozenset({*RULE_CODES, "no_channel", "in_handover", "cancelled", "unknown"})
 
 
 def read_reason(reason: str | None) -> list[Reason]:

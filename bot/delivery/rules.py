@@ -20,9 +20,13 @@ from bot.customers.facts import CHANNELS
 from bot.platform.bulk import among, chunks
 from flows.dsl import Channel, ChannelPolicy, Pick, Purpose
 from flows.engine import japan_day
-from models import Delivery, DeliveryStatus, FriendStatus, LineUser
+from models import ACTIVE_HANDOVER, Delivery, DeliveryStatus, FriendStatus, Handover, LineUser
 
 DELIVERIES = Delivery.__table__
+HANDOVERS = Handover.__table__
+IN_HANDOVER = "in_handover"
+# marketing held by a hand-over is looked at again this often; releasing the hand-over sends it at once
+HANDOVER_RECHECK = timedelta(hours=1)
 
 LINE_USERS = LineUser.__table__
 CHANNEL_COLUMNS = {  # each channel's address column and its marketing-permission column
@@ -147,3 +151,17 @@ def load_history(connection: Connection, customer_ids: Iterable[int], now: datet
                 history.sends.setdefault(customer_id, []).append(due_at)
             history.days.setdefault((customer_id, template, channel), set()).add(japan_day(due_at))
     return history
+
+
+def in_handover(connection: Connection, customer_ids: Iterable[int]) -> set[int]:
+    """The customers whose conversation a person has (a hand-over open or held): their marketing waits."""
+    ids = list(set(customer_ids))
+    found: set[int] = set()
+    statement = select(HANDOVERS.c.customer_id).where(
+        HANDOVERS.c.status.in_([str(s) for s in ACTIVE_HANDOVER])
+    )
+    for chunk in chunks(connection, ids):
+        found.update(
+            connection.execute(statement.where(among(connection, HANDOVERS.c.customer_id, chunk))).scalars()
+        )
+    return found

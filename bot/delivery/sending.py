@@ -29,7 +29,7 @@ from bot.delivery.channels.sms_billing import Carrier, SmsTooLong, segments
 from bot.delivery.channels.sms_rate import HourlyRateLimit
 from bot.delivery.content import Links, Template, load_fields, sms_text
 from bot.delivery.outbox import stop_channel
-from bot.delivery.rules import NOBODY, load_reach, refusal
+from bot.delivery.rules import HANDOVER_RECHECK, IN_HANDOVER, NOBODY, in_handover, load_reach, refusal
 from bot.delivery.senders import Outgoing, Sender, open_sender
 from bot.delivery.signal_buffer import OPT_OUTS, apply_pending
 from bot.delivery.windows import retry_window_passed
@@ -140,6 +140,8 @@ def _send_chunk(
         locales = customer_locales(connection, (row.customer_id for row in rows), settings.default_locale)
         fields = load_fields(connection, rows, locales, settings.scenarios)
         cancelled = cancelled_broadcasts(connection, {row.broadcast_id for row in rows if row.broadcast_id})
+        marketed = {row.customer_id for row in rows if row.purpose == Purpose.MARKETING}
+        with_person = in_handover(connection, marketed) if marketed else set()
     records: list[dict[str, Any]] = []
     ready: list[Outgoing] = []
     for row in rows:
@@ -152,6 +154,8 @@ def _send_chunk(
             records.append(_failed(row, "retry window of 23 h passed", now))
         elif reason:
             records.append(_failed(row, f"not_sent: {reason}", now))
+        elif row.purpose == Purpose.MARKETING and row.customer_id in with_person:
+            records.append(_in_handover(row, now))
         elif row.purpose == Purpose.MARKETING and in_quiet_hours(now, rules):
             records.append(_waiting(row, quiet_end(now, rules), "quiet_hours", now, attempt=False))
         elif problem := _unrenderable(template, fields[row.id]):
@@ -230,9 +234,17 @@ def _failed(row: Any, reason: str, now: datetime) -> dict[str, Any]:
     return _base(row, now) | {"outcome": "failed", "status": DeliveryStatus.FAILED, "error": reason[:500]}
 
 
+def _in_handover(row: Any, now: datetime) -> dict[str, Any]:
+    """Marketing to a customer a person is talking with waits, held, until the hand-over is released (which
+    makes it due at once) or, as a backstop, the next look. However long the hand-over lasts, it is not an
+    attempt: LINE's 23-hour retry window starts at the first real one."""
+    waiting = _waiting(row, now + HANDOVER_RECHECK, IN_HANDOVER, now, attempt=False)
+    return waiting | ({"first_attempt_at": None} if row.attempts <= 1 else {})
+
+
 def _waiting(row: Any, until: datetime, reason: str, now: datetime, *, attempt: bool) -> dict[str, Any]:
     """Back in the queue until `until`; an attempt not made (quiet hours, channel stopped) is not counted."""
-    held = reason == "quiet_hours"
+    held = reason in ("quiet_hours", IN_HANDOVER)
     return (
         _base(row, now)
         | {

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -155,6 +156,12 @@ class Settings(BaseSettings):
     # U…/C…/R… ids); none = notices are recorded, not sent. The 24-hour accident line named to customers.
     staff_line_targets: Annotated[list[str], NoDecode] = []
     accident_phone: str = "0120-000-000"
+    # Hand-over to a person (担当者): when staff answer (Japan time, weekdays; "HH:MM-HH:MM"), the dates they do
+    # not (comma-separated YYYY-MM-DD: national holidays, year-end; no holiday library is installed), and whose
+    # staff are told of a hand-over: a store's or agency's code → its staff LINE ids (JSON), else the list above.
+    business_hours: str = "09:00-18:00"
+    business_closed_days: Annotated[list[date], NoDecode] = []
+    handover_staff_routes: dict[str, list[str]] = {}
     # ID連携: where the login page sends the customer to finish the link (LINE's account-link endpoint).
     line_account_link_url: str = "https://access.line.me/dialog/bot/accountLink"
     # ID連携's login page: attempts from everyone together per 10 minutes before it refuses all (a ceiling that
@@ -285,6 +292,31 @@ class Settings(BaseSettings):
         if bad:  # a typo would leave staff unaware of requests
             raise ValueError(f"STAFF_LINE_TARGETS: {len(bad)} ids are not LINE user, group or room ids")
         return list(dict.fromkeys(value))
+
+    @field_validator("business_hours")
+    @classmethod
+    def _check_business_hours(cls, value: str) -> str:
+        opens, closes = parse_quiet_hours(value)  # raises with the expected form
+        if not opens < closes:
+            raise ValueError(f"BUSINESS_HOURS {value!r}: opening must come before closing, e.g. 09:00-18:00")
+        return value
+
+    @field_validator("business_closed_days", mode="before")
+    @classmethod
+    def _parse_closed_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("handover_staff_routes")
+    @classmethod
+    def _check_staff_routes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = sorted(
+            code for code, ids in value.items() if not ids or not all(LINE_CHAT_ID.match(i) for i in ids)
+        )
+        if bad:  # a typo would leave a store's staff unaware of the customers waiting for them
+            raise ValueError(f"HANDOVER_STAFF_ROUTES: {', '.join(bad)} need LINE user, group or room ids")
+        return {code.strip(): list(dict.fromkeys(ids)) for code, ids in value.items()}
 
     @field_validator("accident_phone")
     @classmethod

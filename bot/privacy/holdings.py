@@ -95,6 +95,9 @@ HOLDINGS: dict[str, Holding] = {
     # (bot/chat/attachments.py)
     "attachments": Holding(CUSTOMER, scrubbing.delete_rows),
     "staff_notices": Holding(_notice_rows, scrubbing.strip_notices, _notice_match),
+    # hand-overs to a person: a 受付番号, a reason, a store code and dates stay (counted); what was said goes
+    "handovers": Holding(CUSTOMER, scrubbing.keep_rows),
+    "handover_messages": Holding(CUSTOMER, scrubbing.delete_rows),
     "coupons": Holding(CUSTOMER, scrubbing.keep_rows),  # a code and its use count towards the campaign's cap
     "referral_codes": Holding(CUSTOMER, scrubbing.delete_rows),
     "referrals": Holding(by_customer("referrer_id", "referee_id"), scrubbing.keep_rows),
@@ -119,6 +122,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "rich_menus": "the rich menus LINE holds, per customer state and language",
     "scenario_controls": "which scenarios staff paused",
     "staff": "reference data: the insurer's advisers",
+    "staff_accounts": "the staff's own inbox logins: a login name, a display name, a password hash, a role",
     "stores": "reference data: stores",
     "trigger_runs": "when each scenario's trigger last ran",
 }

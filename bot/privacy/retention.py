@@ -15,12 +15,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, null, select, update
 
 from bot.privacy.redaction import skeleton
-from models import UNSETTLED, Delivery, Dialog, EventStatus, NoticeStatus, StaffNotice, WebhookEvent
+from models import (
+    UNSETTLED,
+    Delivery,
+    Dialog,
+    EventStatus,
+    HandoverMessage,
+    NoticeStatus,
+    StaffNotice,
+    WebhookEvent,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 500  # rows per table per tick: a tick stays short however much has piled up
 EVENTS, DELIVERIES = WebhookEvent.__table__, Delivery.__table__
 NOTICES, DIALOGS = StaffNotice.__table__, Dialog.__table__
+HANDOVER_MESSAGES = HandoverMessage.__table__
 
 
 def forget_old_texts(engine: Engine, days: int, now: datetime, batch: int = BATCH) -> dict[str, int]:
@@ -95,9 +105,26 @@ def _dialogs(connection: Connection, cutoff: datetime, now: datetime, batch: int
     return len(users)
 
 
+def _handover_texts(connection: Connection, cutoff: datetime, now: datetime, batch: int) -> int:
+    """What the customer and staff wrote in a hand-over; the row (who, when, which LINE message) stays."""
+    chosen = (
+        select(HANDOVER_MESSAGES.c.id)
+        .where(HANDOVER_MESSAGES.c.text.is_not(None), HANDOVER_MESSAGES.c.created_at < cutoff)
+        .order_by(HANDOVER_MESSAGES.c.created_at)
+        .limit(batch)
+    )
+    ids = list(connection.execute(chosen).scalars())
+    if ids:
+        connection.execute(
+            update(HANDOVER_MESSAGES).where(HANDOVER_MESSAGES.c.id.in_(ids)).values(text=null())
+        )
+    return len(ids)
+
+
 STEPS = {
     "webhook_payloads": _payloads,
     "chat_answers": _answers,
     "staff_notices": _notices,
     "dialogs": _dialogs,
+    "handover_texts": _handover_texts,
 }

@@ -38,16 +38,23 @@ STATUS_ORDER = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus
 
 
 def notify_staff(
-    ctx: Ctx, kind: str, customer_id: int, template: str, repeat_after: timedelta | None = None, **fields: Any
+    ctx: Ctx,
+    kind: str,
+    customer_id: int,
+    template: str,
+    repeat_after: timedelta | None = None,
+    to: list[str] | None = None,
+    **fields: Any,
 ) -> list[int]:
-    """Record notice `messages.<template>` for every staff target, in the handler's transaction; it is pushed
-    right after that commits (never if it rolls back). With `repeat_after`, a notice of this kind about this
-    customer is not repeated sooner (a customer tapping 「担当者と話す」 three times is one notice)."""
+    """Record notice `messages.<template>` for every staff target (`to`, else STAFF_LINE_TARGETS), in the
+    handler's transaction; it is pushed right after that commits (never if it rolls back). With `repeat_after`,
+    a notice of this kind about this customer is not repeated sooner (a customer tapping 「担当者と話す」 three
+    times is one notice)."""
     connection = ctx.session.connection()
     if repeat_after is not None and _notified_since(connection, kind, customer_id, ctx.now - repeat_after):
         return []
     fields = {"customer_ref": customer_ref(connection, customer_id), **fields}
-    targets: list[str | None] = list(ctx.settings.staff_line_targets) or [None]
+    targets: list[str | None] = list(to or ctx.settings.staff_line_targets) or [None]
     status = NoticeStatus.QUEUED if targets[0] else NoticeStatus.UNADDRESSED
     row = {"kind": kind, "customer_id": customer_id, "template": template, "fields": fields, "status": status}
     rows = [{**row, "target": target, "attempts": 0, "created_at": ctx.now} for target in targets]

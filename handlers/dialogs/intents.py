@@ -23,6 +23,7 @@ from bot.chat.intents import UNKNOWN, matcher
 from bot.delivery.consent import opt_out
 from bot.delivery.content import format_date
 from bot.inbound.context import Ctx
+from bot.staff import handovers
 from flows.dsl import Channel
 from flows.engine import japan_day
 from handlers.conversation import ChatListeners, end, normalise
@@ -38,11 +39,14 @@ Route = Callable[[Turn, Ctx], None]
 
 
 def offer_person(turn: Turn, ctx: Ctx, reason: str) -> None:
-    """Offer the customer a person. The one place the intents reach the hand-over: until
-    handlers/dialogs/menu.py's `offer_person(turn, ctx, reason)` lands, this is the existing hand-off
-    (staff told in the admin chat, the customer told when); the merger swaps the body for that call."""
+    """A person for the customer, the one place the intents reach the hand-over: asked for, one at once (a
+    受付番号 and when staff answer); after what the bot could say (a wish to cancel, payment trouble), the offer
+    of one, a tap away (bot/staff/handovers.py)."""
     log.info("event row=%s intent hand-off reason=%s", ctx.event_row_id, reason)
-    ctx.handlers.chat.actions["handoff"](replace(turn, action="handoff", value=None), ctx)
+    if reason == "asked":
+        ctx.handlers.chat.actions["handoff"](replace(turn, action="handoff", value=None), ctx)
+    else:
+        handovers.offer_person(turn, ctx, reason)
 
 
 def tap(action: str, value: str | None = None) -> Route:

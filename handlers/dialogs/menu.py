@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.chat.answers import Turn, answer
 from bot.inbound.context import Ctx
-from bot.staff.desk import notify_staff
+from bot.staff.handovers import hand_to_person
 from handlers.conversation import ChatListeners, end
 
 chat = ChatListeners()
-HANDOFF_REPEAT = timedelta(minutes=30)  # staff are told once, however often the customer taps in that time
 
 
 def greet(turn: Turn, ctx: Ctx, returning: bool) -> None:
@@ -29,7 +26,7 @@ def show_menu(turn: Turn, ctx: Ctx) -> None:
 @chat.command("担当者", "オペレーター", "staff", "operator")
 @chat.action("handoff", "contact")
 def hand_off(turn: Turn, ctx: Ctx) -> None:
-    """The customer asks for a person: staff are told in the admin chat (service desk), the customer when."""
+    """The customer asks for a person (or takes the bot's offer, `v=` its reason): a hand-over with a 受付番号,
+    the bot silent until staff give it back; staff of the customer's store are told, the customer when."""
     end(turn, ctx)
-    answer(ctx, turn, "chat.handoff")
-    notify_staff(ctx, "handoff", turn.customer_id, "chat_desk.staff_handoff", repeat_after=HANDOFF_REPEAT)
+    hand_to_person(turn, ctx, turn.value or "asked")

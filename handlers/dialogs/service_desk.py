@@ -58,6 +58,10 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, dict[str, str]], ...] = (
 )
 
 
+# requests whose confirmation offers a person (「担当者と話す」), and the hand-over's reason
+HANDOVER_OFFERS = {"accident_report": "accident", "complaint": "complaint"}
+
+
 def say(ctx: Ctx, turn: Turn, name: str, **fields: Any) -> None:
     """Answer `chat_desk.<name>`; every desk text may name the 24-hour accident line."""
     answer(ctx, turn, f"chat_desk.{name}", accident_phone=ctx.settings.accident_phone, **fields)
@@ -198,7 +202,7 @@ def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
     ).scalar_one()
     attach(connection, desk_attachments.filed_ids(form, answers), turn.customer_id, request_id)
     end(turn, ctx)
-    say(ctx, turn, f"done_{kind}", reference=reference)
+    say(ctx, turn, f"done_{kind}", reference=reference, handoff_value=HANDOVER_OFFERS.get(kind))
     staff = _summary_fields(form, answers, STAFF_LOCALE)
     identity = text(f"messages.chat_desk.labels.{'verified' if verified else 'unverified'}", STAFF_LOCALE)
     notify_staff(

@@ -42,19 +42,28 @@ JOURNEYS = {
     "complaint": ("担当者の対応に不満があります", ["chat_desk.ask_complaint_what"], ("complaint", None)),
     "cancel_contract": (
         "I'd like to cancel my insurance policy",
-        ["chat_intents.cancel_contract", "chat_campaign.offer_churn_prevention", "chat.handoff"],
+        [
+            "chat_intents.cancel_contract",
+            "chat_campaign.offer_churn_prevention",
+            "chat_handover.offer.cancel_contract",
+        ],
         None,
     ),
     "booking": ("店舗で相談したいので予約したい", ["chat_campaign.book_pick"], None),
     "reschedule": ("予約の日を変えたい", ["chat_intents.reschedule_which"], None),
     "cancel_booking": ("来店予約のキャンセルをお願いします", ["chat_intents.cancel_which"], None),
     "payment_method": ("クレジットカード払いはできますか", ["chat_faq.payment"], None),
-    "payment_trouble": ("今月払えそうにないです", ["chat_intents.payment_trouble", "chat.handoff"], None),
+    "payment_trouble": (
+        "今月払えそうにないです",
+        ["chat_intents.payment_trouble", "chat_handover.offer.payment_trouble"],
+        None,
+    ),
     "coupon": ("クーポンを確認したい", ["chat_coupon.none"], None),
     "link_account": ("LINEと契約を連携したい", ["chat_link.already_linked"], None),
     "unlink_account": ("れんけいかいじょ", ["chat_link.unlink_confirm"], None),
     "email_register": ("メアドを登録したい", ["chat.email_ask"], None),
-    "human": ("オペレーターと話したい", ["chat.handoff"], None),
+    # a hand-over at once: its answer says staff reply now or from when (business hours)
+    "human": ("オペレーターと話したい", ["chat_handover.opened"], None),
     "stop_messages": ("お知らせを止めてください", ["chat.opted_out"], None),
     "thanks": ("本当に助かりました", ["chat_intents.thanks"], None),
     "greeting": ("こんにちわ", ["chat_intents.greeting"], None),
@@ -123,7 +132,8 @@ def test_each_intent_typed_leads_where_it_should(intent, runtime, post_webhook, 
         chat = linked_chat(runtime, line, post_webhook, drain)
         before = last_delivery(runtime)
         answered = chat.say(phrasing)
-    assert templates_since(runtime, chat.customer_id(), before) == expected
+    sent = templates_since(runtime, chat.customer_id(), before)
+    assert [t.removesuffix("_after_hours") for t in sent] == expected
     assert answered and not any("理解できませんでした" in t for t in texts(answered))
     with runtime.engine.connect() as connection:
         state = connection.execute(select(Dialog.data).where(Dialog.line_user_id == chat.user_id)).scalar()
@@ -149,7 +159,7 @@ def test_the_walk_through_texts_get_their_answers(runtime, post_webhook, drain):
         assert thanks["text"].startswith("どういたしまして")
         paying, person = texts(chat.say("保険料を払えない"))
         assert "払込猶予期間" in paying and "口座振替・クレジットカード" not in paying
-        assert "担当者におつなぎします" in person
+        assert "「担当者と話す」を押してください" in person  # a person a tap away: a hand-over when tapped
         [lost] = chat.say("あしたの天気は？")
         assert "理解できませんでした" in lost["text"] and action_of(lost, "handoff")
         [name] = chat.say("名義を変えたい")
@@ -157,7 +167,7 @@ def test_the_walk_through_texts_get_their_answers(runtime, post_webhook, drain):
     with runtime.engine.connect() as connection:
         notices = connection.execute(select(StaffNotice.kind)).scalars().all()
         dialog = connection.execute(select(Dialog.data).where(Dialog.line_user_id == chat.user_id)).scalar()
-    assert "handoff" in notices
+    assert "handoff" not in notices and "handover" not in notices  # offered, not forced on the customer
     assert dialog["form"] == "address_change" and dialog["answers"] == {"target": "name_change"}
 
 

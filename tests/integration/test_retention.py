@@ -1,6 +1,6 @@
 """Retention: the worker's tick takes the text out of what people wrote in the chat once it is older than
 RETENTION_DAYS — webhook payloads, the merge values of the bot's chat answers, staff notices' fields, dialogs
-left idle — a bounded batch at a time; newer texts, and events or messages still waiting, keep theirs."""
+left idle, what the customer wrote in a hand-over — a bounded batch at a time; newer texts, and events or messages still waiting, keep theirs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 
 from bot.jobs.tasks import tick
 from bot.privacy.retention import forget_old_texts
-from models import Delivery, Dialog, StaffNotice, WebhookEvent, utcnow
+from models import Delivery, Dialog, HandoverMessage, StaffNotice, WebhookEvent, utcnow
 from tests.integration.chat_helpers import Chat, emulated_line
 from tests.integration.privacy_helpers import age, live_in_the_chat, saya
 
@@ -28,6 +28,7 @@ def kept_texts(runtime) -> dict[str, int]:
             "chat_answers": count(Delivery, Delivery.fields.is_not(None)),
             "staff_notices": count(StaffNotice, StaffNotice.fields.is_not(None)),
             "dialogs": count(Dialog, Dialog.line_user_id.is_not(None)),
+            "handover_texts": count(HandoverMessage, HandoverMessage.text.is_not(None)),
         }
 
 
@@ -36,7 +37,10 @@ def test_the_tick_forgets_chat_texts_after_the_retention_period_in_batches(runti
     processed, keep theirs; a redacted payload still says what happened and when."""
     who = saya()
     with emulated_line(runtime) as line:
-        live_in_the_chat(runtime, line, post_webhook, drain, who)
+        chat = live_in_the_chat(runtime, line, post_webhook, drain, who)
+        chat.say("担当者")  # a hand-over: what they write to staff is kept, then forgotten like the rest
+        chat.say(f"{WRITTEN}です。お電話ください")
+        chat.say("メール登録")  # a command still works: the dialog waits again
         old = kept_texts(runtime)
         assert all(old.values()), old
         age(runtime, days=runtime.settings.retention_days + 1)

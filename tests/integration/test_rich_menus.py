@@ -128,3 +128,17 @@ def test_a_customer_who_chooses_english_gets_the_english_menu(runtime, app, post
         chat.say("日本語")
         drain()
         assert chat.user_id not in line.state.data.user_rich_menus  # the Japanese default again
+
+
+def test_a_hand_over_switches_to_its_menu_and_a_release_switches_back(runtime, app, post_webhook, drain):
+    from tests.integration.test_handover import REFERENCE, setting_up
+
+    with emulated_line(runtime) as line:
+        sync(app)
+        chat, staff = setting_up(runtime, line, post_webhook, drain)
+        [opened] = chat.say("担当者")
+        drain()
+        assert line.state.data.user_rich_menus[chat.user_id] == stored(runtime)[("handover", "ja")]
+        staff.say(f"/release {REFERENCE.search(opened['text'])[0]}")
+        drain()
+        assert chat.user_id not in line.state.data.user_rich_menus  # a prospect: the default again

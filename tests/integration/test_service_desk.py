@@ -245,13 +245,14 @@ def test_faq_answers_a_matching_question_and_lists_topics(runtime, post_webhook,
 
 
 def test_a_hand_off_notifies_staff_once(runtime, post_webhook, drain):
-    """「担当者」 tells the customer when staff answer and pushes one notice to staff, however often it is asked."""
+    """「担当者」 tells the customer when staff answer and pushes one notice to staff, however often it is asked
+    (tests/integration/test_handover.py follows the hand-over further)."""
     with emulated_line(runtime) as line:
         chat = desk(runtime, line, post_webhook, drain)
         assert "担当者におつなぎします" in chat.say("担当者")[0]["text"]
         chat.tap("a=handoff")
         [notice] = [m.message for m in line.sent_messages(to=STAFF)]
-    assert f"内部ID {chat.customer_id()}" in notice["text"] and "担当者との会話を希望" in notice["text"]
+    assert f"内部ID {chat.customer_id()}" in notice["text"] and "担当者対応の依頼" in notice["text"]
 
 
 def test_without_staff_targets_notices_are_recorded_not_sent(runtime, post_webhook, drain):

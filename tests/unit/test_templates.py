@@ -129,6 +129,12 @@ SAMPLE = {
     "sent_count": 123000,
     "failed_count": 456,
     "failure_reasons": "中止 300・配信許可なし 100・gave up after 23 h: 503 Service Unavailable 56",
+    "staff_text": "お待たせしました。担当の山田です。",  # hand-over (chat_handover, admin_handover)
+    "business_hours": "平日 9:00〜18:00",
+    "reply_from": "12月8日（月）9:00",
+    "said": "車をぶつけてしまいました",
+    "handover_reason": "お客様のご希望",
+    "handover_status": "終了",
     "details": "事故日：2026年12月28日\n時刻：15:30\n場所：千代田区千代田1丁目の交差点付近\n状況："
     + "信号待ちで停車中に後ろから追突された。" * 12
     + "\nけが人：あり\n相手方：あり\n警察への届出：あり\n連絡先電話番号：09012345678",

@@ -29,6 +29,8 @@ MULTICAST_LIMIT = 500  # recipients per multicast request
 PUSH_PATH = "/v2/bot/message/push"
 REPLY_PATH = "/v2/bot/message/reply"
 MULTICAST_PATH = "/v2/bot/message/multicast"
+LOADING_PATH = "/v2/bot/chat/loading/start"
+MARK_READ_PATH = "/v2/bot/chat/markAsRead"
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
@@ -131,6 +133,14 @@ class LinePusher:
 
     def push(self, to: str, messages: list[dict[str, Any]], key: str) -> SendResult:
         return self._post(PUSH_PATH, {"to": to, "messages": messages}, key)
+
+    def show_loading(self, chat_id: str, seconds: int) -> SendResult:
+        """LINE's loading animation in a 1:1 chat (5–60 seconds, in fives; it stops at our next message)."""
+        return self._post(LOADING_PATH, {"chatId": chat_id, "loadingSeconds": seconds}, None)
+
+    def mark_read(self, read_token: str) -> SendResult:
+        """Mark the user's messages read up to the one the token came with (the webhook's markAsReadToken)."""
+        return self._post(MARK_READ_PATH, {"markAsReadToken": read_token}, None)
 
     def _post(self, path: str, body: dict[str, Any], key: str | None) -> SendResult:
         # The SDK's own client (auth, host, pooled connections), without building its request and response

@@ -1,0 +1,278 @@
+"""The staff inbox (`/inbox`): the hand-overs waiting or in progress, one conversation's whole history, a reply
+box, release (back to the bot) and close. Each staff member logs in with their own account (`flask staff add`;
+bot/staff/accounts.py): wrong tries are limited per client, per login name and overall, the session cookie is
+signed and names the account and its password's fingerprint, every form carries a CSRF token.
+
+Every opening of a conversation is audited as a personal-data access; the customer's card (name, phone, email) is
+masked until the staff member reveals it, which is audited too. Replies go to the customer through the delivery
+ledger, as a push, like `/reply` in the admin chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.exceptions import RedisError
+
+from bot.delivery.outbox import dispatch_answers
+from bot.jobs.queues import enqueue_menu_switch
+from bot.platform import csrf
+from bot.platform.config import Settings
+from bot.platform.i18n import SUPPORTED, text
+from bot.platform.runtime import Runtime
+from bot.staff import accounts, inbox
+from bot.staff.accounts import Staff
+from bot.staff.handovers import ACTIVE, give_back, reply_to_customer
+from flows.engine import TOKYO
+from handlers.admin.lookups import mask_email, mask_name, mask_phone, person_of
+from models import utcnow
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("inbox", __name__, template_folder="templates")
+
+COOKIE, CSRF_COOKIE = "inbox_login", "inbox_csrf"
+SESSION_SECONDS = 10 * 3600  # a working day
+MAX_REPLY = 2000
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _locale(settings: Settings) -> str:
+    asked = request.args.get("lang", "")
+    return asked if asked in SUPPORTED else settings.default_locale
+
+
+def _texts(locale: str):
+    return lambda key, **fields: text(f"messages.admin_inbox.labels.{key}", locale, **fields)
+
+
+def _signer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.derived_key("inbox-session"), salt="inbox-login")
+
+
+def _csrf_secret(settings: Settings) -> str:
+    return settings.derived_key("inbox-csrf")
+
+
+def _signed_in(settings: Settings) -> Staff | None:
+    try:
+        session = _signer(settings).loads(request.cookies.get(COOKIE, ""), max_age=SESSION_SECONDS)
+    except BadSignature:
+        return None
+    if not isinstance(session, dict):
+        return None
+    with _runtime().engine.connect() as connection:
+        return accounts.find_staff(connection, int(session.get("id", 0)), str(session.get("fp", "")))
+
+
+def _page(settings: Settings, template_fields: dict[str, Any], status: int = 200) -> Response:
+    cookie = csrf.cookie_value(request.cookies.get(CSRF_COOKIE))
+    locale = template_fields["locale"]
+    html = render_template(
+        "inbox.html",
+        t=_texts(locale),
+        token=lambda purpose: csrf.form_token(_csrf_secret(settings), cookie, purpose),
+        **template_fields,
+    )
+    response = make_response(html, status)
+    response.headers.update(SECURITY_HEADERS)
+    secure = request.is_secure or settings.public_base_url.startswith("https://")
+    response.set_cookie(
+        CSRF_COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path="/inbox",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+    )
+    return response
+
+
+def _csrf_ok(settings: Settings, purpose: str) -> bool:
+    given = request.form.get("csrf")
+    return csrf.is_valid(_csrf_secret(settings), request.cookies.get(CSRF_COOKIE), purpose, given)
+
+
+def _gate(settings: Settings, locale: str, message: str | None = None, status: int = 200) -> Response:
+    return _page(settings, {"locale": locale, "mode": "gate", "message": message}, status)
+
+
+@blueprint.get("/inbox")
+def show_inbox() -> Response:
+    settings = _runtime().settings
+    locale = _locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale)
+    with _runtime().engine.connect() as connection:
+        listed = inbox.waiting(connection)
+    for item in listed:
+        item["status_word"] = text(f"messages.admin_handover.labels.statuses.{item['row'].status}", locale)
+        item["reason_word"] = text(f"messages.chat_handover.reasons.{item['row'].reason}", locale)
+    return _page(
+        settings, {"locale": locale, "mode": "list", "staff": staff, "listed": listed, "when": _when}
+    )
+
+
+@blueprint.post("/inbox/login")
+def log_in() -> Response:
+    settings = _runtime().settings
+    locale = _locale(settings)
+    if not _csrf_ok(settings, "login"):
+        return _gate(settings, locale, "retry", 400)
+    runtime = _runtime()
+    try:
+        with runtime.engine.connect() as connection:
+            verdict = accounts.log_in(
+                connection,
+                runtime.redis,
+                settings.derived_key("inbox-limits"),
+                request.form.get("login", ""),
+                request.form.get("password", ""),
+                request.remote_addr or "-",
+            )
+    except RedisError:  # closed rather than unlimited
+        log.warning("inbox login refused: unavailable")
+        return _gate(settings, locale, "unavailable", 503)
+    if verdict.staff is None:
+        log.warning("inbox login refused: %s", "locked" if verdict.locked else "wrong")
+        response = _gate(
+            settings, locale, "locked" if verdict.locked else "wrong", 429 if verdict.locked else 403
+        )
+        if verdict.locked:
+            response.headers["Retry-After"] = str(verdict.retry_after)
+        return response
+    log.info("inbox login: staff account %s", verdict.staff.id)
+    response = redirect(f"/inbox?lang={locale}", 303)
+    secure = request.is_secure or settings.public_base_url.startswith("https://")
+    session = _signer(settings).dumps({"id": verdict.staff.id, "fp": verdict.staff.fingerprint})
+    response.set_cookie(
+        COOKIE,
+        session,
+        max_age=SESSION_SECONDS,
+        path="/inbox",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+    )
+    return response
+
+
+@blueprint.post("/inbox/logout")
+def log_out() -> Response:
+    settings = _runtime().settings
+    locale = _locale(settings)
+    if not _csrf_ok(settings, "logout"):
+        return _gate(settings, locale, "retry", 400)
+    response = redirect(f"/inbox?lang={locale}", 303)
+    response.delete_cookie(COOKIE, path="/inbox")
+    return response
+
+
+@blueprint.get("/inbox/<reference>")
+def show_conversation(reference: str, revealed: bool = False, notice: str | None = None) -> Response:
+    """One conversation; its opening is audited (a personal-data access)."""
+    settings = _runtime().settings
+    locale = _locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale)
+    with _runtime().engine.begin() as connection:
+        handover = inbox.open_conversation(connection, staff.actor, reference, utcnow())
+        if handover is None:
+            fields = {"locale": locale, "mode": "missing", "staff": staff}
+            return _page(settings, fields, 404)
+        if revealed:
+            inbox.note(connection, staff.actor, "reveal", handover, "done", utcnow())
+        entries = inbox.history(connection, handover, locale)
+        card = _card(connection, handover.customer_id, revealed, locale)
+    fields = {
+        "locale": locale,
+        "mode": "conversation",
+        "staff": staff,
+        "handover": handover,
+        "active": handover.status in ACTIVE,
+        "entries": entries,
+        "card": card,
+        "revealed": revealed,
+        "notice": notice or request.args.get("done"),
+        "when": _when,
+        "status_word": text(f"messages.admin_handover.labels.statuses.{handover.status}", locale),
+        "reason_word": text(f"messages.chat_handover.reasons.{handover.reason}", locale),
+    }
+    return _page(settings, fields)
+
+
+def _card(connection: Any, customer_id: int, revealed: bool, locale: str) -> dict[str, str]:
+    person = person_of(connection, customer_id)
+    none = "—"
+    if revealed:
+        name = " ".join(part for part in (person.family_name, person.given_name) if part) or none
+        return {"name": name, "phone": person.sms_phone or none, "email": person.email_main or none}
+    has_name = person.family_name or person.given_name
+    return {
+        "name": mask_name(person.family_name, person.given_name) if has_name else none,
+        "phone": mask_phone(person.sms_phone) if person.sms_phone else none,
+        "email": mask_email(person.email_main) if person.email_main else none,
+    }
+
+
+def _when(moment: Any) -> str:
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@blueprint.post("/inbox/<reference>/<action>")
+def act(reference: str, action: str) -> Response:
+    """reveal, reply, release or close, with the conversation's CSRF token."""
+    settings = _runtime().settings
+    locale = _locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale, status=403)
+    if action not in ("reveal", "reply", "release", "close") or not _csrf_ok(settings, f"act:{reference}"):
+        return _gate(settings, locale, "retry", 400)
+    if action == "reveal":
+        return show_conversation(reference, revealed=True)
+    runtime = _runtime()
+    now = utcnow()
+    refused = action == "close" and not staff.may_close()
+    with runtime.engine.begin() as connection:
+        handover = inbox.open_conversation(connection, staff.actor, reference, now)
+        if handover is not None:
+            delivery_id = None if refused else _carry_out(connection, settings, staff, handover, action, now)
+            result = "refused" if refused else "done" if delivery_id else "unchanged"
+            inbox.note(connection, staff.actor, action, handover, result, now)
+    if handover is None:
+        return _page(settings, {"locale": locale, "mode": "missing", "staff": staff}, 404)
+    if refused:
+        return show_conversation(reference, notice="close_needs_supervisor")
+    if delivery_id is not None:  # sent at once, after the commit, ahead of bulk sends
+        dispatch_answers(runtime.engine, runtime.redis, settings, [delivery_id], now)
+        if action in ("release", "close"):  # the customer's own rich menu again
+            enqueue_menu_switch(runtime.redis, [handover.customer_id])
+    done = {"reply": "sent", "release": "released", "close": "closed"}[action] if delivery_id else ""
+    return redirect(f"/inbox/{handover.reference}?lang={locale}&done={done}", 303)
+
+
+def _carry_out(
+    connection: Any, settings: Settings, staff: Staff, handover: Any, action: str, now: Any
+) -> int | None:
+    if action == "reply":
+        body = request.form.get("body", "").strip()[:MAX_REPLY]
+        if not body:
+            return None
+        return reply_to_customer(connection, settings, handover.reference, staff.actor, body, now)[1]
+    return give_back(connection, handover.reference, staff.actor, now, close=action == "close")[1]
