@@ -13,13 +13,19 @@ from bot.platform.config import Settings
 __all__ = ["ApiException", "RichMenuApi"]
 
 
+def _configuration(token: str, host: str) -> Configuration:
+    configuration = Configuration(access_token=token, host=host)
+    configuration.retries = False  # one try: urllib3 would log each retry with the URL, which names the user
+    return configuration
+
+
 class RichMenuApi:
     """The few calls a sync and a switch make, through the SDK's client (auth, host, pooled connections)."""
 
     def __init__(self, settings: Settings, timeout: tuple[float, float] = (3.05, 10.0)) -> None:
         token = settings.line_channel_access_token
-        self._api = ApiClient(Configuration(access_token=token, host=settings.line_api_base_url))
-        self._data = ApiClient(Configuration(access_token=token, host=settings.line_data_api_url))
+        self._api = ApiClient(_configuration(token, settings.line_api_base_url))
+        self._data = ApiClient(_configuration(token, settings.line_data_api_url))
         self._timeout = timeout
 
     def close(self) -> None:

@@ -19,7 +19,9 @@ def profile_language(
     base_url: str, access_token: str, user_id: str, timeout: tuple[float, float] = (3.05, 5.0)
 ) -> str | None:
     """The user's BCP 47 language tag as LINE reports it ("ja", "en", "zh-Hant" …), or None."""
-    with ApiClient(Configuration(access_token=access_token, host=base_url)) as client:
+    configuration = Configuration(access_token=access_token, host=base_url)
+    configuration.retries = False  # one try: urllib3 would log each retry with the URL, which names the user
+    with ApiClient(configuration) as client:
         try:
             profile = MessagingApi(client).get_profile(user_id, _request_timeout=timeout)
         except ApiException as exc:
