@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.chat.answers import Turn, answer
+from bot.chat.attachments import fetch_after_commit, record
 from bot.chat.dialog_state import DialogState, current, enter, finish
 from bot.inbound.context import Ctx
 from bot.platform.registry import Registry
@@ -234,6 +235,10 @@ def with_person(turn: Turn, ctx: Ctx, answered: bool) -> bool:
         "line_message_id": turn.message_id,
     }
     listen(ctx, handover, message | {"read_token": turn.read_token}, answered)
+    if turn.media is not None and not answered:  # a photo for staff: fetched and sealed as a request's are
+        fetch_after_commit(
+            ctx.session, [record(ctx.session.connection(), turn.customer_id, turn.media, ctx.now)]
+        )
     return not answered
 
 

@@ -27,6 +27,7 @@ from bot.staff import accounts, inbox
 from bot.staff.accounts import Staff
 from bot.staff.handovers import ACTIVE, give_back, reply_to_customer
 from flows.engine import TOKYO
+from handlers import staff_attachments as attachments
 from handlers.admin.lookups import mask_email, mask_name, mask_phone, person_of
 from models import utcnow
 
@@ -180,6 +181,16 @@ def log_out() -> Response:
     response = redirect(f"/inbox?lang={locale}", 303)
     response.delete_cookie(COOKIE, path="/inbox")
     return response
+
+
+@blueprint.get("/inbox/attachments/<int:attachment_id>")
+def show_attachment(attachment_id: int) -> Response:
+    """A photo, video or file of a conversation, for the staff member signed in (the opening audited by name)."""
+    settings = _runtime().settings
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, _locale(settings), status=403)
+    return attachments.serve(attachment_id, staff.actor, "inbox")
 
 
 @blueprint.get("/inbox/<reference>")

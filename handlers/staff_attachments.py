@@ -88,6 +88,11 @@ def show_attachment(attachment_id: int) -> Response:
     refusal = _refusal()
     if refusal is not None:
         return refusal
+    return serve(attachment_id, ACTOR, PLACE)
+
+
+def serve(attachment_id: int, actor: str, place: str) -> Response:
+    """The attachment decrypted for `actor` (already allowed in), its opening audited in the same transaction."""
     if attachment_id > LARGEST_ID:
         return Response(status=404, headers=HEADERS)
     runtime, now = _runtime(), utcnow()
@@ -103,7 +108,7 @@ def show_attachment(attachment_id: int) -> Response:
         ).one()
         detail = f"{about([owner.customer_id])} (request {owner.request_id or '-'})"
         audit(
-            connection, ACTOR, PLACE, "attachment", f"attachment {attachment_id}", "shown", now, detail, True
+            connection, actor, place, "attachment", f"attachment {attachment_id}", "shown", now, detail, True
         )
     log.info("attachment=%s shown to staff", attachment_id)
     name = f"attachment-{attachment_id}.{EXTENSIONS.get(content_type, 'bin')}"

@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     staff_line_targets: Annotated[list[str], NoDecode] = []
     accident_phone: str = "0120-000-000"
     # Hand-over to a person (担当者): when staff answer (Japan time, weekdays; "HH:MM-HH:MM"), the dates they do
-    # not (comma-separated YYYY-MM-DD: national holidays, year-end; no holiday library is installed), and whose
+    # not (comma-separated YYYY-MM-DD: the year-end, the insurer's own days off; national holidays are known), and whose
     # staff are told of a hand-over: a store's or agency's code → its staff LINE ids (JSON), else the list above.
     business_hours: str = "09:00-18:00"
     business_closed_days: Annotated[list[date], NoDecode] = []

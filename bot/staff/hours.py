@@ -1,7 +1,6 @@
-"""When staff answer a hand-over (営業時間): BUSINESS_HOURS on weekdays, Japan time, except BUSINESS_CLOSED_DAYS.
-
-No Japanese-holiday library is installed, so national holidays are the dates the operator lists; without them a
-holiday counts as a working day, and the customer's answer names the hours as weekdays (平日) only.
+"""When staff answer a hand-over (営業時間): BUSINESS_HOURS on weekdays, Japan time, except Japan's national holidays
+(祝日, from jpholiday, which follows the Cabinet Office's list including substitute holidays) and the operator's
+BUSINESS_CLOSED_DAYS (年末年始, the insurer's own days off).
 """
 
 from __future__ import annotations
@@ -9,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
+import jpholiday
 
 from flows.engine import TOKYO
 
@@ -40,4 +41,4 @@ def staff_reply(
 
 
 def _working(day: date, closed_days: Collection[date]) -> bool:
-    return day.weekday() < 5 and day not in closed_days
+    return day.weekday() < 5 and day not in closed_days and not jpholiday.is_holiday(day)

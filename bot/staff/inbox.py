@@ -13,14 +13,16 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.delivery.content import Template
+from bot.platform.bulk import select_map
 from bot.platform.i18n import text
 from bot.staff.admin import about, audit
 from bot.staff.desk import customer_ref
 from bot.staff.handovers import HANDOVERS, MESSAGES, find_handover, open_handovers
 from flows.dsl import Channel
-from models import Delivery
+from models import Attachment, AttachmentStatus, Delivery
 
 DELIVERIES = Delivery.__table__
+ATTACHMENTS = Attachment.__table__
 PLACE = "inbox"
 BEFORE = timedelta(
     minutes=10
@@ -37,6 +39,7 @@ class Entry:
     text: str | None
     line_message_id: str | None = None
     staff: str | None = None
+    attachment_id: int | None = None  # the photo, video or file as stored (fetched, checked, sealed), to open
 
 
 def waiting(connection: Connection, limit: int = 100) -> list[dict[str, Any]]:
@@ -54,6 +57,12 @@ def waiting(connection: Connection, limit: int = 100) -> list[dict[str, Any]]:
     return listed
 
 
+def _stored_attachments(connection: Connection, message_ids: list[str]) -> dict[str, int]:
+    """{LINE message id: attachment id} of the messages whose content is stored and may be opened."""
+    found = select_map(connection, ATTACHMENTS, "line_message_id", message_ids, "id", "status")
+    return {key: row.id for key, row in found.items() if row.status == AttachmentStatus.STORED}
+
+
 def history(connection: Connection, handover: Any, locale: str) -> list[Entry]:
     """The conversation in order: its recorded messages and the bot's LINE answers to the customer from a little
     before it opened until it ended (a staff reply or the release message is shown once, as written)."""
@@ -61,8 +70,17 @@ def history(connection: Connection, handover: Any, locale: str) -> list[Entry]:
         select(MESSAGES).where(MESSAGES.c.handover_id == handover.id).order_by(MESSAGES.c.id)
     ).all()
     shown = {row.delivery_id for row in recorded if row.delivery_id and row.text}
+    stored = _stored_attachments(connection, [row.line_message_id for row in recorded if row.line_message_id])
     entries = [
-        Entry(row.created_at, row.author, row.message_type, row.text, row.line_message_id, row.staff)
+        Entry(
+            row.created_at,
+            row.author,
+            row.message_type,
+            row.text,
+            row.line_message_id,
+            row.staff,
+            stored.get(row.line_message_id),
+        )
         for row in recorded
         if not (row.author == "bot" and row.text is None)
     ]

@@ -113,3 +113,35 @@ def test_wrong_passwords_lock_the_login_name(runtime, app, client):
         assert log_in(client, "jiro", "not the password").status_code == 403
     locked = log_in(client, "jiro")
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+
+
+def test_a_photo_sent_to_staff_opens_from_the_inbox_for_the_signed_in_staff_only(
+    runtime, app, client, post_webhook, drain
+):
+    """During a hand-over a photo is fetched and sealed like a request's; the conversation links it; it opens for
+    the staff member signed in (audited by name) and for nobody else."""
+    from tests.integration.attachment_helpers import jpeg, send_media
+    from tests.integration.test_attachments import KEY
+
+    add_staff(app, "hanako", "supervisor")
+    assert log_in(client, "hanako").status_code == 303
+    with emulated_line(runtime) as line:
+        runtime.settings = runtime.settings.model_copy(update={"attachment_key": KEY})
+        chat = Chat(runtime, line, post_webhook, drain)
+        chat.follow()
+        reference = REFERENCE.search(chat.say("担当者")[0]["text"])[0]
+        photo = jpeg()
+        _, answered = send_media(chat, photo)
+        assert answered == []  # the bot stays silent
+        drain()  # the worker fetches and seals it
+        page = client.get(f"/inbox/{reference}").get_data(as_text=True)
+        [link] = re.findall(r'href="(/inbox/attachments/\d+)"', page)
+        shown = client.get(link)
+        assert shown.status_code == 200 and shown.data == photo and shown.mimetype == "image/jpeg"
+        assert app.test_client().get(link).status_code == 403  # not signed in
+    assert ("inbox:hanako", "attachment", "shown") in [entry[:3] for entry in audits_anywhere(runtime)]
+
+
+def audits_anywhere(runtime) -> list[tuple]:
+    with runtime.engine.connect() as connection:
+        return [(row.actor, row.command, row.result) for row in connection.execute(select(AdminAudit))]

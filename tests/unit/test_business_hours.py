@@ -53,3 +53,13 @@ def test_settings_read_hours_closed_days_and_store_routes():
         Settings(business_hours="18:00-09:00")
     with pytest.raises(ValueError, match="HANDOVER_STAFF_ROUTES"):
         Settings(handover_staff_routes={"S01": ["taro"]})
+
+
+def test_national_holidays_are_days_off():
+    """勤労感謝の日 (Mon 2026-11-23) and the substitute holiday after a Sunday 祝日 pass to the next working day."""
+    monday_holiday = datetime(2026, 11, 23, 10, 0, tzinfo=TOKYO)
+    reply = staff_reply(monday_holiday, OPENS, CLOSES)
+    assert reply.open_now is False and reply.from_ == datetime(2026, 11, 24, 9, 0, tzinfo=TOKYO)
+    # 2026-05-03 憲法記念日 … 05-06 振替休日: Golden Week ends on Thursday the 7th
+    golden_week = datetime(2026, 5, 1, 18, 30, tzinfo=TOKYO)
+    assert staff_reply(golden_week, OPENS, CLOSES).from_ == datetime(2026, 5, 7, 9, 0, tzinfo=TOKYO)
