@@ -12,6 +12,7 @@ from bot.staff.handovers import when_staff_answer
 from models import Delivery, Handover, HandoverMessage, Reservation, StaffNotice, utcnow
 from tests import factories
 from tests.integration.admin_helpers import ADMIN_GROUP, StaffChat, audit_rows, new_user, staff_settings
+from tests.integration.attachment_helpers import KEY, jpeg
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 from tests.integration.delivery_helpers import add_row, ledger, send_due
 
@@ -30,6 +31,7 @@ def setting_up(runtime, line, post_webhook, drain):
         staff_line_targets=[DESK],
         handover_staff_routes={"S01": [STORE_STAFF]},
     )
+    runtime.settings = runtime.settings.model_copy(update={"attachment_key": KEY})  # photos are sealed
     chat = Chat(runtime, line, post_webhook, drain)
     chat.follow()
     staff = StaffChat(runtime, line, post_webhook, drain, operator, ADMIN_GROUP)
@@ -47,7 +49,9 @@ def history(runtime) -> list[tuple]:
     return [(row.author, row.message_type, row.text) for row in rows]
 
 
-def say_photo(chat: Chat, message_id: str = "325708") -> list[dict]:
+def say_photo(chat: Chat) -> tuple[str, list[dict]]:
+    """A photo LINE keeps for the bot (the emulator serves its content); (its message id, the bot's answers)."""
+    message_id = chat.line.add_content(chat.user_id, jpeg(), "image/jpeg", "image", None)
     token = chat.line.issue_reply_token(chat.user_id)
     message = {
         "id": message_id,
@@ -56,7 +60,9 @@ def say_photo(chat: Chat, message_id: str = "325708") -> list[dict]:
         "quoteToken": "q" * 16,
         "markAsReadToken": "read-" + message_id,
     }
-    return chat._send(factories.base_event("message", chat.user_id, replyToken=token, message=message))
+    return message_id, chat._send(
+        factories.base_event("message", chat.user_id, replyToken=token, message=message)
+    )
 
 
 def say_text(chat: Chat, text: str, read_token: str) -> list[dict]:
@@ -134,7 +140,8 @@ def test_while_staff_hold_it_the_bot_is_silent_but_the_menu_works(runtime, post_
         assert row.status == "held" and row.staff == staff.user and row.held_at is not None
 
         assert say_text(chat, "相手の方は無事です", "read-1") == []
-        assert say_photo(chat) == []
+        photo, answered = say_photo(chat)
+        assert answered == []
         [menu] = chat.say("メニュー")
         assert menu["text"] == "ご用件をお選びください。"
         assert history(runtime) == [
@@ -149,7 +156,7 @@ def test_while_staff_hold_it_the_bot_is_silent_but_the_menu_works(runtime, post_
         loading = [r.body for r in line.requests_to("/v2/bot/chat/loading/start")]
         assert {"chatId": chat.user_id, "loadingSeconds": 60} in loading
         read = [r.body["markAsReadToken"] for r in line.requests_to("/v2/bot/chat/markAsRead")]
-        assert read == ["read-1", "read-325708"]
+        assert read == ["read-1", f"read-{photo}"]
 
         [released] = staff.say(f"/release {reference}")
         assert reference in released
