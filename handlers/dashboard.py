@@ -23,12 +23,12 @@ from redis.exceptions import RedisError
 
 from bot.platform import csrf
 from bot.platform.config import Settings
-from bot.platform.i18n import SUPPORTED
 from bot.platform.runtime import Runtime
 from bot.staff import login as staff_login
 from bot.staff import page
 from bot.staff.charts import number
 from flows.engine import TOKYO
+from handlers.staff_pages import SECURITY_HEADERS, page_locale
 from models import utcnow
 
 log = logging.getLogger(__name__)
@@ -37,22 +37,10 @@ blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 COOKIE = "dashboard_login"
 CSRF_COOKIE = "dashboard_csrf"
 SESSION_SECONDS = 12 * 3600
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
-
-
-def _locale(settings: Settings) -> str:
-    asked = request.args.get("lang", "")
-    return asked if asked in SUPPORTED else settings.default_locale
 
 
 def _signer(token: str) -> URLSafeTimedSerializer:
@@ -160,7 +148,7 @@ def _texts(locale: str):
 @blueprint.get("/dashboard")
 def show_dashboard() -> Response:
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     if not settings.local_mode:
         if not settings.dashboard_token:
             _refused("closed")
@@ -198,7 +186,7 @@ def show_dashboard() -> Response:
 @blueprint.post("/dashboard/login")
 def log_in() -> Response:
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     token = settings.dashboard_token
     if settings.local_mode:
         return redirect(f"/dashboard?lang={locale}", 303)
@@ -227,7 +215,7 @@ def log_in() -> Response:
 @blueprint.post("/dashboard/logout")
 def log_out() -> Response:
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     if not _csrf_ok(settings, "logout"):
         _refused("csrf")
         return _gate(settings, locale, "retry", 400)

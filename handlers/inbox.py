@@ -21,7 +21,7 @@ from bot.delivery.outbox import dispatch_answers
 from bot.jobs.queues import enqueue_menu_switch
 from bot.platform import csrf
 from bot.platform.config import Settings
-from bot.platform.i18n import SUPPORTED, text
+from bot.platform.i18n import text
 from bot.platform.runtime import Runtime
 from bot.staff import accounts, inbox
 from bot.staff.accounts import Staff
@@ -29,6 +29,7 @@ from bot.staff.handovers import ACTIVE, give_back, reply_to_customer
 from flows.engine import TOKYO
 from handlers import staff_attachments as attachments
 from handlers.admin.lookups import mask_email, mask_name, mask_phone, person_of
+from handlers.staff_pages import SECURITY_HEADERS, page_locale
 from models import utcnow
 
 log = logging.getLogger(__name__)
@@ -37,22 +38,10 @@ blueprint = Blueprint("inbox", __name__, template_folder="templates")
 COOKIE, CSRF_COOKIE = "inbox_login", "inbox_csrf"
 SESSION_SECONDS = 10 * 3600  # a working day
 MAX_REPLY = 2000
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
-
-
-def _locale(settings: Settings) -> str:
-    asked = request.args.get("lang", "")
-    return asked if asked in SUPPORTED else settings.default_locale
 
 
 def _texts(locale: str):
@@ -114,7 +103,7 @@ def _gate(settings: Settings, locale: str, message: str | None = None, status: i
 @blueprint.get("/inbox")
 def show_inbox() -> Response:
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     staff = _signed_in(settings)
     if staff is None:
         return _gate(settings, locale)
@@ -131,7 +120,7 @@ def show_inbox() -> Response:
 @blueprint.post("/inbox/login")
 def log_in() -> Response:
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     if not _csrf_ok(settings, "login"):
         return _gate(settings, locale, "retry", 400)
     runtime = _runtime()
@@ -175,7 +164,7 @@ def log_in() -> Response:
 @blueprint.post("/inbox/logout")
 def log_out() -> Response:
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     if not _csrf_ok(settings, "logout"):
         return _gate(settings, locale, "retry", 400)
     response = redirect(f"/inbox?lang={locale}", 303)
@@ -189,7 +178,7 @@ def show_attachment(attachment_id: int) -> Response:
     settings = _runtime().settings
     staff = _signed_in(settings)
     if staff is None:
-        return _gate(settings, _locale(settings), status=403)
+        return _gate(settings, page_locale(settings), status=403)
     return attachments.serve(attachment_id, staff.actor, "inbox")
 
 
@@ -197,7 +186,7 @@ def show_attachment(attachment_id: int) -> Response:
 def show_conversation(reference: str, revealed: bool = False, notice: str | None = None) -> Response:
     """One conversation; its opening is audited (a personal-data access)."""
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     staff = _signed_in(settings)
     if staff is None:
         return _gate(settings, locale)
@@ -249,7 +238,7 @@ def _when(moment: Any) -> str:
 def act(reference: str, action: str) -> Response:
     """reveal, reply, release or close, with the conversation's CSRF token."""
     settings = _runtime().settings
-    locale = _locale(settings)
+    locale = page_locale(settings)
     staff = _signed_in(settings)
     if staff is None:
         return _gate(settings, locale, status=403)

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import Connection, Engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlmodel import Session
 
 from bot.chat.answers import Media
@@ -28,6 +28,7 @@ from bot.chat.sealing import Keyring, context_of
 from bot.delivery.channels.line_content import Content, LineContent
 from bot.delivery.outbox import dispatch_answers, queue_message
 from bot.jobs.queues import FETCH_RETRY, enqueue_fetches, fetch_alive
+from bot.platform.after_commit import after_commit
 from bot.platform.config import Settings
 from bot.platform.runtime import current
 from models import Attachment, AttachmentStatus
@@ -298,19 +299,5 @@ _PENDING = "attachment_fetches_after_commit"
 
 
 def fetch_after_commit(session: Session, ids: list[int]) -> None:
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        session.info[_PENDING] = pending = []
-        event.listen(session, "after_commit", _enqueue_pending, once=True)
-        event.listen(session, "after_rollback", lambda s: s.info.pop(_PENDING, None), once=True)
-    pending.extend(ids)
-
-
-def _enqueue_pending(session: Session) -> None:
-    ids = session.info.pop(_PENDING, [])
-    if not ids:
-        return
-    try:
-        enqueue_fetches(current().redis, ids)
-    except (RuntimeError, RedisError):  # not in a worker, or Redis down: the rows wait, pending
-        log.warning("attachments %s recorded but not queued for fetching", ids)
+    """Queue the fetches once the event commits (rows not queued wait, pending, for the tick's requeue)."""
+    after_commit(session, _PENDING, ids, enqueue_fetches)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.customers.language import customer_locales
 from bot.delivery.buttons import button
 from bot.delivery.channels.line_menus import RichMenuApi
+from bot.platform.after_commit import after_commit
 from bot.platform.config import Settings
 from bot.platform.i18n import SUPPORTED, text
 from models import ACTIVE_HANDOVER, CustomerChannels, Handover, RichMenu, utcnow
@@ -318,26 +319,6 @@ def switch(
 def switch_after_commit(session: Session, customer_id: int) -> None:
     """Queue the switch of the customer's LINE user for when the caller's transaction has committed (the job
     reads the new state; it takes the customer's id, never the LINE user id, which RQ would log)."""
-    from sqlalchemy import event
-
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        session.info[_PENDING] = pending = []
-        event.listen(session, "after_commit", _enqueue_pending, once=True)
-        event.listen(session, "after_rollback", lambda s: s.info.pop(_PENDING, None), once=True)
-    pending.append(customer_id)
-
-
-def _enqueue_pending(session: Session) -> None:
-    customers = session.info.pop(_PENDING, [])
-    if not customers:
-        return
     from bot.jobs.queues import enqueue_menu_switch
-    from bot.platform.runtime import current
 
-    try:
-        redis = current().redis
-    except RuntimeError:  # a script: the next `flask richmenu sync` or switch puts the user right
-        log.warning("rich menu switches recorded outside a worker; not queued")
-        return
-    enqueue_menu_switch(redis, customers)
+    after_commit(session, _PENDING, [customer_id], enqueue_menu_switch)

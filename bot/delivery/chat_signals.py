@@ -14,11 +14,12 @@ import logging
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.delivery.channels.line import LinePusher
 from bot.jobs.queues import ANSWERS, SEND_FAILURE_TTL, SEND_RESULT_TTL
+from bot.platform.after_commit import after_commit
 from bot.platform.runtime import current
 from models import CustomerChannels
 
@@ -32,20 +33,10 @@ def signal_after_commit(session: Session, customer_id: int, loading: bool, read_
     """Queue the signals for the customer's LINE chat once the session commits (nothing if it rolls back)."""
     if not loading and not read_token:
         return
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        session.info[_PENDING] = pending = []
-        event.listen(session, "after_commit", _enqueue_pending, once=True)
-        event.listen(session, "after_rollback", lambda s: s.info.pop(_PENDING, None), once=True)
-    pending.append((customer_id, loading, read_token))
+    after_commit(session, _PENDING, [(customer_id, loading, read_token)], _enqueue_all)
 
 
-def _enqueue_pending(session: Session) -> None:
-    signals = session.info.pop(_PENDING, [])
-    try:
-        redis = current().redis
-    except RuntimeError:  # not in a worker: a signal is not worth keeping
-        return
+def _enqueue_all(redis: Redis, signals: list[tuple[int, bool, str | None]]) -> None:
     for customer_id, loading, read_token in signals:
         enqueue_signal(redis, customer_id, loading, read_token)
 

@@ -16,7 +16,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import Connection, Engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlmodel import Session
 
 from bot.delivery.channels.line import NOTICE_KEYS, LineMessage, LinePusher, retry_key
@@ -24,6 +24,7 @@ from bot.delivery.channels.result import Outcome, SendResult
 from bot.delivery.content import Links, Template, line_messages
 from bot.delivery.windows import RETRY_WINDOW, fresh_reply_token, retry_window_passed
 from bot.jobs.queues import ANSWERS, NOTICE_ATTEMPTS, NOTICE_RETRY, SEND_FAILURE_TTL, SEND_RESULT_TTL
+from bot.platform.after_commit import after_commit
 from bot.platform.config import Settings
 from bot.platform.i18n import text
 from bot.platform.runtime import current
@@ -63,28 +64,9 @@ def record_admin_notice(
 
 
 def send_after_commit(session: Session, ids: list[int]) -> None:
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        session.info[_PENDING] = pending = []
-        event.listen(session, "after_commit", _enqueue_pending, once=True)
-        event.listen(session, "after_rollback", _forget_pending, once=True)
-    pending.extend(ids)
-
-
-def _enqueue_pending(session: Session) -> None:
-    ids = session.info.pop(_PENDING, [])
-    if not ids:
-        return
-    try:
-        redis = current().redis
-    except RuntimeError:  # not in a worker (a script): the rows wait for `flask requests notices --resend`
-        log.warning("staff notices %s recorded outside a worker; not queued", ids)
-        return
-    enqueue_notices(redis, ids)
-
-
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    """Queue the notices' send job once the caller's transaction commits (outside a worker they wait for
+    `flask requests notices --resend`)."""
+    after_commit(session, _PENDING, ids, enqueue_notices)
 
 
 def enqueue_notices(redis: Redis, ids: list[int]) -> None:

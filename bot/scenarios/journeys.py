@@ -23,6 +23,7 @@ from bot.customers.facts import ANCHORS, CUSTOMERS, ENTITIES
 from bot.platform.config import Settings
 from bot.scenarios.controls import paused_scenarios
 from bot.scenarios.triggers import (
+    ENROLMENT_COLUMNS,
     _check_entities,
     _insert,
     _may_enter,
@@ -36,17 +37,6 @@ from flows.engine import japan_day
 from models import Enrollment, EnrollmentStatus, utcnow
 
 ENROLLMENTS = Enrollment.__table__
-COLUMNS = (
-    "scenario_id",
-    "customer_id",
-    "anchor_key",
-    "status",
-    "held_out",
-    "entered_at",
-    "wake_at",
-    "wake_token",
-    "updated_at",
-)
 
 
 def listening(scenarios: Mapping[str, Scenario], event: str) -> list[Scenario]:
@@ -152,7 +142,7 @@ def _enrol(
     )
     statement = (
         _insert(connection, ENROLLMENTS)
-        .from_select(list(COLUMNS), chosen)
+        .from_select(list(ENROLMENT_COLUMNS), chosen)
         .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
         .returning(ENROLLMENTS.c.id)
     )

@@ -60,6 +60,18 @@ ENROLLMENTS = Enrollment.__table__
 RUNS = TriggerRun.__table__
 CHANGES = DataChange.__table__
 _SCOPE = "customer_data"
+# what an INSERT … SELECT of new enrollments fills, in the order its SELECT gives them
+ENROLMENT_COLUMNS = (
+    "scenario_id",
+    "customer_id",
+    "anchor_key",
+    "status",
+    "held_out",
+    "entered_at",
+    "wake_at",
+    "wake_token",
+    "updated_at",
+)
 _HASH = 2654435761  # Knuth's multiplicative hash: spreads consecutive customer ids over the holdout draw
 
 
@@ -191,20 +203,9 @@ def _enrol(connection: Connection, scenario: Scenario, day: date, moment: dateti
     )
     if ANCHORS.get(scenario.anchor, None) and ANCHORS[scenario.anchor].per_customer:
         chosen = chosen.distinct()  # several rows of one customer that day (page views) enter once
-    names = [
-        "scenario_id",
-        "customer_id",
-        "anchor_key",
-        "status",
-        "held_out",
-        "entered_at",
-        "wake_at",
-        "wake_token",
-        "updated_at",
-    ]
     statement = (
         _insert(connection, ENROLLMENTS)
-        .from_select(names, chosen)
+        .from_select(list(ENROLMENT_COLUMNS), chosen)
         .on_conflict_do_nothing(index_elements=["scenario_id", "customer_id", "anchor_key"])
     )
     if connection.dialect.name == "postgresql":  # psycopg reports no row count for INSERT … SELECT here
