@@ -75,6 +75,21 @@ def serve(_: argparse.Namespace) -> int:
         return _supervise([web, worker], emulator)
 
 
+def run_flask(args: argparse.Namespace) -> int:
+    """`flask --app app …` on make run's settings and data (`var/`, its embedded Redis, the sample sender):
+    the operator commands of the README's tour, from another terminal."""
+    from bot.platform import migrate
+
+    env = local_environment()
+    env["LINE_API_BASE_URL"] = env.get("LINE_API_BASE_URL") or f"http://127.0.0.1:{env['EMULATOR_PORT']}"
+    settings = load_settings(data_dir=Path(env.get("DATA_DIR", "var")))
+    with local_redis(env, settings.data_dir) as redis_url:
+        env["REDIS_URL"] = redis_url
+        migrate.upgrade(settings.effective_database_url)  # nothing to do once make run has started once
+        command = [sys.executable, "-m", "flask", "--app", "app", *args.arguments]
+        return subprocess.run(command, check=False, env=env, cwd=ROOT).returncode
+
+
 def _banner(env: dict[str, str], database_url: str) -> str:
     return f"""
   LINE engagement service is running (Ctrl-C stops everything)
@@ -133,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         run=serve
     )
     add_send_command(commands)
+    flask = commands.add_parser("flask", help="a flask command on make run's settings and data (var/)")
+    flask.add_argument("arguments", nargs=argparse.REMAINDER, help="e.g. scenarios list")
+    flask.set_defaults(run=run_flask)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -210,3 +210,35 @@ def test_make_demo_stops_the_redis_server_it_started(tmp_path):
     finally:
         for server in redis_servers(tmp_path):
             server.kill()
+
+
+def test_the_tours_operator_commands_run_from_another_terminal(tmp_path):
+    """`python -m devtools.local flask …` runs a flask command on make run's settings and data (the sample sender
+    identity a bare `flask` refuses outside local mode), and leaves no redis-server behind."""
+    env = local_env(tmp_path)
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "devtools.local", "flask", "scenarios", "list"],
+            check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listed.returncode == 0, listed.stderr[-2000:]
+        assert "#1" in listed.stdout and "資料請求者への契約促進シナリオ" in listed.stdout
+        bare = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "scenarios", "list"],
+            check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert bare.returncode != 0 and "LOCAL_MODE=1" in bare.stderr + bare.stdout
+        assert redis_servers(tmp_path) == []
+    finally:
+        for process in redis_servers(tmp_path):
+            process.kill()
