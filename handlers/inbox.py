@@ -78,17 +78,16 @@ def _page(settings: Settings, template_fields: dict[str, Any], status: int = 200
     )
     response = make_response(html, status)
     response.headers.update(SECURITY_HEADERS)
+    _set_cookie(response, settings, CSRF_COOKIE, cookie)
+    return response
+
+
+def _set_cookie(response: Response, settings: Settings, name: str, value: str) -> None:
+    """The inbox's cookies: its pages only, never to scripts or other sites, over HTTPS where it is served so."""
     secure = request.is_secure or settings.public_base_url.startswith("https://")
     response.set_cookie(
-        CSRF_COOKIE,
-        cookie,
-        max_age=SESSION_SECONDS,
-        path="/inbox",
-        httponly=True,
-        samesite="Strict",
-        secure=secure,
+        name, value, max_age=SESSION_SECONDS, path="/inbox", httponly=True, samesite="Strict", secure=secure
     )
-    return response
 
 
 def _csrf_ok(settings: Settings, purpose: str) -> bool:
@@ -147,17 +146,8 @@ def log_in() -> Response:
         return response
     log.info("inbox login: staff account %s", verdict.staff.id)
     response = redirect(f"/inbox?lang={locale}", 303)
-    secure = request.is_secure or settings.public_base_url.startswith("https://")
     session = _signer(settings).dumps({"id": verdict.staff.id, "fp": verdict.staff.fingerprint})
-    response.set_cookie(
-        COOKIE,
-        session,
-        max_age=SESSION_SECONDS,
-        path="/inbox",
-        httponly=True,
-        samesite="Strict",
-        secure=secure,
-    )
+    _set_cookie(response, settings, COOKIE, session)
     return response
 
 
