@@ -1,6 +1,7 @@
 """One import of one data file: all or nothing by default, or the good rows with a rejects file.
 
-The file is read once, in batches, inside a single transaction: a file with any bad row writes nothing
+The file is read once, in batches (a large file by a second process, one batch ahead: bot.imports.ahead), inside
+a single transaction: a file with any bad row writes nothing
 (unless `skip_invalid`), and a crash half-way leaves the database as it was. Each consent change it writes
 keeps the file's name, SHA-256 and line as evidence (特定電子メール法); the file is hashed before it is read.
 The report counts, per table, the records the import created, changed and left as they were.
@@ -12,15 +13,16 @@ import csv
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine
 from tqdm import tqdm
 
 from bot.delivery.consent import Evidence
+from bot.imports.ahead import read_batches
 from bot.imports.files import FileSpec
-from bot.imports.reader import Row, read_rows
+from bot.imports.reader import Row
 from bot.imports.tally import Tally
 from bot.imports.writer import write_batch
 from models import utcnow
@@ -89,13 +91,13 @@ def import_file(
     """Import `path` as `spec`; FileRejected (encoding, headers) propagates before anything is written."""
     report = ImportReport(spec.kind, str(path), sha256=file_sha256(path))
     evidence = Evidence(file=path.name, sha256=report.sha256)
-    rows = read_rows(path, spec)
-    first = list(islice(rows, 1))  # headers and encoding are checked before the transaction starts
+    batches = read_batches(path, spec, BATCH_ROWS)
+    first = next(batches, [])  # headers and encoding are checked before the transaction starts
     now, source = utcnow(), f"import:{spec.kind}"
     rejects = _RejectsFile(rejects_path) if skip_invalid and rejects_path else None
     try:
         with engine.begin() as connection:
-            for batch in _batches(_progress(first, rows, progress, spec), BATCH_ROWS):
+            for batch in _progress(chain([first], batches), progress, spec):
                 report.rows += len(batch)
                 for row in batch:
                     _check(spec, row)
@@ -127,15 +129,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _progress(first: list[Row], rest: Iterator[Row], enabled: bool, spec: FileSpec) -> Iterator[Row]:
-    return tqdm(
-        chain(first, rest), desc=f"{spec.kind} rows", unit=" rows", disable=not enabled, mininterval=0.5
-    )
-
-
-def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    while batch := list(islice(rows, size)):
-        yield batch
+def _progress(batches: Iterator[list[Row]], enabled: bool, spec: FileSpec) -> Iterator[list[Row]]:
+    with tqdm(desc=f"{spec.kind} rows", unit=" rows", disable=not enabled, mininterval=0.5) as bar:
+        for batch in batches:
+            if batch:
+                yield batch
+            bar.update(len(batch))
 
 
 def _note(report: ImportReport, bad: list[Row], rejects: _RejectsFile | None) -> None:
