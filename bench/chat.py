@@ -179,7 +179,7 @@ def main() -> None:
             PYTHONPATH=str(ROOT),
         )
         port = free_port()
-        stack.callback(stop, start_gunicorn("app:app", port, env, 2, 8))
+        stack.callback(stop, start_gunicorn("app:app", port, env, 1 if args.smoke else 2, 8))
         for _ in range(args.workers):
             worker = subprocess.Popen(
                 [sys.executable, "worker.py"],
