@@ -2,15 +2,17 @@
 
 Two modes: closed loop (N connections, each sends the next request when the last answer arrives) for
 throughput, and open loop (requests started at a fixed rate whatever the answers do) for latency at a load.
+A request unanswered after REQUEST_TIMEOUT seconds counts as an error, so a stuck server cannot hang a bench.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+REQUEST_TIMEOUT = 10.0  # seconds from sending a request to its whole answer
 
 
 @dataclass
@@ -80,8 +82,8 @@ def build_request(host: str, port: int, path: str, body: bytes, headers: dict[st
 async def _send(conn: Connection, raw: bytes, result: Result) -> None:
     started = time.perf_counter()
     try:
-        status = await conn.request(raw)
-    except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+        status = await asyncio.wait_for(conn.request(raw), REQUEST_TIMEOUT)
+    except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError, TimeoutError):
         conn.close()
         result.errors += 1
         return
@@ -133,7 +135,3 @@ async def open_loop(host: str, port: int, requests: Sequence[bytes], rate: float
     for conn in idle:
         conn.close()
     return result
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)

@@ -13,13 +13,14 @@ from bot.platform import migrate
 from bot.platform.config import normalise_database_url
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CONNECT_SECONDS = 10  # a server that does not answer fails the bench instead of hanging it
 
 
 @contextmanager
 def temporary_database(*, migrated: bool = True) -> Iterator[str]:
     """Yield the SQLAlchemy URL of a new database on BENCH_POSTGRES_URL's server; dropped afterwards."""
     name = f"line_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=CONNECT_SECONDS) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = normalise_database_url(ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
@@ -27,7 +28,7 @@ def temporary_database(*, migrated: bool = True) -> Iterator[str]:
             migrate.upgrade(url)
         yield url
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=CONNECT_SECONDS) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

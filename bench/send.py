@@ -1,41 +1,51 @@
-"""LINE sending speed from one worker host against the LINE emulator (run in its own process):
+"""LINE sending speed and CPU from one worker host against the LINE emulator (run in its own process):
 
-1. personalised pushes per second, the service's way: send jobs of 500 ledger rows, pushes in parallel over
-   kept-alive connections, one statement per 100 rows recorded;
-2. the same rows the one-RQ-job-per-recipient way: the same code with batches of one row (a job, a claim, a
+1. personalised pushes the service's way: send jobs of 500 ledger rows, pushes in parallel over kept-alive
+   connections, one statement per 100 rows recorded; the workers' CPU per push;
+2. the bare client (bench/bare_client.py): the LINE SDK's own client pushing the same messages to the same
+   emulator, no database and no queue; its CPU per push is the limit the workers' is measured against;
+3. the same rows the one-RQ-job-per-recipient way: the same code with batches of one row (a job, a claim, a
    look-up, a connection and a record per recipient);
-3. the time for a 1,000,000-recipient broadcast: ledger rows written, then multicasts of 500.
+4. once, after the runs: a 1,000,000-recipient broadcast: ledger rows written, then multicasts of 500.
 
-    .venv/bin/python bench/send.py
+    .venv/bin/python bench/send.py                     # 3 runs
+    .venv/bin/python bench/send.py --smoke             # a few hundred rows: proves it runs
     options: --pushes 20000 --per-job 3000 --multicast 1000000 --workers 1 --runs 3
 
-The emulator runs in its own process under gunicorn (connections kept alive, as LINE's are) and checks one
-request body in 100 against messaging-api.yml (BENCH_VALIDATE_EVERY): checking every body costs the emulator
-about 2 ms of CPU a request on this machine's shared cores, a cost LINE's servers do not charge to us. The test
-suite checks every body the service sends.
+Goals: worker CPU per push <= 1.5x the bare client's, and batched jobs >= 10x the pushes/s of one job per
+recipient, each ratio taken within one run. The emulator runs under gunicorn (connections kept alive, as LINE's
+are) and checks one request body in 100 against messaging-api.yml (BENCH_VALIDATE_EVERY): checking every body
+costs the emulator about 2 ms of CPU a request on this machine's shared cores, a cost LINE's servers do not
+charge to us. The test suite checks every body the service sends.
 
-PostgreSQL from BENCH_POSTGRES_URL (a throw-away database), Redis from BENCH_REDIS_URL (db 11, flushed).
+PostgreSQL from BENCH_POSTGRES_URL (a throw-away database), Redis from BENCH_REDIS_URL (default db 14, flushed).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import select
 import signal
-import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from rq import Worker
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.deadline import STOP_SECONDS, stop, wait_process, wait_until
 from bench.pg import libpq_url, temporary_database
+from bench.report import Goal, Runs, add_run_options, print_goals
 from bot.delivery.broadcasts import queue_broadcast
 from bot.delivery.outbox import dispatch_due
 from bot.platform.config import Settings
@@ -44,7 +54,9 @@ from bot.platform.redis_conn import connect
 from models import Broadcast, utcnow
 
 TOKEN = "bench-token"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+START_SECONDS = 60  # for the emulator to listen
+BARE_CLIENT_SECONDS = 300  # for the bare client's pushes, however many
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def start_emulator() -> tuple[subprocess.Popen, str]:
@@ -68,7 +80,15 @@ def start_emulator() -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    return process, process.stdout.readline().strip()
+    # it prints its base URL once it listens; a pipe that stays silent is an emulator that did not start
+    if not select.select([process.stdout], [], [], START_SECONDS)[0]:
+        stop(process)
+        raise SystemExit(f"bench: the LINE emulator printed no address within {START_SECONDS} s")
+    base_url = process.stdout.readline().strip()
+    if not base_url:
+        stop(process)
+        raise SystemExit(f"bench: the LINE emulator exited with {process.wait()} while starting")
+    return process, base_url
 
 
 def populate(url: str, customers: int) -> None:
@@ -87,13 +107,14 @@ def populate(url: str, customers: int) -> None:
 
 
 WARM_UP = 500  # rows sent first, untimed: a worker's first batch pays for imports, caches and connections
+SMOKE_WARM_UP = 20
 # a scenario message personalised by the customer's name only: its rows need no anchor record (a document
 # request's follow-up would need the request the bench does not create, and every row would fail)
 TEMPLATE = "churn_prevention.a"
 
 
-def queue_pushes(url: str, count: int) -> None:
-    """WARM_UP messages due now, then `count` personalised messages (the name in the text) due tomorrow."""
+def queue_pushes(url: str, count: int, warm_up: int) -> None:
+    """`warm_up` messages due now, then `count` personalised messages (the name in the text) due tomorrow."""
     with psycopg.connect(libpq_url(url)) as conn:
         conn.execute("DELETE FROM deliveries")
         conn.execute(
@@ -102,7 +123,7 @@ def queue_pushes(url: str, count: int) -> None:
             " SELECT g, 'A', %s, 'line', 'transactional', 'queued',"
             " now() + CASE WHEN g <= %s THEN interval '0' ELSE interval '1 day' END, 0,"
             " substr(md5(random()::text || g::text), 1, 16), now(), now() FROM generate_series(1, %s) g",
-            (TEMPLATE, WARM_UP, count + WARM_UP),
+            (TEMPLATE, warm_up, count + warm_up),
         )
 
 
@@ -172,7 +193,7 @@ def send_all(
     workers: int,
     expected: int,
     emulator: int,
-    warm_up: int = WARM_UP,
+    warm_up: int,
 ) -> tuple[float, float, float]:
     """(seconds from the dispatch to the last row recorded sent, worker CPU seconds, emulator CPU seconds)."""
     redis = connect(REDIS_URL)
@@ -181,6 +202,10 @@ def send_all(
     processes = run_workers(env, workers)
     pids = [process.pid for process in processes]
     try:
+        # a broadcast has no warm-up rows: without this wait its time would include the workers' start-up
+        wait_until(
+            lambda: len(Worker.all(connection=redis)) >= workers, START_SECONDS, "the RQ workers registering"
+        )
         dispatch_due(engine, redis, settings, utcnow())  # the warm-up rows (none for a broadcast)
         wait_until_sent(url, warm_up)
         worker_cpu, emulator_cpu = cpu_seconds(pids), cpu_seconds([emulator])
@@ -192,20 +217,128 @@ def send_all(
     finally:  # also when the bench gives up: no worker is left running
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait()
+        for process in processes:
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         engine.dispose()
     return elapsed, worker_cpu, emulator_cpu
 
 
+def sent_messages(base_url: str, to: str) -> list[dict]:
+    """The message objects the emulator accepted for `to`: what the bare client sends to everyone."""
+    with urllib.request.urlopen(f"{base_url}/__emulator__/sent_messages?to={to}", timeout=10) as response:
+        return [sent["message"] for sent in json.load(response)["sentMessages"]]
+
+
+def bare_client(base_url: str, messages: list[dict], pushes: int, concurrency: int) -> tuple[float, float]:
+    """(pushes/s, CPU seconds per push) of the LINE SDK's client alone, in a process of its own."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_client", base_url, TOKEN, json.dumps(messages, ensure_ascii=False)]
+        + ["--pushes", str(pushes), "--concurrency", str(concurrency)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if wait_process(process, BARE_CLIENT_SECONDS, "the bare client") != 0:
+            raise SystemExit(f"bench: the bare client exited with {process.returncode}")
+    finally:
+        stop(process)
+    figures = json.loads(process.stdout.read())
+    return pushes / figures["seconds"], figures["cpu_seconds"] / pushes
+
+
+def line_user(customer_id: int) -> str:
+    return "U" + hashlib.md5(str(customer_id).encode()).hexdigest()  # as populate() writes it
+
+
+def measure(
+    url: str, settings: Settings, env: dict[str, str], args: argparse.Namespace, emulator: int, runs: Runs
+) -> None:
+    """One run: batched jobs, the bare client, then one job per recipient."""
+    queue_pushes(url, args.pushes, args.warm_up)
+    seconds, worker_cpu, emulator_cpu = send_all(
+        url, settings, env, args.workers, args.pushes, emulator, args.warm_up
+    )
+    batched, worker_us = args.pushes / seconds, worker_cpu / args.pushes * 1e6
+    messages = sent_messages(settings.line_api_base_url, line_user(args.warm_up + args.pushes))
+    bare_rate, bare_cpu = bare_client(
+        settings.line_api_base_url, messages, args.pushes, settings.line_push_concurrency
+    )
+    queue_pushes(url, args.per_job, args.warm_up)
+    one = settings.model_copy(update={"send_batch_size": 1})
+    seconds, _, _ = send_all(
+        url, one, env | {"SEND_BATCH_SIZE": "1"}, args.workers, args.per_job, emulator, args.warm_up
+    )
+    single = args.per_job / seconds
+    print(
+        f"  batched {batched:,.0f}/s (worker CPU {worker_us:,.0f} µs a push, emulator"
+        f" {emulator_cpu / args.pushes * 1e6:,.0f} µs); bare client {bare_rate:,.0f}/s ({bare_cpu * 1e6:,.0f} µs"
+        f" a push); one job per recipient {single:,.0f}/s",
+        flush=True,
+    )
+    runs.add("batched jobs, pushes/s", batched, "{:,.0f} /s")
+    runs.add("one RQ job per recipient, pushes/s", single, "{:,.0f} /s")
+    runs.add("bare client, pushes/s", bare_rate, "{:,.0f} /s")
+    runs.add("worker CPU a push", worker_us, "{:,.0f} µs")
+    runs.add("bare client CPU a push", bare_cpu * 1e6, "{:,.0f} µs")
+    runs.add("emulator CPU a push", emulator_cpu / args.pushes * 1e6, "{:,.0f} µs")
+    runs.add("worker CPU / bare client CPU", worker_us / (bare_cpu * 1e6), "{:.2f}x")
+    runs.add("batched / one job per recipient", batched / single, "{:.1f}x")
+
+
+def broadcast(
+    url: str, settings: Settings, env: dict[str, str], args: argparse.Namespace, emulator: int
+) -> None:
+    """Once: the ledger rows of a broadcast to --multicast friends, then its multicasts of 500."""
+    populate(url, args.multicast)
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("DELETE FROM deliveries")
+    engine = make_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        broadcast_id = connection.execute(
+            text(
+                "INSERT INTO broadcasts (name, template, purpose, channels, status, created_at, updated_at)"
+                " VALUES ('bench', 'broadcast.general_notice', 'transactional', 'first_reachable:line',"
+                " 'draft', now(), now()) RETURNING id"
+            )
+        ).scalar_one()
+        draft = Broadcast(
+            id=broadcast_id,
+            name="bench",
+            template="broadcast.general_notice",
+            purpose="transactional",
+            channels="first_reachable:line",
+        )
+        from bot.platform.i18n import configure_i18n
+
+        configure_i18n("ja")
+        written = queue_broadcast(connection, draft, utcnow())
+    queued = time.perf_counter() - started
+    engine.dispose()
+    seconds, _, _ = send_all(url, settings, env, args.workers, written, emulator, warm_up=0)
+    print(
+        f"\nbroadcast to {written:,} friends (once): ledger written in {queued:.1f} s,"
+        f" sent by {-(-written // 500):,} multicasts in {seconds:.1f} s; total {queued + seconds:.1f} s"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pushes", type=int, default=20_000)
     parser.add_argument("--per-job", type=int, default=3_000)
     parser.add_argument("--multicast", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=None, help="pushes in flight per worker process")
+    add_run_options(parser)
     args = parser.parse_args()
+    args.warm_up = WARM_UP
+    if args.smoke:
+        args.pushes, args.per_job, args.multicast, args.warm_up = 100, 20, 600, SMOKE_WARM_UP
     emulator, base_url = start_emulator()
     try:
         with temporary_database() as url:
@@ -228,76 +361,38 @@ def main() -> None:
                 quiet_hours="",
                 line_push_concurrency=args.concurrency or Settings().line_push_concurrency,
             )
-            populate(url, max(args.pushes, args.per_job) + WARM_UP)
-            batched, single, worker_us, emulator_us = [], [], [], []
-            for run in range(args.runs):
-                queue_pushes(url, args.pushes)
-                seconds, worker_cpu, emulator_cpu = send_all(
-                    url, settings, env, args.workers, args.pushes, emulator.pid
-                )
-                batched.append(args.pushes / seconds)
-                worker_us.append(worker_cpu / args.pushes * 1e6)
-                emulator_us.append(emulator_cpu / args.pushes * 1e6)
-                queue_pushes(url, args.per_job)
-                one = settings.model_copy(update={"send_batch_size": 1})
-                seconds, _, _ = send_all(
-                    url, one, env | {"SEND_BATCH_SIZE": "1"}, args.workers, args.per_job, emulator.pid
-                )
-                single.append(args.per_job / seconds)
-                print(
-                    f"run {run + 1}: batched {batched[-1]:,.0f}/s (worker CPU {worker_us[-1]:,.0f} µs a push,"
-                    f" emulator {emulator_us[-1]:,.0f} µs), one job per recipient {single[-1]:,.0f}/s",
-                    flush=True,
-                )
-            worker = statistics.median(worker_us)
+            populate(url, max(args.pushes, args.per_job) + args.warm_up)
             print(
-                f"\npersonalised pushes, {args.workers} worker process(es), {os.cpu_count()} cores shared with the"
+                f"personalised pushes, {args.workers} worker process(es), {settings.line_push_concurrency} in"
+                f" flight each, {os.cpu_count()} cores shared with the emulator, PostgreSQL and Redis"
             )
-            print(f"emulator, PostgreSQL and Redis; median of {args.runs}:")
-            print(
-                f"  batched jobs (500 rows, {settings.line_push_concurrency} in flight): {statistics.median(batched):,.0f} pushes/s"
-            )
-            print(f"  one RQ job per recipient:                {statistics.median(single):,.0f} pushes/s")
-            print(f"  ratio: {statistics.median(batched) / statistics.median(single):.1f}x")
-            print(f"  CPU a push: worker {worker:,.0f} µs, emulator {statistics.median(emulator_us):,.0f} µs")
-            print(
-                f"  → the workers' own CPU would carry {1e6 / worker:,.0f} pushes/s a core, with LINE elsewhere"
-            )
+            runs = Runs()
+            for run in range(1, args.runs + 1):
+                print(f"run {run}:")
+                measure(url, settings, env, args, emulator.pid, runs)
             if args.multicast:
-                populate(url, args.multicast)
-                with psycopg.connect(libpq_url(url)) as conn:
-                    conn.execute("DELETE FROM deliveries")
-                engine = make_engine(url)
-                started = time.perf_counter()
-                with engine.begin() as connection:
-                    broadcast_id = connection.execute(
-                        text(
-                            "INSERT INTO broadcasts (name, template, purpose, channels, status, created_at, updated_at)"
-                            " VALUES ('bench', 'broadcast.general_notice', 'transactional', 'first_reachable:line',"
-                            " 'draft', now(), now()) RETURNING id"
-                        )
-                    ).scalar_one()
-                    broadcast = Broadcast(
-                        id=broadcast_id,
-                        name="bench",
-                        template="broadcast.general_notice",
-                        purpose="transactional",
-                        channels="first_reachable:line",
-                    )
-                    from bot.platform.i18n import configure_i18n
-
-                    configure_i18n("ja")
-                    written = queue_broadcast(connection, broadcast, utcnow())
-                queued = time.perf_counter() - started
-                engine.dispose()
-                seconds, _, _ = send_all(url, settings, env, args.workers, written, emulator.pid, warm_up=0)
-                print(
-                    f"\nbroadcast to {written:,} friends: ledger written in {queued:.1f} s,"
-                    f" sent by {written // 500:,} multicasts in {seconds:.1f} s; total {queued + seconds:.1f} s"
-                )
+                broadcast(url, settings, env, args, emulator.pid)
     finally:
-        emulator.terminate()
-        emulator.wait()
+        stop(emulator)
+    runs.print_medians()
+    worker = runs.median("worker CPU a push")
+    print(f"  → the workers' own CPU would carry {1e6 / worker:,.0f} pushes/s a core, with LINE elsewhere")
+    print_goals(
+        Goal(
+            "send/worker CPU vs bare client",
+            runs.median("worker CPU / bare client CPU"),
+            "<=",
+            1.5,
+            "{:.2f}x",
+        ),
+        Goal(
+            "send/batched vs one job each",
+            runs.median("batched / one job per recipient"),
+            ">=",
+            10,
+            "{:.1f}x",
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """CPU per webhook request inside one process (no sockets), to see where the time goes.
 
     .venv/bin/python bench/webhook_cpu.py            # PostgreSQL + Redis on this machine
-    options: --requests 4000 --threads 16 --repeat 3
+    .venv/bin/python bench/webhook_cpu.py --smoke    # a few dozen requests
+    options: --requests 4000 --threads 16 --runs 3
 
 Calls the WSGI app from N threads with pre-signed bodies and reports process CPU per request (median of
-the repeats) for: the bare Flask app; our full path; our path with the database and Redis writes replaced
+the runs) for: the bare Flask app; our full path; our path with the database and Redis writes replaced
 by no-ops (parsing and the hand-off to the ingest thread); and a Redis-first acknowledgement
-(SET NX + RPUSH in the request thread, the common LINE-bot pattern) for comparison.
+(SET NX + RPUSH in the request thread, the common LINE-bot pattern) for comparison. It explains
+bench/webhook.py's figures and has no goal of its own. PostgreSQL from BENCH_POSTGRES_URL, Redis from
+BENCH_REDIS_URL (flushed).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import argparse
 import io
 import os
 import secrets
-import statistics
 import sys
 import threading
 import time
@@ -28,10 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench import bare_app
 from bench.pg import temporary_database
+from bench.report import Runs, add_run_options, print_no_goal
 from bot.platform.config import Settings
 from devtools.line_emulator import webhook_sender
 
 SECRET = "bench-channel-secret"
+LANE_SECONDS = 300  # for all of a run's requests to be answered
 
 
 class RedisFirst:
@@ -101,11 +105,17 @@ def run(app, requests: int, threads: int) -> tuple[float, float]:
             b"".join(app.wsgi_app(env, lambda status, headers: None))
 
     cpu, wall = time.process_time(), time.perf_counter()
-    lanes = [threading.Thread(target=lane) for _ in range(threads)]
+    # daemon threads: a lane stuck in the app cannot keep the process alive once the bench gives up
+    lanes = [threading.Thread(target=lane, daemon=True) for _ in range(threads)]
     for thread in lanes:
         thread.start()
+    deadline = time.monotonic() + LANE_SECONDS
     for thread in lanes:
-        thread.join()
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            raise SystemExit(
+                f"bench: {requests} requests not all answered within {LANE_SECONDS} s; giving up"
+            )
     return (time.process_time() - cpu) / requests * 1e6, requests / (time.perf_counter() - wall)
 
 
@@ -113,21 +123,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=3)
+    add_run_options(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.threads = 40, 4
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the app's INFO line per request would bury the figures
+    runs = Runs()
     with temporary_database() as database_url:
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         Redis.from_url(redis_url).flushdb()
         settings = Settings(line_channel_secret=SECRET, database_url=database_url, redis_url=redis_url)
         print(
-            f"{args.requests} requests from {args.threads} threads, median of {args.repeat}; cores {os.cpu_count()}"
+            f"{args.requests} requests from {args.threads} threads, {args.runs} run(s); cores {os.cpu_count()}"
         )
         for variant in ("bare", "full", "handoff only", "redis-first"):
             app = build(variant, settings)
-            results = [run(app, args.requests, args.threads) for _ in range(args.repeat)]
-            cpu = statistics.median(result[0] for result in results)
-            rate = statistics.median(result[1] for result in results)
-            print(f"  {variant:13} {cpu:6.0f} µs CPU per request   {rate:7,.0f} req/s")
+            for _ in range(args.runs):
+                cpu, rate = run(app, args.requests, args.threads)
+                runs.add(f"{variant}: CPU per request", cpu, "{:,.0f} µs")
+                runs.add(f"{variant}: requests/s", rate, "{:,.0f} /s")
+    runs.print_medians()
+    print_no_goal("it breaks down the CPU of bench/webhook.py's acknowledgement")
 
 
 if __name__ == "__main__":
