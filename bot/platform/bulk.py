@@ -176,7 +176,9 @@ def _execute(
         if not keys and not returning:
             _copy(connection, table.name, columns, batch, stamps, now)
             return []
-        if keys:
+        if keys and not connection.connection.driver_connection.autocommit:
+            # The staging table lives as long as its transaction; in autocommit that is one statement, so the
+            # batch travels as JSON in one statement instead (the webhook's store).
             return _execute_staged(connection, table, batch, columns, keys, stamps, now, update, returning)
     encode = _sqlite_value if sqlite else _json_value
     document = json.dumps(
