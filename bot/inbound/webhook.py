@@ -78,9 +78,14 @@ def store_events(runtime: Runtime, rows: list[dict]) -> dict[str, int]:
     Returns the new rows' ids by `webhook_event_id`.
     """
     # One statement in autocommit: no BEGIN/COMMIT round trips, and it is atomic on its own. On the webhook's
-    # own connection, whose statements give up before LINE does (bot/platform/runtime.py).
+    # own connection, whose statements give up before LINE does (bot/platform/runtime.py). Behind a transaction
+    # pooler those limits hold per transaction (bot/platform/db.py), so there the statement runs in one.
     engine = runtime.webhook_engine or runtime.engine
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    if runtime.settings.database_transaction_pooler:
+        connecting = engine.begin()
+    else:
+        connecting = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with connecting as connection:
         stored = insert_new(
             connection, WebhookEvent.__table__, rows, "webhook_event_id", ("id", "webhook_event_id")
         )

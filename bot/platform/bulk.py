@@ -7,7 +7,8 @@ sets only the given values and only where they differ, so importing the same fil
 not even `updated_at`.
 
 Large batches on PostgreSQL travel by `COPY` instead, into a temporary staging table that the same statement
-reads from: a third of the cost of building, sending and unpacking JSON (bench/import.py).
+reads from: a third of the cost of building, sending and unpacking JSON (bench/import.py). The staging table
+lives only as long as its transaction, so the service works behind PgBouncer in transaction pooling mode.
 
 `upsert_reporting` also says which rows it inserted, changed or left as they were (what an import reports): the
 stored rows among the batch are read first, and the statement returns the rows it wrote.
@@ -176,7 +177,9 @@ def _execute(
         if not keys and not returning:
             _copy(connection, table, table.name, columns, batch, stamps, now)
             return []
-        if keys:
+        if keys and not connection.connection.driver_connection.autocommit:
+            # The staging table lives as long as its transaction; in autocommit that is one statement, so the
+            # batch travels as JSON in one statement instead (the webhook's store).
             return _execute_staged(connection, table, batch, columns, keys, stamps, now, update, returning)
     encode = _sqlite_value if sqlite else _json_value
     document = json.dumps(
@@ -238,8 +241,10 @@ def _copy(
 @lru_cache(maxsize=256)
 def _stage_ddl(table: Table, columns: tuple[str, ...], stage: str) -> str:
     spec = ", ".join(f"{name} {_pg_type(table, name)}" for name in columns)
-    # a session's temporary table, kept for the next batch; a rolled-back transaction takes it away, hence IF NOT
-    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({spec})"
+    # The transaction's own table, dropped at its commit: behind a transaction pooler (PgBouncer) the next
+    # transaction may run on another server connection, so nothing may be left in the session for it. The
+    # batches of one transaction (an import) share it, hence IF NOT EXISTS and the TRUNCATE after each.
+    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({spec}) ON COMMIT DROP"
 
 
 @lru_cache(maxsize=256)

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     database_connect_timeout: int = Field(default=3, ge=2, le=60)
     database_pool_timeout: float = Field(default=2.0, gt=0, le=60)
     database_busy_timeout: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL connections of each process: kept open, and opened beyond that under load (docs/deployment.md
+    # adds them up for N web and M worker dynos against the database's connection limit).
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_max_overflow: int = Field(default=5, ge=0, le=100)
+    # DATABASE_URL points at PgBouncer in transaction pooling mode (or another transaction pooler): nothing is
+    # kept in the server's session between transactions (bot/platform/db.py).
+    database_transaction_pooler: bool = False
     redis_url: str = ""
     public_base_url: str = SAMPLE_PUBLIC_BASE_URL
     data_dir: Path = Path("var")

@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -26,9 +26,22 @@ class Timeouts:
     statement: float | None = None  # PostgreSQL: statement_timeout and lock_timeout of every statement
 
 
-def make_engine(url: str, timeouts: Timeouts = Timeouts()) -> Engine:
+@dataclass(frozen=True)
+class Pool:
+    """A process's PostgreSQL connections: how many its engine keeps open, how many more it may open under load,
+    and whether a transaction pooler (PgBouncer, pool_mode = transaction) stands between it and the database."""
+
+    size: int = 5
+    overflow: int = 5
+    transaction_pooler: bool = False
+
+
+def make_engine(url: str, timeouts: Timeouts = Timeouts(), pool: Pool = Pool()) -> Engine:
     """An engine tuned per backend: WAL and a busy timeout on SQLite, no pre-ping on PostgreSQL; `timeouts`
     bound every wait on the database (connecting, the pool, locks).
+
+    Behind a transaction pooler consecutive transactions may run on different server connections, so nothing
+    is kept in the server's session: no prepared statements, statement limits set per transaction.
 
     Its errors never carry the statement's values (they are names, phones, 顧客ID): see bot/platform/db_errors.py."""
     parsed = make_url(url)
@@ -44,20 +57,47 @@ def make_engine(url: str, timeouts: Timeouts = Timeouts()) -> Engine:
     # No pre-ping: it costs a round trip per checkout on the webhook path. A connection that died with a
     # server restart fails once, is invalidated with its pool, and the caller retries (503 or RQ retry).
     engine = create_engine(
-        url, pool_size=5, max_overflow=5, pool_recycle=1800, pool_timeout=timeouts.pool, hide_parameters=True
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_recycle=1800,
+        pool_timeout=timeouts.pool,
+        hide_parameters=True,
     )
     event.listen(engine, "handle_error", without_values)
-    event.listen(engine, "do_connect", partial(_postgres_connect_args, timeouts))
+    event.listen(engine, "do_connect", partial(_postgres_connect_args, timeouts, pool))
     if timeouts.statement is not None:
-        event.listen(engine, "connect", partial(_postgres_session_limits, timeouts.statement))
+        if pool.transaction_pooler:
+            event.listen(engine, "begin", partial(_postgres_transaction_limits, timeouts.statement))
+        else:
+            event.listen(engine, "connect", partial(_postgres_session_limits, timeouts.statement))
     return engine
 
 
 def _postgres_connect_args(
-    timeouts: Timeouts, _dialect: object, _record: object, _cargs: object, cparams: dict[str, object]
+    timeouts: Timeouts,
+    pool: Pool,
+    _dialect: object,
+    _record: object,
+    _cargs: object,
+    cparams: dict[str, object],
 ) -> None:
     # Without it libpq waits for a black-holed server as long as TCP does (psycopg: 130 s).
     cparams.setdefault("connect_timeout", timeouts.connect)
+    if pool.transaction_pooler:
+        # psycopg prepares a statement on the server after its fifth run; the next transaction's server
+        # connection does not have it ("prepared statement … does not exist"), PgBouncer 1.18 does not track it.
+        cparams["prepare_threshold"] = None
+
+
+def _postgres_transaction_limits(seconds: float, connection: Connection) -> None:
+    # Behind a transaction pooler a SET would stay on a server connection that other clients' transactions then
+    # run on, and be missing from ours: set_config(…, true) holds until this transaction ends, in one round trip.
+    milliseconds = str(max(1, int(seconds * 1000)))
+    connection.exec_driver_sql(
+        "SELECT set_config('statement_timeout', %(limit)s, true), set_config('lock_timeout', %(limit)s, true)",
+        {"limit": milliseconds},
+    )
 
 
 def _postgres_session_limits(seconds: float, dbapi_connection: Any, _record: object) -> None:

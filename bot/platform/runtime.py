@@ -12,7 +12,7 @@ from redis import Redis
 from sqlalchemy import Engine
 
 from bot.platform.config import Settings
-from bot.platform.db import Timeouts, make_engine
+from bot.platform.db import Pool, Timeouts, make_engine
 from bot.platform.redis_conn import connect, resolve_redis_url
 
 # LINE gives up on a webhook after 2 s: the webhook answers 503 before that if its events are not committed in
@@ -55,16 +55,26 @@ def database_timeouts(settings: Settings, statement: float | None = None) -> Tim
     )
 
 
+def database_pool(settings: Settings, size: int | None = None, overflow: int | None = None) -> Pool:
+    return Pool(
+        size=settings.database_pool_size if size is None else size,
+        overflow=settings.database_max_overflow if overflow is None else overflow,
+        transaction_pooler=settings.database_transaction_pooler,
+    )
+
+
 def build_runtime(settings: Settings, handlers: Any = None) -> Runtime:
     """Connect to the configured (or embedded) database and Redis."""
     redis_url = resolve_redis_url(settings.redis_url, settings.data_dir)
     url = settings.effective_database_url
+    # The webhook's writer is one thread per process (bot/inbound/ingest.py): one connection is all it uses.
+    webhook_pool = database_pool(settings, size=1, overflow=0)
     return Runtime(
         settings=settings,
-        engine=make_engine(url, database_timeouts(settings)),
+        engine=make_engine(url, database_timeouts(settings), database_pool(settings)),
         redis=connect(redis_url),
         handlers=handlers,
-        webhook_engine=make_engine(url, database_timeouts(settings, INGEST_TIMEOUT_SECONDS)),
+        webhook_engine=make_engine(url, database_timeouts(settings, INGEST_TIMEOUT_SECONDS), webhook_pool),
         quick_redis=connect(redis_url, timeout=QUICK_REDIS_SECONDS),
     )
 

@@ -8,6 +8,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from bot.jobs.queues import EVENTS, PENDING_EVENTS
+from bot.platform.bulk import COPY_MIN_ROWS
 from bot.platform.db import session_scope
 from models import EventStatus, WebhookEvent
 from tests import factories
@@ -181,3 +182,12 @@ def test_stored_row_reads_back_exactly(post_webhook, runtime):
     assert before <= row.received_at <= datetime.now(UTC)
     assert row.is_redelivery is True and row.status == EventStatus.RECEIVED and row.attempts == 0
     assert json.loads(row.payload) == event
+
+
+def test_a_batch_larger_than_the_copy_threshold_is_stored_in_one_statement(post_webhook, runtime):
+    """A body with more events than the bulk path's COPY threshold is stored whole: the webhook writes in
+    autocommit, where a staging table would not outlive its first statement."""
+    events = [factories.follow(factories.user_id()) for _ in range(COPY_MIN_ROWS + 50)]
+    response = post_webhook(factories.body(*events))
+    assert response.get_json()["stored"] == len(events)
+    assert count_events(runtime) == len(events)

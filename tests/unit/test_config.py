@@ -162,6 +162,24 @@ def test_database_time_outs_are_seconds_not_minutes(monkeypatch):
         load_settings()
 
 
+def test_the_database_pool_of_each_process_is_a_setting(monkeypatch):
+    """Five connections kept and five more under load unless DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW say
+    otherwise; a pool of none is refused; DATABASE_TRANSACTION_POOLER says PgBouncer stands in between."""
+    from bot.platform.db import Pool
+    from bot.platform.runtime import database_pool
+
+    for name in ("DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "DATABASE_TRANSACTION_POOLER"):
+        monkeypatch.delenv(name, raising=False)
+    assert database_pool(load_settings()) == Pool(size=5, overflow=5, transaction_pooler=False)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "2")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("DATABASE_TRANSACTION_POOLER", "true")
+    assert database_pool(load_settings()) == Pool(size=2, overflow=0, transaction_pooler=True)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValidationError, match="database_pool_size"):
+        load_settings()
+
+
 def test_attachments_need_a_key_outside_local_mode(monkeypatch, tmp_path):
     """Outside local mode a service without ATTACHMENT_KEY does not start (photos are never kept in the clear); a
     key that is not base64 of 32 bytes is refused; local mode makes one in DATA_DIR once and keeps it."""
