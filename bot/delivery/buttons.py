@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.platform.i18n import text
+from bot.platform.i18n import fixed_text
 
 # what each button does on LINE: LINE's date-time picker (予約・日程変更), a page whose address the answer carries
 # (`<name>_url` among its merge fields), an answer typed for the customer (はい／いいえ, a choice's number: the
@@ -65,7 +65,7 @@ def button(name: str, token: str | None, locale: str, fields: dict[str, Any] | N
     fields = fields or {}
     if ACTIONS[name] == "message":
         return _typed(name, locale, fields)
-    label = text(f"delivery.actions.{name}", locale)
+    label = fixed_text(f"delivery.actions.{name}", locale)
     if ACTIONS[name] == "uri":
         return {
             "type": "action",
@@ -83,6 +83,6 @@ def button(name: str, token: str | None, locale: str, fields: dict[str, Any] | N
 
 def _typed(name: str, locale: str, fields: dict[str, Any]) -> dict[str, Any]:
     """An answer the tap types for the customer: はい／いいえ as shown, a choice as its number."""
-    label = str(fields.get(f"{name}_label") or text(f"delivery.actions.{name}", locale))
+    label = str(fields.get(f"{name}_label") or fixed_text(f"delivery.actions.{name}", locale))
     typed = name.removeprefix("choice_") if name in CHOICES else label
     return {"type": "action", "action": {"type": "message", "label": label[:LABEL_LIMIT], "text": typed}}

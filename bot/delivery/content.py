@@ -22,7 +22,7 @@ from bot.customers.facts import ANCHORS, ENTITIES, anchor_code
 from bot.delivery.buttons import CHOICES, button
 from bot.platform.bulk import among, chunks, select_map
 from bot.platform.config import Settings
-from bot.platform.i18n import template_buttons, template_choices, text
+from bot.platform.i18n import fixed_text, template_buttons, template_choices, text
 from flows.dsl import Scenario
 from models import Campaign, Customer, Enrollment, Store
 
@@ -56,7 +56,8 @@ class Template:
 
     @property
     def link(self) -> str | None:
-        return self.part("link")
+        full = f"messages.{self.key}.link"
+        return fixed_text(full, self.locale) if _defined(full, self.locale) else None
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -233,7 +234,7 @@ def line_messages(
         if action not in CHOICES or fields.get(f"{action}_label")  # no third chip for two options
     ]
     if marketing:
-        stop = text("delivery.stop_label", template.locale)
+        stop = fixed_text("delivery.stop_label", template.locale)
         data = "a=optout" + (f"&t={links.token}" if links.token else "")
         items.append(
             {

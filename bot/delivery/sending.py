@@ -158,7 +158,7 @@ def _send_chunk(
             records.append(_in_handover(row, now))
         elif row.purpose == Purpose.MARKETING and in_quiet_hours(now, rules):
             records.append(_waiting(row, quiet_end(now, rules), "quiet_hours", now, attempt=False))
-        elif problem := _unrenderable(template, fields[row.id]):
+        elif problem := _unrenderable(template, fields[row.id], channel):
             records.append(_failed(row, problem, now))
         else:
             links = Links(settings.public_base_url, row.token)
@@ -175,11 +175,11 @@ def _send_chunk(
     return stopped
 
 
-def _unrenderable(template: Template, fields: dict[str, Any]) -> str | None:
-    """Why this message cannot go out as written: no text in the locale files, or a merge field left empty
-    (a customer must never read "%{visit_date}")."""
+def _unrenderable(template: Template, fields: dict[str, Any], channel: Channel) -> str | None:
+    """Why this message cannot go out as written on `channel`: no text in the locale files, or a merge field left
+    empty (a customer must never read "%{visit_date}"). Only the text the channel sends is rendered."""
     try:
-        bodies = template.body(fields) + template.body(fields, sms=True)
+        bodies = template.body(fields, sms=channel is Channel.SMS)
     except KeyError:
         return f"template {template.key}: no text"
     return f"template {template.key}: a merge field has no value" if "%{" in bodies else None

@@ -43,6 +43,13 @@ def text(key: str, locale: str | None = None, **fields: object) -> str:
     return i18n.t(key, locale=chosen, **fields) if chosen else i18n.t(key, **fields)
 
 
+@cache
+def fixed_text(key: str, locale: str) -> str:
+    """A text without fields (a button's label, a template's link name), looked up once: python-i18n's look-up
+    costs as much as a rendering, and a push carries several such texts."""
+    return text(key, locale)
+
+
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in tree.items():
