@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from bot.customers.facts import Subject, load_facts
 from bot.delivery.outbox import new_token
 from bot.delivery.rules import NOBODY, History, choose_channels, load_history, load_reach, refusal
-from bot.platform.bulk import insert_many, insert_new
+from bot.platform.bulk import insert_many, insert_new, update_matching
 from bot.scenarios.controls import paused_scenarios
 from bot.scenarios.triggers import enrol_due, scenario_channels
 from flows.dsl import IfSegment, Outcome, Purpose, Scenario
@@ -296,23 +296,14 @@ class _Writes:
             self.trace.append(base | {"at": send.due_at, "step": send.step, "code": code, "details": entry})
 
     def flush(self, connection: Connection) -> None:
-        statement = (
-            update(ENROLLMENTS)
-            .where(
-                ENROLLMENTS.c.id == bindparam("b_id"),
-                ENROLLMENTS.c.wake_token == bindparam("b_token"),
-                ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE,
-            )
-            .values(
-                state=bindparam("state"),
-                wake_at=bindparam("wake_at"),
-                wake_token=bindparam("wake_token"),
-                status=bindparam("status"),
-                outcome=bindparam("outcome"),
-                updated_at=bindparam("updated_at"),
-            )
+        # an enrollment is written only if no other worker advanced it since it was read (its token unchanged)
+        update_matching(
+            connection,
+            ENROLLMENTS,
+            self.enrollments,
+            {"b_id": "id", "b_token": "wake_token"},
+            {"status": EnrollmentStatus.ACTIVE},
         )
-        connection.execute(statement, self.enrollments)
         # one statement each (a JSON recordset, or COPY for large batches on PostgreSQL), not a row at a time
         keys = ("enrollment_id", "step", "channel")
         self.queued = len(insert_new(connection, DELIVERIES, self.deliveries, keys, ("id",)))
