@@ -185,8 +185,17 @@ class Size:
     rates: list[float] = field(default_factory=list)
     floors: list[float] = field(default_factory=list)
 
-    def median(self, figures: list[float]) -> float:
-        return statistics.median(figures)
+    @property
+    def evaluation(self) -> float:
+        return statistics.median(self.evaluations)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def floor(self) -> float:
+        return statistics.median(self.floors)
 
 
 def measure(customers: int, args: argparse.Namespace, deadline: Deadline, naive_too: bool) -> Size:
@@ -221,8 +230,8 @@ def measure(customers: int, args: argparse.Namespace, deadline: Deadline, naive_
             )
         engine.dispose()
     print(
-        f"{customers:,} customers, medians of {args.runs}: daily evaluation {size.median(size.evaluations):.1f}s,"
-        f" advanced {size.median(size.rates):,.0f}/s, floor {size.median(size.floors):,.0f}/s"
+        f"{customers:,} customers, medians of {args.runs}: daily evaluation {size.evaluation:.1f}s,"
+        f" advanced {size.rate:,.0f}/s, floor {size.floor:,.0f}/s"
     )
     return size
 
@@ -266,8 +275,8 @@ def goal(figure: str, measured: str, op: str, target: str, met: bool) -> None:
 
 def report_goals(sizes: list[Size]) -> None:
     largest = sizes[-1]
-    evaluation = largest.median(largest.evaluations) * 1_000_000 / largest.customers
-    scaled = "" if largest.customers == 1_000_000 else f" (scaled from {largest.customers:,})"
+    evaluation = largest.evaluation * 1_000_000 / largest.customers
+    scaled = "" if largest.customers == 1_000_000 else f" (extrapolated from {largest.customers:,})"
     goal(
         f"daily evaluation for 1,000,000 customers{scaled}",
         f"{evaluation:.1f}s",
@@ -276,7 +285,7 @@ def report_goals(sizes: list[Size]) -> None:
         evaluation <= GOAL_EVALUATION_SECONDS,
     )
     for size in sizes:
-        share = size.median(size.rates) / size.median(size.floors)
+        share = size.rate / size.floor
         goal(
             f"enrollments/s vs the server-only floor at {size.customers:,} customers",
             f"{share:.0%}",
@@ -286,7 +295,7 @@ def report_goals(sizes: list[Size]) -> None:
         )
     if len(sizes) > 1:
         smallest = sizes[0]
-        flat = largest.median(largest.rates) / smallest.median(smallest.rates)
+        flat = largest.rate / smallest.rate
         goal(
             f"enrollments/s at {largest.customers:,} vs {smallest.customers:,} customers",
             f"{flat:.0%}",
