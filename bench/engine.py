@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,6 +68,7 @@ class Deadline:
 
 def connect(url: str, deadline: Deadline) -> psycopg.Connection:
     """A plain connection whose statements and lock waits end with the deadline."""
+    deadline.check("the bench")
     milliseconds = max(1, int(deadline.left() * 1000))
     return psycopg.connect(
         libpq_url(url),
@@ -322,7 +324,13 @@ def main() -> None:
         vars(args).update(SMOKE)
     sizes = sorted(int(size) for size in args.customers.split(","))
     deadline = Deadline(args.deadline)
-    measured = [measure(customers, args, deadline, customers == sizes[-1]) for customers in sizes]
+    try:
+        measured = [measure(customers, args, deadline, customers == sizes[-1]) for customers in sizes]
+    except (psycopg.Error, DBAPIError) as exc:
+        cause = getattr(exc, "orig", exc)
+        if not isinstance(cause, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+            raise
+        raise SystemExit(f"gave up: a statement ran past the --deadline of {args.deadline:.0f}s") from None
     report_goals(measured)
 
 
