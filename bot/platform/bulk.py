@@ -38,9 +38,11 @@ from sqlalchemy import (
     Table,
     TextClause,
     any_,
+    bindparam,
     literal,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -82,6 +84,50 @@ def insert_new(
         return []
     keys = (key,) if isinstance(key, str) else key
     return _execute(connection, table, rows, keys, [], None, update=False, returning=returning)
+
+
+def update_matching(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    match: dict[str, str],
+    where: dict[str, Any],
+) -> None:
+    """Set each row's values on the stored row it matches. `match` maps keys of the rows to the column whose
+    stored value each must equal ({"b_id": "id", "b_token": "wake_token"}: a row read with that token), every
+    other key is a column to set; `where` names further columns and the value they must hold.
+
+    PostgreSQL: one statement for the whole batch, the rows as one JSON document (a statement per row costs
+    the runner a tenth of its time, bench/engine.py); SQLite: one statement per row, in one call."""
+    if not rows:
+        return
+    columns = tuple(name for name in rows[0] if name not in match)
+    if connection.dialect.name == "postgresql":
+        document = json.dumps([{name: _json_value(value) for name, value in row.items()} for row in rows])
+        statement = _update_statement(table, columns, tuple(match.items()), tuple(where))
+        connection.execute(
+            statement, {"rows": document} | {f"w_{name}": value for name, value in where.items()}
+        )
+        return
+    conditions = [table.c[column] == bindparam(key) for key, column in match.items()]
+    conditions += [table.c[column] == value for column, value in where.items()]
+    statement = update(table).where(*conditions).values({name: bindparam(name) for name in columns})
+    connection.execute(statement, rows)
+
+
+@lru_cache(maxsize=64)
+def _update_statement(
+    table: Table, columns: tuple[str, ...], match: tuple[tuple[str, str], ...], where: tuple[str, ...]
+) -> TextClause:
+    spec = ", ".join(f"{key} {_pg_type(table, column)}" for key, column in (*match, *zip(columns, columns)))
+    sets = ", ".join(f"{name} = r.{name}" for name in columns)
+    conditions = [f"t.{column} = r.{key}" for key, column in match] + [
+        f"t.{name} = :w_{name}" for name in where
+    ]
+    return text(
+        f"UPDATE {table.name} AS t SET {sets} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({spec})"
+        f" WHERE {' AND '.join(conditions)}"
+    )
 
 
 def upsert(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
+from bot.scenarios import runner
 from bot.scenarios.runner import tick
 from flows.catalog import SCENARIOS
 from flows.engine import TOKYO
@@ -382,3 +383,21 @@ def test_a_message_caught_up_in_the_night_waits_for_the_morning(runtime, tmp_pat
     with runtime.engine.connect() as connection:
         status, due = connection.execute(select(Delivery.status, Delivery.due_at)).one()
     assert (status, due.astimezone(TOKYO)) == ("held", datetime(2026, 7, 2, 9, 0, tzinfo=TOKYO))
+
+
+def test_a_tick_that_enters_many_brings_the_planners_row_counts_up_to_date(runtime, tmp_path, monkeypatch):
+    """PostgreSQL: a tick whose triggers entered RECOUNT_AFTER or more has the enrollments analysed before advancing."""
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("row counts for the planner are PostgreSQL's")
+    monkeypatch.setattr(runner, "RECOUNT_AFTER", 20)
+    people = [
+        person(f"p{n}", email=f"p{n}@example.com", email_ok="真", renewal="2026/07/31") for n in range(20)
+    ]
+    load(runtime, "F5", write(tmp_path / "f5.csv", people))
+    scenarios = {"renewal_reminder": SCENARIOS["renewal_reminder"]}
+    report = tick(runtime.engine, scenarios, datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO))
+    with runtime.engine.connect() as connection:
+        counted = connection.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'enrollments'::regclass")
+        ).scalar()
+    assert (report.entered, counted) == ({"renewal_reminder": 20}, 20)
