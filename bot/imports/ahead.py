@@ -39,7 +39,7 @@ def read_batches(path: Path, spec: FileSpec, size: int) -> Iterator[list[Row]]:
 
 def _from_child(path: Path, spec: FileSpec, size: int) -> Iterator[list[Row]]:
     child = subprocess.Popen(
-        [sys.executable, "-m", "bot.imports.ahead", spec.kind, str(path), str(size)],
+        [sys.executable, "-m", __name__, spec.kind, str(path), str(size)],
         stdout=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
     )
