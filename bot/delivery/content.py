@@ -42,7 +42,9 @@ class Template:
 
     def part(self, part: str, /, **fields: object) -> str | None:
         full = f"messages.{self.key}.{part}"
-        return text(full, self.locale, **fields) if _defined(full, self.locale) else None
+        if not _defined(full, self.locale):
+            return None
+        return text(full, self.locale, **fields) if fields else fixed_text(full, self.locale)
 
     def subject(self, fields: dict[str, Any]) -> str:
         return self.part("subject", **fields) or text("common.service_name", self.locale)
@@ -56,8 +58,7 @@ class Template:
 
     @property
     def link(self) -> str | None:
-        full = f"messages.{self.key}.link"
-        return fixed_text(full, self.locale) if _defined(full, self.locale) else None
+        return self.part("link")
 
     @property
     def choices(self) -> tuple[str, ...]:

@@ -30,11 +30,14 @@ _STARTUP_SECONDS = 60  # for the child's first answer (its imports); then it wai
 def read_batches(path: Path, spec: FileSpec, size: int) -> Iterator[list[Row]]:
     """The file's rows in batches of `size`; FileRejected before the first batch when the file cannot be read."""
     if path.stat().st_size < AHEAD_MIN_BYTES:
-        rows = read_rows(path, spec)
-        while batch := list(islice(rows, size)):
-            yield batch
-        return
-    yield from _from_child(path, spec, size)
+        yield from _batches(read_rows(path, spec), size)
+    else:
+        yield from _from_child(path, spec, size)
+
+
+def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 def _from_child(path: Path, spec: FileSpec, size: int) -> Iterator[list[Row]]:
@@ -69,8 +72,7 @@ def _from_child(path: Path, spec: FileSpec, size: int) -> Iterator[list[Row]]:
 def _serve(kind: str, path: Path, size: int) -> None:
     out = sys.stdout.buffer
     try:
-        rows = read_rows(path, SPECS[kind])
-        while batch := list(islice(rows, size)):
+        for batch in _batches(read_rows(path, SPECS[kind]), size):
             pickle.dump(("rows", [(r.line, r.values, r.raw, r.errors) for r in batch]), out, protocol=5)
     except FileRejected as exc:
         pickle.dump(("rejected", str(exc)), out, protocol=5)
