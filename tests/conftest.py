@@ -11,6 +11,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -56,8 +57,9 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, migrated PostgreSQL database on TEST_POSTGRES_URL's server (its URL), dropped afterwards."""
     admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
     if admin_url == "off":
         pytest.skip("TEST_POSTGRES_URL=off")
@@ -73,9 +75,17 @@ def postgres_url() -> Iterator[str]:
         admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = normalise_database_url(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
     migrate.upgrade(url)
-    yield url
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.imports.reader import Row
 from bot.imports.tally import Tally, upsert_counted
 from models import Adviser, Campaign, Document, Product, ProductKind, ProductType, Store
 
@@ -27,33 +26,56 @@ def product_kind(type_name: str | None) -> str | None:
     return None
 
 
-def write_catalog(connection: Connection, rows: list[Row], tally: Tally | None) -> None:
-    def pairs(code: str, name: str) -> list[dict[str, Any]]:
-        return [{"code": r.values[code], "name": r.values.get(name)} for r in rows if r.values.get(code)]
+TYPES = (  # (code, name) of the product types a row may name
+    ("product_type_code", "product_type_name"),
+    ("current_product_type_code", "current_product_type_name"),
+    ("cancelled_product_type_code", "cancelled_product_type_name"),
+)
+PRODUCTS = (  # (code, name, product type code) of the products
+    ("product_code", "product_name", "product_type_code"),
+    ("current_product_code", "current_product_name", "current_product_type_code"),
+    ("cancelled_product_code", "cancelled_product_name", "cancelled_product_type_code"),
+)
+OTHERS = (
+    (Document, "document_code", "document_name"),
+    (Store, "store_code", "store_name"),
+    (Adviser, "staff_code", "staff_name"),
+    (Campaign, "campaign_code", "campaign_name"),
+)
+FIELDS = frozenset(
+    name for entry in (*TYPES, *PRODUCTS, *((code, name) for _, code, name in OTHERS)) for name in entry
+)  # every value of a row the catalogue reads
 
-    types = (
-        pairs("product_type_code", "product_type_name")
-        + pairs("current_product_type_code", "current_product_type_name")
-        + pairs("cancelled_product_type_code", "cancelled_product_type_name")
-    )
+
+def write_catalog(connection: Connection, rows: list[dict[str, Any]], tally: Tally | None) -> None:
+    """The codes and names the rows (their values) give, in the rows' order: a later row's name wins."""
+
+    def pairs(code: str, name: str) -> list[dict[str, Any]]:
+        return [{"code": r[code], "name": r.get(name)} for r in rows if r.get(code)]
+
+    types = [entry for code, name in TYPES for entry in pairs(code, name)]
     for entry in types:
         entry["kind"] = product_kind(entry["name"])
     upsert_counted(connection, tally, ProductType.__table__, types, ["code"], None)
     products = [
-        {"code": r.values[code], "name": r.values.get(name), "product_type_code": r.values.get(type_code)}
-        for code, name, type_code in (
-            ("product_code", "product_name", "product_type_code"),
-            ("current_product_code", "current_product_name", "current_product_type_code"),
-            ("cancelled_product_code", "cancelled_product_name", "cancelled_product_type_code"),
-        )
+        {"code": r[code], "name": r.get(name), "product_type_code": r.get(type_code)}
+        for code, name, type_code in PRODUCTS
         for r in rows
-        if r.values.get(code)
+        if r.get(code)
     ]
     upsert_counted(connection, tally, Product.__table__, products, ["code"], None)
-    for table, code, name in (
-        (Document, "document_code", "document_name"),
-        (Store, "store_code", "store_name"),
-        (Adviser, "staff_code", "staff_name"),
-        (Campaign, "campaign_code", "campaign_name"),
-    ):
+    for table, code, name in OTHERS:
         upsert_counted(connection, tally, table.__table__, pairs(code, name), ["code"], None)
+
+
+def catalog_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows reduced to what `write_catalog` reads, each distinct one once at its last place: the catalogue
+    written from these is the one written from all the rows (a later row's name still wins)."""
+    last: dict[tuple, dict[str, Any]] = {}
+    for values in rows:
+        named = {name: value for name, value in values.items() if name in FIELDS}
+        if named:
+            key = tuple(sorted(named.items()))
+            last.pop(key, None)
+            last[key] = named
+    return list(last.values())

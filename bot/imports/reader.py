@@ -137,7 +137,9 @@ def _rows(handle: IO[str], spec: FileSpec) -> Iterator[Row]:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
-            yield _typed(reader.line_num, cells, stored, width)
+            row = _typed(reader.line_num, cells, stored, width)
+            _check(spec, row)
+            yield row
     except UnicodeDecodeError:
         raise FileRejected(
             f"line {reader.line_num + 1}: bytes that are not valid in the file's encoding"
@@ -180,6 +182,20 @@ def _typed(line: int, cells: list[str], stored: list[_Stored], width: int) -> Ro
         except ValueError as exc:
             row.errors.append(f"{header}: {exc}")
     return row
+
+
+def _check(spec: FileSpec, row: Row) -> None:
+    """Rules across columns of one row."""
+    values = row.values
+    if (
+        spec.kind == "F6"
+        and values.get("benefit_code")
+        and values.get("customer_code")
+        and values.get("campaign_code")
+    ):
+        key = values["benefit_code"]
+        if not (key.startswith(values["customer_code"]) and key.endswith(values["campaign_code"])):
+            row.errors.append("顧客ID‐キャンペーンID: does not combine this row's 顧客ID and キャンペーンID")
 
 
 def rows_from_text(text: str, spec: FileSpec) -> Iterator[Row]:

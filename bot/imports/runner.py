@@ -13,16 +13,18 @@ import csv
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from tqdm import tqdm
 
 from bot.delivery.consent import Evidence
-from bot.imports.ahead import read_batches
+from bot.imports.ahead import Batch, read_batches
 from bot.imports.files import FileSpec
 from bot.imports.reader import Row
+from bot.imports.staged import write_staged
 from bot.imports.tally import Tally
 from bot.imports.writer import write_batch
 from models import utcnow
@@ -65,20 +67,6 @@ class _Rollback(Exception):
     pass
 
 
-def _check(spec: FileSpec, row: Row) -> None:
-    """Rules across columns of one row."""
-    values = row.values
-    if (
-        spec.kind == "F6"
-        and values.get("benefit_code")
-        and values.get("customer_code")
-        and values.get("campaign_code")
-    ):
-        key = values["benefit_code"]
-        if not (key.startswith(values["customer_code"]) and key.endswith(values["campaign_code"])):
-            row.errors.append("顧客ID‐キャンペーンID: does not combine this row's 顧客ID and キャンペーンID")
-
-
 def import_file(
     engine: Engine,
     spec: FileSpec,
@@ -87,26 +75,27 @@ def import_file(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: bool = False,
+    staged: bool | None = None,
 ) -> ImportReport:
-    """Import `path` as `spec`; FileRejected (encoding, headers) propagates before anything is written."""
+    """Import `path` as `spec`; FileRejected (encoding, headers) propagates before anything is written.
+    `staged`: write a kind that has one from a staging table (bot/imports/staged.py; by default on PostgreSQL)."""
     report = ImportReport(spec.kind, str(path), sha256=file_sha256(path))
     evidence = Evidence(file=path.name, sha256=report.sha256)
-    batches = read_batches(path, spec, BATCH_ROWS)
-    first = next(batches, [])  # headers and encoding are checked before the transaction starts
+    staged = engine.dialect.name == "postgresql" if staged is None else staged
+    batches = read_batches(path, spec, BATCH_ROWS, staged)
+    first = next(batches, None)  # headers and encoding are checked before the transaction starts
     now, source = utcnow(), f"import:{spec.kind}"
     rejects = _RejectsFile(rejects_path) if skip_invalid and rejects_path else None
     try:
         with engine.begin() as connection:
-            for batch in _progress(chain([first], batches), progress, spec):
-                report.rows += len(batch)
-                for row in batch:
-                    _check(spec, row)
-                valid = [row for row in batch if not row.errors]
-                if valid and (skip_invalid or not report.rejected):
-                    write_batch(connection, spec.kind, valid, now, source, evidence, report.tally)
-                bad = [row for row in batch if row.errors]
+            for batch in _progress(chain([first] if first else [], batches), progress, spec):
+                report.rows += batch.size
+                refused: list[Row] = []
+                if batch.good_rows and (skip_invalid or not report.rejected):
+                    refused = _write(connection, spec.kind, batch, now, source, evidence, report.tally)
+                bad = sorted(batch.bad + refused, key=lambda row: row.line)
                 report.rejected += len(bad)
-                report.imported += len(batch) - len(bad)
+                report.imported += batch.size - len(bad)
                 _note(report, bad, rejects)
             if report.rejected and not skip_invalid:
                 raise _Rollback
@@ -120,6 +109,21 @@ def import_file(
     return report
 
 
+def _write(
+    connection: Connection,
+    kind: str,
+    batch: Batch,
+    now: datetime,
+    source: str,
+    evidence: Evidence,
+    tally: Tally,
+) -> list[Row]:
+    """Write the batch's good rows; returns those the database refused."""
+    if batch.stage is not None:
+        return write_staged(connection, kind, batch, now, source, evidence, tally)
+    return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
+
+
 def file_sha256(path: Path) -> str:
     """The file's SHA-256 (hex), read in chunks: what an auditor recomputes from the file the insurer kept."""
     digest = hashlib.sha256()
@@ -129,12 +133,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _progress(batches: Iterator[list[Row]], enabled: bool, spec: FileSpec) -> Iterator[list[Row]]:
+def _progress(batches: Iterator[Batch], enabled: bool, spec: FileSpec) -> Iterator[Batch]:
     with tqdm(desc=f"{spec.kind} rows", unit=" rows", disable=not enabled, mininterval=0.5) as bar:
         for batch in batches:
-            if batch:
-                yield batch
-            bar.update(len(batch))
+            yield batch
+            bar.update(batch.size)
 
 
 def _note(report: ImportReport, bad: list[Row], rejects: _RejectsFile | None) -> None:

@@ -4,11 +4,11 @@ history) and the file's own records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, and_, case, or_, update
 
 from bot.customers.contracts import mark_contracted
 from bot.customers.derived import contradicted
@@ -46,6 +46,7 @@ CHANNEL_FIELDS = (
     "fcm_token",
     "push_permitted",
 )
+TAKEN_LINE_ID = "LINE ID: already belongs to another customer"
 PERMISSIONS = {
     "email_permitted": Channel.EMAIL,
     "line_permitted": Channel.LINE,
@@ -66,13 +67,21 @@ def write_batch(
     """Write the rows; returns those refused here (e.g. a LINE ID that belongs to someone else). Each consent
     change keeps `evidence` (the file or request) with the line of the row that made it; `tally` counts what
     changed in each table."""
-    write_catalog(connection, rows, tally)
+    write_catalog(connection, [row.values for row in rows], tally)
     customer_ids = resolve_customers(connection, rows, now, tally)
     refused = _refuse_taken_line_ids(connection, rows, customer_ids)
     good = [row for row in rows if row.line in customer_ids and not row.errors]
     _write_channels(connection, good, customer_ids, now, source, evidence, tally)
     WRITERS[kind](connection, good, customer_ids, now, tally)
-    written = {customer_ids[row.line] for row in good}
+    write_after(connection, kind, {customer_ids[row.line] for row in good}, now, tally)
+    return refused + [row for row in rows if row.line not in customer_ids]
+
+
+def write_after(
+    connection: Connection, kind: str, written: Collection[int], now: datetime, tally: Tally | None
+) -> None:
+    """What follows writing a batch of the customers `written`: the open records their contracts close, the F5
+    flags their records contradict (counted), and the scenario triggers told to look again."""
     for table, marked in mark_contracted(connection, written, now).items():
         if tally:
             tally.note(table, updated=marked)
@@ -82,7 +91,6 @@ def write_batch(
             {headers[fact.partition(".")[2]]: n for fact, n in contradicted(connection, written).items()}
         )
     mark_data_changed(connection)  # the scenario triggers look again at today's entrants
-    return refused + [row for row in rows if row.line not in customer_ids]
 
 
 def _refuse_taken_line_ids(
@@ -106,7 +114,7 @@ def _refuse_taken_line_ids(
             continue
         owner = owners.setdefault(line_id, customer_ids[row.line])
         if owner != customer_ids[row.line]:
-            row.errors.append("LINE ID: already belongs to another customer")
+            row.errors.append(TAKEN_LINE_ID)
             refused.append(row)
     return refused
 
@@ -136,26 +144,28 @@ def _write_channels(
                 events.append(consent_row(customer_id, channel, new, now, source, line))
                 seen[(customer_id, field)] = new
     insert_many(connection, ConsentEvent.__table__, events)
-    _date_links(connection, [entry["customer_id"] for entry in wanted], now)
+    date_links(connection, [entry["customer_id"] for entry in wanted], now)
     if tally:
         tally.record(table.name, done)
         tally.added(ConsentEvent.__tablename__, len(events))
 
 
-def _date_links(connection: Connection, customer_ids: list[int], now: datetime) -> None:
+def date_links(connection: Connection, customer_ids: list[int], now: datetime) -> None:
     """A link (ID連携) a file reports dates from the import that brought it (the dashboard's reach counts from
     it); a link the file withdraws loses its date."""
     table = CustomerChannels.__table__
+    linked = table.c.line_linked.is_(True)
     for chunk in chunks(connection, sorted(set(customer_ids))):
-        mine = among(connection, table.c.customer_id, chunk)
-        linked = table.c.line_linked.is_(True)
-        connection.execute(
-            update(table).where(mine, linked, table.c.line_linked_at.is_(None)).values(line_linked_at=now)
-        )
         connection.execute(
             update(table)
-            .where(mine, ~linked, table.c.line_linked_at.is_not(None))
-            .values(line_linked_at=None)
+            .where(
+                among(connection, table.c.customer_id, chunk),
+                or_(
+                    and_(linked, table.c.line_linked_at.is_(None)),
+                    and_(~linked, table.c.line_linked_at.is_not(None)),
+                ),
+            )
+            .values(line_linked_at=case((linked, now), else_=None))
         )
 
 
@@ -224,38 +234,40 @@ def _page_views(
     )
 
 
+ACTIVITY_FIELDS = (
+    "document_requested",
+    "first_document_request_on",
+    "quoted",
+    "first_quote_on",
+    "visited",
+    "first_visit_on",
+    "email_acquired",
+    "line_friend",
+    "app_user",
+)
+CONTRACT_FIELDS = (
+    "contracted",
+    "status",
+    "life",
+    "non_life",
+    "first_start_on",
+    "end_on",
+    "next_renewal_on",
+    "last_renewal_on",
+    "renewal_count",
+    "total_paid",
+    *CURRENT,
+    "cancelled_product_type_code",
+    "cancelled_product_code",
+)
+
+
 def _customers(
     connection: Connection, rows: list[Row], ids: dict[int, int], now: datetime, tally: Tally | None
 ) -> None:
-    activity = (
-        "document_requested",
-        "first_document_request_on",
-        "quoted",
-        "first_quote_on",
-        "visited",
-        "first_visit_on",
-        "email_acquired",
-        "line_friend",
-        "app_user",
-    )
-    records = _records(rows, ids, activity)
+    records = _records(rows, ids, ACTIVITY_FIELDS)
     upsert_counted(connection, tally, CustomerActivity.__table__, records, ["customer_id"], now)
-    contract = (
-        "contracted",
-        "status",
-        "life",
-        "non_life",
-        "first_start_on",
-        "end_on",
-        "next_renewal_on",
-        "last_renewal_on",
-        "renewal_count",
-        "total_paid",
-        *CURRENT,
-        "cancelled_product_type_code",
-        "cancelled_product_code",
-    )
-    records = _records(rows, ids, contract)
+    records = _records(rows, ids, CONTRACT_FIELDS)
     upsert_counted(connection, tally, ContractSummary.__table__, records, ["customer_id"], now)
 
 

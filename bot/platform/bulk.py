@@ -119,7 +119,7 @@ def update_matching(
 def _update_statement(
     table: Table, columns: tuple[str, ...], match: tuple[tuple[str, str], ...], where: tuple[str, ...]
 ) -> TextClause:
-    spec = ", ".join(f"{key} {_pg_type(table, column)}" for key, column in (*match, *zip(columns, columns)))
+    spec = ", ".join(f"{key} {pg_type(table, column)}" for key, column in (*match, *zip(columns, columns)))
     sets = ", ".join(f"{name} = r.{name}" for name in columns)
     conditions = [f"t.{column} = r.{key}" for key, column in match] + [
         f"t.{name} = :w_{name}" for name in where
@@ -279,14 +279,14 @@ def _copy(
         driver.cursor() as cursor,
         cursor.copy(f"COPY {into} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        copy.set_types([_pg_type(table, name) for name in columns])
+        copy.set_types([pg_type(table, name) for name in columns])
         for row in batch:
             copy.write_row([row.get(name, default) for name, default in defaults])
 
 
 @lru_cache(maxsize=256)
 def _stage_ddl(table: Table, columns: tuple[str, ...], stage: str) -> str:
-    spec = ", ".join(f"{name} {_pg_type(table, name)}" for name in columns)
+    spec = ", ".join(f"{name} {pg_type(table, name)}" for name in columns)
     # The transaction's own table, dropped at its commit: behind a transaction pooler (PgBouncer) the next
     # transaction may run on another server connection, so nothing may be left in the session for it. The
     # batches of one transaction (an import) share it, hence IF NOT EXISTS and the TRUNCATE after each.
@@ -301,12 +301,12 @@ def _statement(
     sqlite: bool,
     update: bool,
     returning: tuple[str, ...],
-    stage: str | None = None,
+    origin: str | None = None,
 ) -> TextClause:
     tail = f" RETURNING {', '.join(returning)}" if returning else ""
     names = ", ".join(columns)
-    if stage:
-        source = f"SELECT {names} FROM {stage}"
+    if origin:
+        source = f"SELECT {names} FROM {origin}"
     elif sqlite:
         source = (
             "SELECT "
@@ -314,7 +314,7 @@ def _statement(
             + " FROM json_each(:rows) WHERE true"
         )
     else:
-        spec = ", ".join(f"{c} {_pg_type(table, c)}" for c in columns)
+        spec = ", ".join(f"{c} {pg_type(table, c)}" for c in columns)
         source = f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({spec})"
     if not keys:
         return text(f"INSERT INTO {table.name} ({names}) {source}{tail}")
@@ -335,7 +335,16 @@ def _statement(
     )
 
 
-def _pg_type(table: Table, name: str) -> str:
+def upsert_from(
+    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], origin: str, returning: tuple[str, ...]
+) -> TextClause:
+    """PostgreSQL: `upsert`'s statement (a value not given keeps the stored one; a row is written only when it
+    changes) reading its rows from `origin`, a table or a subquery with its alias giving `columns`, for a writer
+    that stages its rows in the database itself."""
+    return _statement(table, columns, keys, False, True, returning, origin)
+
+
+def pg_type(table: Table, name: str) -> str:
     """The column's type as the migrations create it (a binary COPY must name it exactly)."""
     kind = table.c[name].type
     if isinstance(kind, Boolean):

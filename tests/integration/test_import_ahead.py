@@ -107,6 +107,6 @@ def test_the_second_process_stops_when_the_import_does(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ahead.subprocess, "Popen", start)
     batches = ahead.read_batches(path, find_spec("F5"), 10)
-    assert len(next(batches)) == 10
+    assert next(batches).size == 10
     batches.close()  # what a failed or interrupted import does to the generator
     assert started[0].poll() is not None  # stopped, and waited for

@@ -1,0 +1,257 @@
+"""PostgreSQL: a batch of 基本シナリオ配信用データ (F5) rows written by the database from one staging table.
+
+The general writer (bot/imports/writer.py) sends each table its own rows and reads back what it needs to decide
+the next step (who each row is, the permissions before, what changed): some thirty round trips a batch and as
+much client time as server time. Here the reader turns the good rows into the COPY text of one staging table
+(in the reading process, a batch ahead), and each table is written by one statement that reads the staging table:
+the customers (with a second, small table of each line's customer id), the consent history (the permissions
+before the change, compared in SQL), contact details, activity flags and contract summaries. What comes back is
+what the report counts: the ids written and whether each was new.
+
+What the rows must leave as the general writer leaves it is the contract; tests/integration/test_import_staged.py
+imports the same files both ways and compares every table and the report. Two things stay with the general
+writer: a batch in which a new 顧客ID meets a prospect's contact details (that prospect becomes the customer, one
+at a time, in file order) is written the general way; and a batch never holds the same 顧客ID or LINE ID twice
+(the reader starts the next batch at a repeat), so that each statement sees each customer once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Table, text
+
+from bot.delivery.consent import Evidence, consent_row
+from bot.imports.catalog import catalog_values, write_catalog
+from bot.imports.customers import PERSON_FIELDS
+from bot.imports.reader import Row
+from bot.imports.tally import Tally
+from bot.imports.writer import (
+    ACTIVITY_FIELDS,
+    CHANNEL_FIELDS,
+    CONTRACT_FIELDS,
+    PERMISSIONS,
+    TAKEN_LINE_ID,
+    date_links,
+    write_after,
+    write_batch,
+)
+from bot.platform.bulk import pg_type, upsert_from
+from flows.dsl import Channel
+from models import ConsentEvent, ContractSummary, Customer, CustomerActivity, CustomerChannels
+
+if TYPE_CHECKING:
+    from bot.imports.ahead import Batch
+
+CUSTOMERS = Customer.__table__
+CHANNELS = CustomerChannels.__table__
+STAGE, IDS = "_import_f5", "_import_f5_ids"  # the transaction's own tables (dropped at commit)
+
+# The staging table's columns after `line`: each field with the table whose column gives its type.
+_FIELDS: tuple[tuple[str, Table], ...] = (
+    ("customer_code", CUSTOMERS),
+    *((name, CUSTOMERS) for name in PERSON_FIELDS),
+    *((name, CHANNELS) for name in CHANNEL_FIELDS),
+    *((name, CustomerActivity.__table__) for name in ACTIVITY_FIELDS),
+    *((name, ContractSummary.__table__) for name in CONTRACT_FIELDS),
+)
+_NAMES = tuple(name for name, _ in _FIELDS)
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any) -> str:
+    """A value as COPY's text format writes it."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Staging:
+    unique: tuple[str, ...]  # values no two rows of a batch may share
+    encode: Callable[[list[Row]], tuple[bytes, list[dict[str, Any]]]]  # good rows → (COPY text, catalogue)
+
+
+def _encode_f5(rows: list[Row]) -> tuple[bytes, list[dict[str, Any]]]:
+    lines = []
+    for row in rows:
+        get = row.values.get
+        lines.append("\t".join([str(row.line), *(_text(get(name)) for name in _NAMES)]))
+    lines.append("")
+    return "\n".join(lines).encode(), catalog_values([row.values for row in rows])
+
+
+STAGED = {"F5": Staging(("customer_code", "line_user_id"), _encode_f5)}
+
+
+def write_staged(
+    connection: Connection,
+    kind: str,
+    batch: Batch,
+    now: datetime,
+    source: str,
+    evidence: Evidence,
+    tally: Tally,
+) -> list[Row]:
+    """Write the batch's good rows; returns those refused here (a LINE ID that is another customer's)."""
+    driver = connection.connection.driver_connection
+    connection.exec_driver_sql(_DDL)
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {STAGE} (line, {', '.join(_NAMES)}) FROM STDIN") as copy,
+    ):
+        copy.write(batch.stage)
+    promotions, taken = connection.execute(_CHECK).one()
+    if promotions:  # a prospect becomes a customer: the general writer decides which, in file order
+        connection.exec_driver_sql(f"TRUNCATE {STAGE}")
+        return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
+    write_catalog(connection, batch.catalog, tally)
+    customers = connection.execute(_CUSTOMERS, {"now": now}).all()
+    _note(tally, CUSTOMERS.name, customers)
+    refused = []
+    if taken:
+        connection.execute(text(f"DELETE FROM {STAGE} WHERE line = ANY(:lines)"), {"lines": taken})
+        refused = [row for row in batch.good() if row.line in set(taken)]
+        for row in refused:
+            row.errors.append(TAKEN_LINE_ID)
+    ids = connection.execute(text(f"SELECT i.customer_id FROM {STAGE} s JOIN {IDS} i USING (line)")).scalars()
+    written = list(ids)
+    given = consent_row(0, Channel.EMAIL, True, now, source, evidence)  # what every event of the batch shares
+    shared = {name: given[name] for name in _CONSENT_SHARED}
+    added = connection.execute(_CONSENT, shared).rowcount
+    tally.added(ConsentEvent.__tablename__, added)
+    for table, statement in _UPSERTS:
+        returned = connection.execute(statement, {"now": now}).all()
+        _note(tally, table.name, [(id_, None) for id_ in written], returned)
+        if table is CHANNELS:
+            date_links(connection, written, now)
+    write_after(connection, kind, written, now, tally)
+    connection.exec_driver_sql(f"TRUNCATE {STAGE}, {IDS}")
+    return refused
+
+
+def _note(tally: Tally, table: str, rows: list[Any], returned: list[Any] | None = None) -> None:
+    """Count in `tally` the ids of `rows` ((id, inserted): True new, False changed, None left alone); with
+    `returned`, `rows` are every id and `returned` the (id, inserted) of those written."""
+    if returned is not None:
+        state = {id_: inserted for id_, inserted in returned}
+        rows = [(id_, state.get(id_)) for id_, _ in rows]
+    tally.note(
+        table,
+        new=[id_ for id_, inserted in rows if inserted is True],
+        updated=[id_ for id_, inserted in rows if inserted is False],
+        unchanged=[id_ for id_, inserted in rows if inserted is None],
+    )
+
+
+_DDL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (line integer, "
+    + ", ".join(f"{name} {pg_type(table, name)}" for name, table in _FIELDS)
+    + f") ON COMMIT DROP; CREATE TEMPORARY TABLE IF NOT EXISTS {IDS} (line integer, customer_id integer)"
+    " ON COMMIT DROP"
+)
+
+# Does a new 顧客ID share a contact detail with a prospect (a customer without one)? Which lines give a LINE ID
+# another customer holds? Every look-up here and below is a scalar subquery, one index probe per staged row:
+# the planner, which knows nothing of the staging table, would otherwise join the whole of customers or
+# customer_channels for a thousand rows, a cost that grows with the tables.
+_PROSPECT = " OR ".join(
+    [
+        f"(SELECT 1 FROM customer_channels ch JOIN customers p ON p.id = ch.customer_id"
+        f" WHERE ch.{name} = s.{name} AND p.customer_code IS NULL LIMIT 1) IS NOT NULL"
+        for name in ("line_user_id", "email_main", "sms_phone")
+    ]
+    + [
+        "(SELECT 1 FROM customers p WHERE p.visitor_id = s.visitor_id AND p.customer_code IS NULL LIMIT 1) IS NOT NULL"
+    ]
+)
+_OWNER = "(SELECT ch.customer_id FROM customer_channels ch WHERE ch.line_user_id = s.line_user_id)"
+_CHECK = text(
+    "SELECT EXISTS (SELECT 1 FROM customers WHERE customer_code IS NULL)"  # any prospect at all (an index probe)
+    f" AND EXISTS (SELECT 1 FROM {STAGE} s"
+    " WHERE (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code) IS NULL"
+    f" AND ({_PROSPECT})),"
+    f" ARRAY(SELECT line FROM (SELECT s.line, s.customer_code, {_OWNER} AS owner FROM {STAGE} s"
+    " WHERE s.line_user_id IS NOT NULL) AS given WHERE owner IS NOT NULL AND"
+    " (SELECT o.customer_code FROM customers o WHERE o.id = owner) IS DISTINCT FROM customer_code"
+    " ORDER BY line)"
+)
+
+
+def _stamped(table: Table, columns: tuple[str, ...], keyed: str) -> str:
+    """A subquery giving `columns` of `table` from the staging table: the key `keyed` (customer_id from the
+    ids table, or the staged column), the stamps as now."""
+    stamps = [name for name in ("created_at", "updated_at") if name in table.c]
+    chosen = [
+        "i.customer_id AS customer_id" if name == "customer_id" else f"s.{name}" for name in columns
+    ] + [f"CAST(:now AS timestamptz) AS {name}" for name in stamps]
+    joined = f" JOIN {IDS} i USING (line)" if keyed == "customer_id" else ""
+    return f"(SELECT {', '.join(chosen)} FROM {STAGE} s{joined}) AS staged"
+
+
+def _columns(table: Table, key: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+    return (key, *fields, *(name for name in ("created_at", "updated_at") if name in table.c))
+
+
+# The customers by 顧客ID; every line's customer id into the ids table; back: (id, inserted) for every line,
+# inserted NULL when the customer was left as it was.
+_CUSTOMER_UPSERT = upsert_from(
+    CUSTOMERS,
+    _columns(CUSTOMERS, "customer_code", PERSON_FIELDS),
+    ("customer_code",),
+    _stamped(CUSTOMERS, ("customer_code", *PERSON_FIELDS), "customer_code"),
+    ("id", "customer_code", "xmax = 0 AS inserted"),
+)
+_CUSTOMERS = text(
+    f"WITH written AS ({_CUSTOMER_UPSERT.text}),"
+    f" ids AS (INSERT INTO {IDS} (line, customer_id) SELECT s.line,"
+    " COALESCE(w.id, (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code))"
+    f" FROM {STAGE} s LEFT JOIN written w ON w.customer_code = s.customer_code RETURNING customer_id)"
+    " SELECT ids.customer_id, w.inserted FROM ids LEFT JOIN written w ON w.id = ids.customer_id"
+)
+
+# One consent event per permission a line changes, compared with the stored one before the channels are written.
+_PERMISSIONS = ", ".join(
+    f"({order}, '{channel}', s.{field}, ch.{field})"
+    for order, (field, channel) in enumerate(PERMISSIONS.items())
+)
+_CONSENT_SHARED = ("purpose", "occurred_at", "source", "evidence_file", "evidence_sha256", "evidence_ref")
+_CONSENT = text(
+    "INSERT INTO consent_events (customer_id, channel, purpose, granted, occurred_at, source, evidence_file,"
+    " evidence_sha256, evidence_line, evidence_ref)"
+    " SELECT i.customer_id, p.channel, :purpose, p.granted, :occurred_at, :source, :evidence_file,"
+    " :evidence_sha256, s.line, :evidence_ref"
+    f" FROM {STAGE} s JOIN {IDS} i USING (line) LEFT JOIN LATERAL (SELECT * FROM customer_channels c"
+    " WHERE c.customer_id = i.customer_id OFFSET 0) AS ch ON true"
+    f" CROSS JOIN LATERAL (VALUES {_PERMISSIONS}) AS p(position, channel, granted, stored)"
+    " WHERE p.granted IS NOT NULL AND p.granted IS DISTINCT FROM p.stored ORDER BY s.line, p.position"
+)
+
+_UPSERTS = tuple(
+    (
+        table,
+        upsert_from(
+            table,
+            _columns(table, "customer_id", fields),
+            ("customer_id",),
+            _stamped(table, ("customer_id", *fields), "customer_id"),
+            ("customer_id", "xmax = 0 AS inserted"),
+        ),
+    )
+    for table, fields in (
+        (CHANNELS, CHANNEL_FIELDS),
+        (CustomerActivity.__table__, ACTIVITY_FIELDS),
+        (ContractSummary.__table__, CONTRACT_FIELDS),
+    )
+)
