@@ -42,5 +42,8 @@ def import_command(kind: str, path: Path, skip_invalid: bool, rejects: Path | No
         raise click.ClickException(f"{path}: {exc}; nothing was written") from None
     for line in report.lines():
         click.echo(line)
+    plural = "" if report.rows == 1 else "s"
+    rate = report.rows / max(report.seconds, 1e-9)
+    click.echo(f"{report.rows:,} row{plural} in {report.seconds:.1f} s ({rate:,.0f} rows/s)")
     if not report.committed:
         raise SystemExit(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,7 @@ class ImportReport:
     rejects_path: str | None = None
     sha256: str | None = None  # of the file as imported: the consent history's evidence
     tally: Tally = field(default_factory=Tally)  # what was written, per table (meaningless unless committed)
+    seconds: float = 0.0  # from reading the file to the commit (or the rollback)
 
     def lines(self) -> list[str]:
         status = "imported" if self.committed else "REJECTED, nothing written"
@@ -79,6 +81,7 @@ def import_file(
 ) -> ImportReport:
     """Import `path` as `spec`; FileRejected (encoding, headers) propagates before anything is written.
     `staged`: write a kind that has one from a staging table (bot/imports/staged.py; by default on PostgreSQL)."""
+    started = time.perf_counter()
     report = ImportReport(spec.kind, str(path), sha256=file_sha256(path))
     evidence = Evidence(file=path.name, sha256=report.sha256)
     staged = engine.dialect.name == "postgresql" if staged is None else staged
@@ -106,6 +109,7 @@ def import_file(
         if rejects:
             rejects.close()
             report.rejects_path = str(rejects_path)
+        report.seconds = time.perf_counter() - started
     return report
 
 

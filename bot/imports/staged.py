@@ -112,21 +112,20 @@ def write_staged(
         cursor.copy(f"COPY {STAGE} (line, {', '.join(_NAMES)}) FROM STDIN") as copy,
     ):
         copy.write(batch.stage)
-    promotions, taken = connection.execute(_CHECK).one()
+    promotions, lines_taken = connection.execute(_CHECK).one()
     if promotions:  # a prospect becomes a customer: the general writer decides which, in file order
         connection.exec_driver_sql(f"TRUNCATE {STAGE}")
         return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
     write_catalog(connection, batch.catalog, tally)
     customers = connection.execute(_CUSTOMERS, {"now": now}).all()
-    _note(tally, CUSTOMERS.name, customers)
-    refused = []
+    _note(tally, CUSTOMERS.name, [(id_, inserted) for _, id_, inserted in customers])
+    refused, taken = [], set(lines_taken)
     if taken:
-        connection.execute(text(f"DELETE FROM {STAGE} WHERE line = ANY(:lines)"), {"lines": taken})
-        refused = [row for row in batch.good() if row.line in set(taken)]
+        connection.execute(text(f"DELETE FROM {STAGE} WHERE line = ANY(:lines)"), {"lines": sorted(taken)})
+        refused = [row for row in batch.good() if row.line in taken]
         for row in refused:
             row.errors.append(TAKEN_LINE_ID)
-    ids = connection.execute(text(f"SELECT i.customer_id FROM {STAGE} s JOIN {IDS} i USING (line)")).scalars()
-    written = list(ids)
+    written = [id_ for line, id_, _ in customers if line not in taken]
     given = consent_row(0, Channel.EMAIL, True, now, source, evidence)  # what every event of the batch shares
     shared = {name: given[name] for name in _CONSENT_SHARED}
     added = connection.execute(_CONSENT, shared).rowcount
@@ -204,7 +203,7 @@ def _columns(table: Table, key: str, fields: tuple[str, ...]) -> tuple[str, ...]
     return (key, *fields, *(name for name in ("created_at", "updated_at") if name in table.c))
 
 
-# The customers by 顧客ID; every line's customer id into the ids table; back: (id, inserted) for every line,
+# The customers by 顧客ID; every line's customer id into the ids table; back: (line, id, inserted) for every line,
 # inserted NULL when the customer was left as it was.
 _CUSTOMER_UPSERT = upsert_from(
     CUSTOMERS,
@@ -217,8 +216,8 @@ _CUSTOMERS = text(
     f"WITH written AS ({_CUSTOMER_UPSERT.text}),"
     f" ids AS (INSERT INTO {IDS} (line, customer_id) SELECT s.line,"
     " COALESCE(w.id, (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code))"
-    f" FROM {STAGE} s LEFT JOIN written w ON w.customer_code = s.customer_code RETURNING customer_id)"
-    " SELECT ids.customer_id, w.inserted FROM ids LEFT JOIN written w ON w.id = ids.customer_id"
+    f" FROM {STAGE} s LEFT JOIN written w ON w.customer_code = s.customer_code RETURNING line, customer_id)"
+    " SELECT ids.line, ids.customer_id, w.inserted FROM ids LEFT JOIN written w ON w.id = ids.customer_id"
 )
 
 # One consent event per permission a line changes, compared with the stored one before the channels are written.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -414,6 +415,7 @@ def test_cli_reports_and_exits_non_zero_on_rejection(app, tmp_path):
     )
     assert ok.exit_code == 0 and "1 row, 0 rejected — imported" in ok.output
     assert "  customers: 1 new, 0 updated, 0 unchanged" in ok.output
+    assert re.search(r"^1 row in \d+\.\d s \([\d,]+ rows/s\)$", ok.output, re.MULTILINE), ok.output
 
 
 @pytest.mark.parametrize("kind", sorted(SPECS))
