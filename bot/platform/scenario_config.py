@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from bot.platform.i18n import load_yaml
 from flows.catalog import SCENARIOS, build_catalog, find_scenario
 from flows.dsl import Scenario, ScenarioError, filter_conditions
 
@@ -45,7 +46,7 @@ class ScenarioConfig:
 def read_config(path: Path) -> ScenarioConfig:
     """Parse and check the settings file; ValueError names the file and what is wrong."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
