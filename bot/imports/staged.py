@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table, TextClause, text
 
 from bot.delivery.consent import Evidence, consent_row
 from bot.imports.catalog import catalog_values, write_catalog
@@ -125,39 +125,41 @@ def write_staged(
         refused = [row for row in batch.good() if row.line in taken]
         for row in refused:
             row.errors.append(TAKEN_LINE_ID)
-    written = [id_ for line, id_, _ in customers if line not in taken]
+    written = [(id_, bool(inserted)) for line, id_, inserted in customers if line not in taken]
     given = consent_row(0, Channel.EMAIL, True, now, source, evidence)  # what every event of the batch shares
     shared = {name: given[name] for name in _CONSENT_SHARED}
     added = connection.execute(_CONSENT, shared).rowcount
     tally.added(ConsentEvent.__tablename__, added)
-    for table, statement in _UPSERTS:
-        returned = connection.execute(statement, {"now": now}).all()
-        _note(tally, table.name, [(id_, None) for id_ in written], returned)
+    anew = any(new for _, new in written)
+    known = not all(new for _, new in written)
+    for table, inserting, upserting in _WRITES:
+        if anew:
+            connection.execute(inserting, {"now": now})
+        returned = (
+            {id_: inserted for id_, inserted in connection.execute(upserting, {"now": now})} if known else {}
+        )
+        _note(tally, table.name, [(id_, True if new else returned.get(id_)) for id_, new in written])
         if table is CHANNELS:
-            date_links(connection, written, now)
-    write_after(connection, kind, written, now, tally)
+            date_links(connection, [id_ for id_, _ in written], now)
+    write_after(connection, kind, [id_ for id_, _ in written], now, tally)
     connection.exec_driver_sql(f"TRUNCATE {STAGE}, {IDS}")
     return refused
 
 
-def _note(tally: Tally, table: str, rows: list[Any], returned: list[Any] | None = None) -> None:
-    """Count in `tally` the ids of `rows` ((id, inserted): True new, False changed, None left alone); with
-    `returned`, `rows` are every id and `returned` the (id, inserted) of those written."""
-    if returned is not None:
-        state = {id_: inserted for id_, inserted in returned}
-        rows = [(id_, state.get(id_)) for id_, _ in rows]
+def _note(tally: Tally, table: str, written: list[tuple[int, bool | None]]) -> None:
+    """Count in `tally` the records (id, inserted) written: True new, False changed, None left alone."""
     tally.note(
         table,
-        new=[id_ for id_, inserted in rows if inserted is True],
-        updated=[id_ for id_, inserted in rows if inserted is False],
-        unchanged=[id_ for id_, inserted in rows if inserted is None],
+        new=[id_ for id_, inserted in written if inserted is True],
+        updated=[id_ for id_, inserted in written if inserted is False],
+        unchanged=[id_ for id_, inserted in written if inserted is None],
     )
 
 
 _DDL = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (line integer, "
     + ", ".join(f"{name} {pg_type(table, name)}" for name, table in _FIELDS)
-    + f") ON COMMIT DROP; CREATE TEMPORARY TABLE IF NOT EXISTS {IDS} (line integer, customer_id integer)"
+    + f") ON COMMIT DROP; CREATE TEMPORARY TABLE IF NOT EXISTS {IDS} (line integer, customer_id integer, new boolean)"
     " ON COMMIT DROP"
 )
 
@@ -188,15 +190,15 @@ _CHECK = text(
 )
 
 
-def _stamped(table: Table, columns: tuple[str, ...], keyed: str) -> str:
+def _stamped(table: Table, columns: tuple[str, ...], keyed: str, where: str = "true") -> str:
     """A subquery giving `columns` of `table` from the staging table: the key `keyed` (customer_id from the
-    ids table, or the staged column), the stamps as now."""
+    ids table, or the staged column), the stamps as now; `where` chooses the lines (`i` is the ids table)."""
     stamps = [name for name in ("created_at", "updated_at") if name in table.c]
     chosen = [
         "i.customer_id AS customer_id" if name == "customer_id" else f"s.{name}" for name in columns
     ] + [f"CAST(:now AS timestamptz) AS {name}" for name in stamps]
     joined = f" JOIN {IDS} i USING (line)" if keyed == "customer_id" else ""
-    return f"(SELECT {', '.join(chosen)} FROM {STAGE} s{joined}) AS staged"
+    return f"(SELECT {', '.join(chosen)} FROM {STAGE} s{joined} WHERE {where}) AS staged"
 
 
 def _columns(table: Table, key: str, fields: tuple[str, ...]) -> tuple[str, ...]:
@@ -214,8 +216,9 @@ _CUSTOMER_UPSERT = upsert_from(
 )
 _CUSTOMERS = text(
     f"WITH written AS ({_CUSTOMER_UPSERT.text}),"
-    f" ids AS (INSERT INTO {IDS} (line, customer_id) SELECT s.line,"
-    " COALESCE(w.id, (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code))"
+    f" ids AS (INSERT INTO {IDS} (line, customer_id, new) SELECT s.line,"
+    " COALESCE(w.id, (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code)),"
+    " COALESCE(w.inserted, false)"
     f" FROM {STAGE} s LEFT JOIN written w ON w.customer_code = s.customer_code RETURNING line, customer_id)"
     " SELECT ids.line, ids.customer_id, w.inserted FROM ids LEFT JOIN written w ON w.id = ids.customer_id"
 )
@@ -237,20 +240,29 @@ _CONSENT = text(
     " WHERE p.granted IS NOT NULL AND p.granted IS DISTINCT FROM p.stored ORDER BY s.line, p.position"
 )
 
-_UPSERTS = tuple(
-    (
+
+def _writes(table: Table, fields: tuple[str, ...]) -> tuple[Table, TextClause, TextClause]:
+    """The table's rows for the customers this batch created, plain inserts (nobody else can have written rows
+    of a customer this transaction made); and the upsert of those of the customers known before, answering
+    (id, inserted) for each it wrote."""
+    columns = _columns(table, "customer_id", fields)
+    chosen = ("customer_id", *fields)
+    names = ", ".join(columns)
+    inserting = text(
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {_stamped(table, chosen, 'customer_id', 'i.new')}"
+    )
+    upserting = upsert_from(
         table,
-        upsert_from(
-            table,
-            _columns(table, "customer_id", fields),
-            ("customer_id",),
-            _stamped(table, ("customer_id", *fields), "customer_id"),
-            ("customer_id", "xmax = 0 AS inserted"),
-        ),
+        columns,
+        ("customer_id",),
+        _stamped(table, chosen, "customer_id", "NOT i.new"),
+        ("customer_id", "xmax = 0 AS inserted"),
     )
-    for table, fields in (
-        (CHANNELS, CHANNEL_FIELDS),
-        (CustomerActivity.__table__, ACTIVITY_FIELDS),
-        (ContractSummary.__table__, CONTRACT_FIELDS),
-    )
+    return table, inserting, upserting
+
+
+_WRITES = (
+    _writes(CHANNELS, CHANNEL_FIELDS),
+    _writes(CustomerActivity.__table__, ACTIVITY_FIELDS),
+    _writes(ContractSummary.__table__, CONTRACT_FIELDS),
 )
