@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__
 STAGE, IDS = "_import_f5", "_import_f5_ids"  # the transaction's own tables (dropped at commit)
+_PREPARED = "import_f5_stage"  # connection.info: the transaction that made them
 
 # The staging table's columns after `line`: each field with the table whose column gives its type.
 _FIELDS: tuple[tuple[str, Table], ...] = (
@@ -106,7 +107,10 @@ def write_staged(
 ) -> list[Row]:
     """Write the batch's good rows; returns those refused here (a LINE ID that is another customer's)."""
     driver = connection.connection.driver_connection
-    connection.exec_driver_sql(_DDL)
+    transaction = connection.get_transaction()
+    if connection.info.get(_PREPARED) is not transaction:  # the tables last as long as the transaction
+        connection.exec_driver_sql(_DDL)
+        connection.info[_PREPARED] = transaction
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {STAGE} (line, {', '.join(_NAMES)}) FROM STDIN") as copy,
@@ -139,9 +143,13 @@ def write_staged(
             {id_: inserted for id_, inserted in connection.execute(upserting, {"now": now})} if known else {}
         )
         _note(tally, table.name, [(id_, True if new else returned.get(id_)) for id_, new in written])
-        if table is CHANNELS:
-            date_links(connection, [id_ for id_, _ in written], now)
-    write_after(connection, kind, [id_ for id_, _ in written], now, tally)
+        if (
+            table is CHANNELS and known
+        ):  # F5 gives no link (ID連携) flag: a customer made here has none to date
+            date_links(connection, [id_ for id_, new in written if not new], now)
+    # a customer made here has no request, quote or reservation that a contract could close
+    known_ids = [id_ for id_, new in written if not new]
+    write_after(connection, kind, [id_ for id_, _ in written], now, tally, with_records=known_ids)
     connection.exec_driver_sql(f"TRUNCATE {STAGE}, {IDS}")
     return refused
 
@@ -192,7 +200,8 @@ _CHECK = text(
 
 def _stamped(table: Table, columns: tuple[str, ...], keyed: str, where: str = "true") -> str:
     """A subquery giving `columns` of `table` from the staging table: the key `keyed` (customer_id from the
-    ids table, or the staged column), the stamps as now; `where` chooses the lines (`i` is the ids table)."""
+    ids table, or the staged column), the stamps as now; `where` chooses the lines (`s` is the staging table,
+    `i` the ids table)."""
     stamps = [name for name in ("created_at", "updated_at") if name in table.c]
     chosen = [
         "i.customer_id AS customer_id" if name == "customer_id" else f"s.{name}" for name in columns
@@ -248,9 +257,8 @@ def _writes(table: Table, fields: tuple[str, ...]) -> tuple[Table, TextClause, T
     columns = _columns(table, "customer_id", fields)
     chosen = ("customer_id", *fields)
     names = ", ".join(columns)
-    inserting = text(
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {_stamped(table, chosen, 'customer_id', 'i.new')}"
-    )
+    origin = _stamped(table, chosen, "customer_id", "i.new")
+    inserting = text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {origin}")
     upserting = upsert_from(
         table,
         columns,

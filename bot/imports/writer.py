@@ -78,11 +78,18 @@ def write_batch(
 
 
 def write_after(
-    connection: Connection, kind: str, written: Collection[int], now: datetime, tally: Tally | None
+    connection: Connection,
+    kind: str,
+    written: Collection[int],
+    now: datetime,
+    tally: Tally | None,
+    with_records: Collection[int] | None = None,
 ) -> None:
-    """What follows writing a batch of the customers `written`: the open records their contracts close, the F5
-    flags their records contradict (counted), and the scenario triggers told to look again."""
-    for table, marked in mark_contracted(connection, written, now).items():
+    """What follows writing a batch of the customers `written`: the open records their contracts close (of
+    `with_records`, the customers that may have records, when the caller knows), the F5 flags their records
+    contradict (counted), and the scenario triggers told to look again."""
+    closing = written if with_records is None else with_records
+    for table, marked in mark_contracted(connection, closing, now).items():
         if tally:
             tally.note(table, updated=marked)
     if kind == "F5" and tally:

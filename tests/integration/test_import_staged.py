@@ -10,7 +10,8 @@ writer (a new 顧客ID whose contact details a prospect from a 資料請求 file
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import SQLModel
@@ -37,7 +38,7 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
 
 
 def _changed(first: Path, path: Path) -> Path:
-    """The first F5 file a month later: permissions flipped and withdrawn, names changed and left blank, the
+    """The first F5 file a month later: contracts renewed, permissions flipped and withdrawn, names changed and left blank, the
     same customer twice (next to each other and far apart), a LINE ID another customer holds, two new customers
     giving one new LINE ID, and new customers."""
     rows = _rows(first)
@@ -52,6 +53,8 @@ def _changed(first: Path, path: Path) -> Path:
             row[at["姓"]] = "変更"
         if index % 11 == 3:
             row[at["名"]] = ""
+        if index % 4 == 0:  # renewed today: closes the customer's open requests made before
+            row[at["契約フラグ"]], row[at["前回契約更新日"]] = TRUE, date.today().strftime("%Y/%m/%d")
     twice = list(body[10])
     twice[at["LINE配信許可フラグ"]] = FALSE if twice[at["LINE配信許可フラグ"]] == TRUE else TRUE
     body.insert(11, twice)  # the same customer on the next line, with another LINE permission
@@ -116,6 +119,7 @@ def _run(url: str, staged: bool, steps, monkeypatch) -> list[tuple[list[str], di
 def test_the_staged_writer_leaves_what_the_general_writer_leaves(tmp_path, monkeypatch):
     monkeypatch.setattr("bot.imports.runner.BATCH_ROWS", 40)
     write_sample("F1", tmp_path / "F1.csv", 150, seed=21, customers=120)  # prospects of the first 120
+    write_sample("F1", tmp_path / "F1-more.csv", 200, seed=22, customers=260)
     first = tmp_path / "F5.csv"
     write_sample("F5", first, 260, seed=21)
     changed = _changed(first, tmp_path / "F5-changed.csv")
@@ -123,6 +127,7 @@ def test_the_staged_writer_leaves_what_the_general_writer_leaves(tmp_path, monke
     steps = [
         ("F1", tmp_path / "F1.csv", {}),
         ("F5", first, {}),
+        ("F1", tmp_path / "F1-more.csv", {}),  # more requests, of customers known by now
         ("F5", changed, {"skip_invalid": True, "rejects_path": rejects}),
         ("F5", first, {}),
         ("F5", first, {}),
@@ -158,6 +163,7 @@ def test_the_staged_writer_leaves_what_the_general_writer_leaves(tmp_path, monke
     prospects = {row[0] for row in general[0][1]["customers"] if row[code] is None}  # ids are ranks here
     promoted = {row[0] for row in general[1][1]["customers"] if row[0] in prospects and row[code] is not None}
     assert prospects and promoted
-    changes = "\n".join(general[2][0])
+    changes = "\n".join(general[3][0])
     assert "LINE ID: already belongs to another customer" in changes
     assert "consent history: 0 new" not in changes
+    assert re.search(r"document requests: 0 new, [1-9]\d* updated", changes), changes
