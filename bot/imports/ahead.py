@@ -9,7 +9,7 @@ the same FileRejected as reading it here would.
 For a kind the database writes from a staging table (`staged.STAGED`) a batch also carries its good rows as
 that table's COPY text, made by the reader (the child, for a large file), so the importing process only passes
 bytes on; its rows stay pickled until something asks for them (a row refused by the database, a batch written
-the general way). Such a batch never holds the same customer or LINE ID twice: a repeat starts the next one.
+the general way); and the catalogue entries its rows name that earlier batches did not. Such a batch never holds the same customer or LINE ID twice: a repeat starts the next one.
 
 Small files are read in this process: starting a Python costs more than their parsing.
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.imports.catalog import Catalogued
 from bot.imports.files import SPECS, FileSpec
 from bot.imports.reader import FileRejected, Row, read_rows
 from bot.imports.staged import STAGED
@@ -58,7 +59,9 @@ def read_batches(path: Path, spec: FileSpec, size: int, staged: bool = False) ->
     read. `staged`: batches for the staging table of the kind (see the module's docstring)."""
     staged = staged and spec.kind in STAGED
     if path.stat().st_size < AHEAD_MIN_BYTES:
-        yield from (_batch(spec, rows, staged) for rows in _runs(read_rows(path, spec), spec, size, staged))
+        catalogued = Catalogued()
+        for rows in _runs(read_rows(path, spec), spec, size, staged):
+            yield _batch(spec, rows, staged, catalogued)
     else:
         yield from _from_child(path, spec, size, staged)
 
@@ -82,10 +85,13 @@ def _runs(rows: Iterator[Row], spec: FileSpec, size: int, staged: bool) -> Itera
         yield run
 
 
-def _batch(spec: FileSpec, rows: list[Row], staged: bool, pickled: bool = False) -> Batch:
+def _batch(
+    spec: FileSpec, rows: list[Row], staged: bool, catalogued: Catalogued, pickled: bool = False
+) -> Batch:
     good = [row for row in rows if not row.errors]
     bad = [row for row in rows if row.errors]
     stage, catalog = STAGED[spec.kind].encode(good) if staged else (None, [])
+    catalog = catalogued.fresh(catalog)
     kept: list[Row] | bytes = good
     if pickled:
         kept = pickle.dumps([(r.line, r.values, r.raw, r.errors) for r in good], protocol=5)
@@ -124,10 +130,10 @@ def _from_child(path: Path, spec: FileSpec, size: int, staged: bool) -> Iterator
 
 def _serve(kind: str, path: Path, size: int, staged: bool) -> None:
     out = sys.stdout.buffer
-    spec = SPECS[kind]
+    spec, catalogued = SPECS[kind], Catalogued()
     try:
         for rows in _runs(read_rows(path, spec), spec, size, staged):
-            batch = _batch(spec, rows, staged, pickled=True)
+            batch = _batch(spec, rows, staged, catalogued, pickled=True)
             bad = [(r.line, r.values, r.raw, r.errors) for r in batch.bad]
             payload = (batch.size, bad, batch.good_rows, batch.stage, batch.catalog, batch._good)
             pickle.dump(("batch", payload), out, protocol=5)

@@ -4,6 +4,7 @@ before the rows that refer to them; a product type is life or non-life insurance
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -79,3 +80,46 @@ def catalog_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             last.pop(key, None)
             last[key] = named
     return list(last.values())
+
+
+class Catalogued:
+    """What the earlier batches of one file gave the catalogue, code by code. An entry that would change none of
+    it is left out of the next batch's: writing it would leave the rows as they are, and the report counts a
+    code once whatever the number of batches naming it. Every batch is assumed written (one that is not makes
+    the whole import roll back)."""
+
+    def __init__(self) -> None:
+        self.given: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def fresh(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entries (in order) that name a catalogue row the batch changes, every one that names it (so that
+        they merge as they would all together); the batch's values are remembered as `write_catalog` merges
+        them (column by column, then row by row)."""
+        named = list(_named(entries))
+        changed = {key for key, values, _ in named if self._changes(key, values)}
+        kept = {index for key, _, index in named if key in changed}
+        for key, values, _ in named:
+            self.given.setdefault(key, {}).update((f, v) for f, v in values.items() if v is not None)
+        return [entry for index, entry in enumerate(entries) if index in kept]
+
+    def _changes(self, key: tuple[str, Any], values: dict[str, Any]) -> bool:
+        given = self.given.get(key)
+        return given is None or any(v is not None and given.get(f) != v for f, v in values.items())
+
+
+def _named(entries: list[dict[str, Any]]) -> Iterator[tuple[tuple[str, Any], dict[str, Any], int]]:
+    """((table, code), values, the entry's index) of each catalogue row the entries name, in the order
+    `write_catalog` writes (and merges) them."""
+    for code, name in TYPES:
+        for index, entry in enumerate(entries):
+            if entry.get(code):
+                yield ("product_types", entry[code]), {"name": entry.get(name)}, index
+    for code, name, type_code in PRODUCTS:
+        for index, entry in enumerate(entries):
+            if entry.get(code):
+                values = {"name": entry.get(name), "product_type_code": entry.get(type_code)}
+                yield ("products", entry[code]), values, index
+    for table, code, name in OTHERS:
+        for index, entry in enumerate(entries):
+            if entry.get(code):
+                yield (table.__tablename__, entry[code]), {"name": entry.get(name)}, index

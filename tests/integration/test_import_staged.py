@@ -53,6 +53,8 @@ def _changed(first: Path, path: Path) -> Path:
             row[at["姓"]] = "変更"
         if index % 11 == 3:
             row[at["名"]] = ""
+        if index % 13 == 5:  # the product renamed on some rows: the name goes back and forth between batches
+            row[at["現在契約中の商品名"]] += "（新）"
         if index % 4 == 0:  # renewed today: closes the customer's open requests made before
             row[at["契約フラグ"]], row[at["前回契約更新日"]] = TRUE, date.today().strftime("%Y/%m/%d")
     twice = list(body[10])
