@@ -6,7 +6,7 @@ parsing runs on the other core, one batch ahead. The child sends pickled batches
 stops it, so memory stays bounded whatever the file's size. A file the child refuses (encoding, headers) raises
 the same FileRejected as reading it here would.
 
-For a kind the database writes from a staging table (`staged.STAGED`) a batch also carries its good rows as
+For a kind the database writes from a staging table (bot/imports/staged.py) a batch also carries its good rows as
 that table's COPY text, made by the reader (the child, for a large file), so the importing process only passes
 bytes on; its rows stay pickled until something asks for them (a row refused by the database, a batch written
 the general way); and the catalogue entries its rows name that earlier batches did not. Such a batch never holds the same customer or LINE ID twice: a repeat starts the next one.
@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.imports.catalog import Catalogued
 from bot.imports.files import SPECS, FileSpec
 from bot.imports.reader import FileRejected, Row, read_rows
-from bot.imports.staged import STAGED
+from bot.imports.stage_text import STAGED, Catalogued
 
 AHEAD_MIN_BYTES = 8 << 20  # about 20,000 rows of F5: below this the child's start-up costs more than it saves
 _STARTUP_SECONDS = 60  # for the child's first answer (its imports); then it waits on us, never the reverse

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.imports.fields import PERSON_FIELDS
 from bot.imports.reader import Row
 from bot.imports.tally import Tally, upsert_counted
 from bot.platform.bulk import select_map, upsert_reporting
 from models import Customer, CustomerChannels
 
-PERSON_FIELDS = ("family_name", "given_name", "gender", "age_band", "prefecture", "visitor_id")
 IDENTITIES = ("line_user_id", "email_main", "sms_phone", "visitor_id")
 CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__

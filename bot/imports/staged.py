@@ -17,22 +17,19 @@ at a time, in file order) is written the general way; and a batch never holds th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Table, TextClause, text
+from sqlmodel import SQLModel
 
 from bot.delivery.consent import Evidence, consent_row
-from bot.imports.catalog import catalog_values, write_catalog
-from bot.imports.customers import PERSON_FIELDS
+from bot.imports.catalog import write_catalog
+from bot.imports.fields import ACTIVITY_FIELDS, CHANNEL_FIELDS, CONTRACT_FIELDS, PERSON_FIELDS
 from bot.imports.reader import Row
+from bot.imports.stage_text import F5_COLUMNS, F5_NAMES
 from bot.imports.tally import Tally
 from bot.imports.writer import (
-    ACTIVITY_FIELDS,
-    CHANNEL_FIELDS,
-    CONTRACT_FIELDS,
     PERMISSIONS,
     TAKEN_LINE_ID,
     date_links,
@@ -50,50 +47,6 @@ CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__
 STAGE, IDS = "_import_f5", "_import_f5_ids"  # the transaction's own tables (dropped at commit)
 _PREPARED = "import_f5_stage"  # connection.info: the transaction that made them
-
-# The staging table's columns after `line`: each field with the table whose column gives its type.
-_FIELDS: tuple[tuple[str, Table], ...] = (
-    ("customer_code", CUSTOMERS),
-    *((name, CUSTOMERS) for name in PERSON_FIELDS),
-    *((name, CHANNELS) for name in CHANNEL_FIELDS),
-    *((name, CustomerActivity.__table__) for name in ACTIVITY_FIELDS),
-    *((name, ContractSummary.__table__) for name in CONTRACT_FIELDS),
-)
-_NAMES = tuple(name for name, _ in _FIELDS)
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text(value: Any) -> str:
-    """A value as COPY's text format writes it."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return str(value)
-
-
-@dataclass(frozen=True)
-class Staging:
-    unique: tuple[str, ...]  # values no two rows of a batch may share
-    encode: Callable[[list[Row]], tuple[bytes, list[dict[str, Any]]]]  # good rows → (COPY text, catalogue)
-
-
-def _encode_f5(rows: list[Row]) -> tuple[bytes, list[dict[str, Any]]]:
-    lines = []
-    for row in rows:
-        get = row.values.get
-        lines.append("\t".join([str(row.line), *(_text(get(name)) for name in _NAMES)]))
-    lines.append("")
-    return "\n".join(lines).encode(), catalog_values([row.values for row in rows])
-
-
-STAGED = {"F5": Staging(("customer_code", "line_user_id"), _encode_f5)}
 
 
 def write_staged(
@@ -113,7 +66,7 @@ def write_staged(
         connection.info[_PREPARED] = transaction
     with (
         driver.cursor() as cursor,
-        cursor.copy(f"COPY {STAGE} (line, {', '.join(_NAMES)}) FROM STDIN") as copy,
+        cursor.copy(f"COPY {STAGE} (line, {', '.join(F5_NAMES)}) FROM STDIN") as copy,
     ):
         copy.write(batch.stage)
     promotions, lines_taken = connection.execute(_CHECK).one()
@@ -166,7 +119,7 @@ def _note(tally: Tally, table: str, written: list[tuple[int, bool | None]]) -> N
 
 _DDL = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (line integer, "
-    + ", ".join(f"{name} {pg_type(table, name)}" for name, table in _FIELDS)
+    + ", ".join(f"{name} {pg_type(SQLModel.metadata.tables[table], name)}" for name, table in F5_COLUMNS)
     + f") ON COMMIT DROP; CREATE TEMPORARY TABLE IF NOT EXISTS {IDS} (line integer, customer_id integer, new boolean)"
     " ON COMMIT DROP"
 )

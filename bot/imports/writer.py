@@ -15,6 +15,7 @@ from bot.customers.derived import contradicted
 from bot.delivery.consent import Evidence, consent_row
 from bot.imports.catalog import write_catalog
 from bot.imports.customers import resolve_customers
+from bot.imports.fields import ACTIVITY_FIELDS, CHANNEL_FIELDS, CONTRACT_FIELDS, CURRENT
 from bot.imports.files import SPECS
 from bot.imports.reader import Row
 from bot.imports.tally import Tally, upsert_counted
@@ -34,18 +35,6 @@ from models import (
     Reservation,
 )
 
-CHANNEL_FIELDS = (
-    "email_main",
-    "email_sub",
-    "email_permitted",
-    "line_user_id",
-    "line_permitted",
-    "line_linked",
-    "sms_phone",
-    "sms_permitted",
-    "fcm_token",
-    "push_permitted",
-)
 TAKEN_LINE_ID = "LINE ID: already belongs to another customer"
 PERMISSIONS = {
     "email_permitted": Channel.EMAIL,
@@ -221,9 +210,6 @@ def _reservations(
     upsert_counted(connection, tally, Reservation.__table__, records, ["reservation_code"], now, "id")
 
 
-CURRENT = ("current_product_type_code", "current_product_code")
-
-
 def _page_views(
     connection: Connection, rows: list[Row], ids: dict[int, int], now: datetime, tally: Tally | None
 ) -> None:
@@ -239,34 +225,6 @@ def _page_views(
         ["customer_id"],
         now,
     )
-
-
-ACTIVITY_FIELDS = (
-    "document_requested",
-    "first_document_request_on",
-    "quoted",
-    "first_quote_on",
-    "visited",
-    "first_visit_on",
-    "email_acquired",
-    "line_friend",
-    "app_user",
-)
-CONTRACT_FIELDS = (
-    "contracted",
-    "status",
-    "life",
-    "non_life",
-    "first_start_on",
-    "end_on",
-    "next_renewal_on",
-    "last_renewal_on",
-    "renewal_count",
-    "total_paid",
-    *CURRENT,
-    "cancelled_product_type_code",
-    "cancelled_product_code",
-)
 
 
 def _customers(

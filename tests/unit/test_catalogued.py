@@ -1,6 +1,6 @@
 """A batch of a staged import carries only the catalogue entries that give something earlier batches did not."""
 
-from bot.imports.catalog import Catalogued
+from bot.imports.stage_text import Catalogued
 
 A = {"current_product_type_code": "PT01", "current_product_type_name": "生命保険"}
 B = {"current_product_type_code": "PT01", "current_product_type_name": "医療保険"}
