@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, func, literal, or_, select, true, union_all, update
 
 from bot.customers.derived import CONTRACTS, DOCUMENT_REQUESTS, QUOTES, RESERVATIONS
-from bot.platform.bulk import among, chunks
+from bot.platform.bulk import among, chunks, each_id
 
 # each record table with the date a record is of
 DATED: dict[str, tuple[Table, ColumnElement]] = {
@@ -56,6 +56,7 @@ def mark_contracted(
     if not ids:
         return marked
     contracts = _contracts()
+    postgres = connection.dialect.name == "postgresql"
     for name, (table, dated) in DATED.items():
         closing = (
             select(literal(1))
@@ -71,16 +72,20 @@ def mark_contracted(
             )
             .exists()
         )
-        for chunk in chunks(connection, ids):
-            statement = (
-                update(table)
-                .where(
-                    among(connection, table.c.customer_id, chunk),
-                    table.c.contracted.is_not(true()),
-                    closing,
-                )
-                .values(contracted=True, updated_at=now)
-                .returning(table.c.id)
-            )
-            marked.setdefault(name, []).extend(connection.execute(statement).scalars())
+        open_ = (table.c.contracted.is_not(true()), closing)
+        if postgres:
+            # One customer at a time (LATERAL), so their records and contracts are index probes: for a batch of
+            # ids as a set, the planner hashes every contract and record on file, a cost that grows with them.
+            given = each_id(ids)
+            theirs = select(table.c.id).where(table.c.customer_id == given.c.id, *open_).offset(0).lateral()
+            marking = select(theirs.c.id).select_from(given.join(theirs, true())).scalar_subquery()
+            statements = [update(table).where(table.c.id.in_(marking))]
+        else:
+            statements = [
+                update(table).where(among(connection, table.c.customer_id, chunk), *open_)
+                for chunk in chunks(connection, ids)
+            ]
+        for statement in statements:
+            marking_done = statement.values(contracted=True, updated_at=now).returning(table.c.id)
+            marked.setdefault(name, []).extend(connection.execute(marking_done).scalars())
     return {name: found for name, found in marked.items() if found}

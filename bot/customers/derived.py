@@ -23,22 +23,19 @@ from sqlalchemy import (
     Connection,
     Date,
     FromClause,
-    Integer,
     and_,
     case,
     exists,
     false,
     func,
-    literal,
     null,
     or_,
     select,
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
-from bot.platform.bulk import among, chunks
+from bot.platform.bulk import among, chunks, each_id
 from models import (
     ContractSummary,
     Customer,
@@ -200,7 +197,7 @@ def contradicted(connection: Connection, customer_ids: Collection[int]) -> dict[
         # One customer at a time (a LATERAL subquery per id), so each of their rows is an index probe and the cost
         # follows the number of ids. Joined as a set, the planner reads the whole of customer_channels and
         # customer_activity for a thousand ids: an import's every batch would cost more as the customers grow.
-        given = func.unnest(literal(ids, ARRAY(Integer))).table_valued("id").render_derived("given")
+        given = each_id(ids)
         one = select(*flags).select_from(per_customer()).where(CUSTOMERS.c.id == given.c.id).offset(0)
         each = one.lateral("each")
         statement = select(*(func.sum(each.c[flag.name]) for flag in flags)).select_from(

@@ -39,6 +39,7 @@ from sqlalchemy import (
     TextClause,
     any_,
     bindparam,
+    func,
     literal,
     select,
     text,
@@ -403,6 +404,14 @@ def chunks(connection: Connection, values: list[Any]) -> list[list[Any]]:
     if connection.dialect.name == "postgresql":
         return [values] if values else []
     return [values[start : start + 5000] for start in range(0, len(values), 5000)]
+
+
+def each_id(ids: list[int], name: str = "given") -> Any:
+    """PostgreSQL: the ids as a table of one column `id` (unnest of one array parameter), to take one at a time
+    with a LATERAL subquery. Joined as a set instead, a thousand ids against a large table make the planner
+    hash or scan the whole table, a cost per batch that grows with the data; one id at a time it probes the
+    indexes."""
+    return func.unnest(literal(ids, ARRAY(Integer))).table_valued("id").render_derived(name)
 
 
 def among(connection: Connection, column: Any, values: list[Any]) -> Any:
