@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from bot.customers.facts import Subject, load_facts
-from bot.delivery.outbox import new_token
+from bot.delivery.outbox import new_tokens
 from bot.delivery.rules import NOBODY, History, choose_channels, load_history, load_reach, refusal
 from bot.platform.bulk import insert_many, insert_new, update_matching
 from bot.scenarios.controls import paused_scenarios
@@ -129,9 +129,9 @@ def advance_due(
         return 0, 0
     # scenarios that collide on one customer and day (#14 and #16): the higher priority takes the cap first
     rows.sort(key=lambda row: (row.wake_at, scenarios[row.scenario_id].priority, row.id))
-    facts = load_facts(
-        connection, [_subject(row, scenarios) for row in rows], _facts_used(scenarios.values())
-    )
+    # only the facts the batch's own scenarios read: a batch of #14 entrants loads none of the others' records
+    present = [scenarios[key] for key in {row.scenario_id for row in rows}]
+    facts = load_facts(connection, [_subject(row, scenarios) for row in rows], _facts_used(present))
     reach = load_reach(connection, (row.customer_id for row in rows))
     writes = _Writes(rules, load_history(connection, {row.customer_id for row in rows}, now))
     for row in rows:
@@ -273,6 +273,7 @@ class _Writes:
                     japan_day(send_at)
                 )
             held = bool(reasons)
+            stamp = utcnow()
             self.deliveries.append(
                 {
                     "enrollment_id": base["enrollment_id"],
@@ -284,9 +285,8 @@ class _Writes:
                     "status": DeliveryStatus.HELD if held else DeliveryStatus.QUEUED,
                     "due_at": send_at,
                     "attempts": 0,
-                    "token": new_token(),
-                    "created_at": utcnow(),
-                    "updated_at": utcnow(),
+                    "created_at": stamp,
+                    "updated_at": stamp,
                 }
             )
             entry = details | {"channel": str(channel)}
@@ -305,6 +305,8 @@ class _Writes:
             {"status": EnrollmentStatus.ACTIVE},
         )
         # one statement each (a JSON recordset, or COPY for large batches on PostgreSQL), not a row at a time
+        for row, token in zip(self.deliveries, new_tokens(len(self.deliveries)), strict=True):
+            row["token"] = token
         keys = ("enrollment_id", "step", "channel")
         self.queued = len(insert_new(connection, DELIVERIES, self.deliveries, keys, ("id",)))
         insert_many(connection, TRACE, self.trace)

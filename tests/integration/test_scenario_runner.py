@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from bot.scenarios import runner
-from bot.scenarios.runner import tick
+from bot.scenarios.runner import _facts_used, tick
 from flows.catalog import SCENARIOS
 from flows.engine import TOKYO
 from models import Delivery, Enrollment, Reservation, TraceEntry
@@ -401,3 +401,30 @@ def test_a_tick_that_enters_many_brings_the_planners_row_counts_up_to_date(runti
             text("SELECT reltuples FROM pg_class WHERE oid = 'enrollments'::regclass")
         ).scalar()
     assert (report.entered, counted) == ({"renewal_reminder": 20}, 20)
+
+
+def test_a_batch_reads_only_the_records_its_own_scenarios_speak_of(runtime, tmp_path):
+    """Advancing #14 entrants (no conditions on any fact) reads none of the customer's journey facts or LINE
+    memberships, though the same tick runs the LINE promotions, whose branches read them."""
+    from sqlalchemy import event
+
+    load(
+        runtime,
+        "F5",
+        write(tmp_path / "f5.csv", [person("x", email="x@example.com", email_ok="真", renewal="2026/07/31")]),
+    )
+    read: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        read.append(statement)
+
+    scenarios = {key: SCENARIOS[key] for key in ("renewal_reminder", "line_link_promotion", "line_friend_promotion")}
+    event.listen(runtime.engine, "before_cursor_execute", remember)
+    try:
+        report = tick(runtime.engine, scenarios, datetime(2026, 7, 1, 19, 5, tzinfo=TOKYO))
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", remember)
+    assert report.advanced == 1
+    assert _facts_used(scenarios.values()) == {"activity.line_friend", "line_member.linked"}
+    reads = [s for s in read if s.lstrip().upper().startswith("SELECT")]
+    assert reads and not [s for s in reads if "customer_activity" in s or "line_memberships" in s]
