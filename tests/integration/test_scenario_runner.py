@@ -418,7 +418,9 @@ def test_a_batch_reads_only_the_records_its_own_scenarios_speak_of(runtime, tmp_
     def remember(conn, cursor, statement, parameters, context, executemany):
         read.append(statement)
 
-    scenarios = {key: SCENARIOS[key] for key in ("renewal_reminder", "line_link_promotion", "line_friend_promotion")}
+    scenarios = {
+        key: SCENARIOS[key] for key in ("renewal_reminder", "line_link_promotion", "line_friend_promotion")
+    }
     event.listen(runtime.engine, "before_cursor_execute", remember)
     try:
         report = tick(runtime.engine, scenarios, datetime(2026, 7, 1, 19, 5, tzinfo=TOKYO))
