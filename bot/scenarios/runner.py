@@ -23,7 +23,7 @@ from bot.delivery.rules import NOBODY, History, choose_channels, load_history, l
 from bot.platform.bulk import insert_many, insert_new, update_matching
 from bot.scenarios.controls import paused_scenarios
 from bot.scenarios.triggers import enrol_due, scenario_channels
-from flows.dsl import IfSegment, Outcome, Purpose, Scenario
+from flows.dsl import Channel, IfSegment, Outcome, Purpose, Scenario
 from flows.engine import Decision, Enter, Result, SendMessage, State, Status, Wake, japan_day, step
 from flows.rules import DeliveryRules, judge
 from models import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, TraceEntry, utcnow
@@ -154,11 +154,11 @@ def advance_due(
     return len(rows), writes.queued
 
 
-def _opted_out(scenario: Scenario, result: Result, reach: Any) -> bool:
-    """A marketing message fell due and no channel of the scenario may carry marketing to the customer."""
+def _opted_out(channels: set[Channel], result: Result, reach: Any) -> bool:
+    """A marketing message fell due and none of the scenario's `channels` may carry marketing to the customer."""
     if result.state.held_out or not any(s.purpose is Purpose.MARKETING for s in result.sends):
         return False
-    return all(refusal(c, Purpose.MARKETING, reach) for c in scenario_channels(scenario))
+    return all(refusal(c, Purpose.MARKETING, reach) for c in channels)
 
 
 def _subject(row: Any, scenarios: Mapping[str, Scenario]) -> Subject:
@@ -191,10 +191,13 @@ class _Writes:
         self.deliveries: list[dict[str, Any]] = []
         self.trace: list[dict[str, Any]] = []
         self.queued = 0
+        self.channels: dict[str, set[Channel]] = {}  # each scenario's channels, worked out once a batch
 
     def add(self, row: Any, scenario: Scenario, result: Result, reach: Any, now: datetime) -> None:
         base = {"enrollment_id": row.id, "customer_id": row.customer_id, "scenario_id": scenario.id}
-        if _opted_out(scenario, result, reach):
+        if scenario.id not in self.channels:
+            self.channels[scenario.id] = scenario_channels(scenario)
+        if _opted_out(self.channels[scenario.id], result, reach):
             # every send re-checks permission (the deck's N-unsub): a customer who withdrew it on all of the
             # scenario's channels leaves now, even in a flow without a segment branch (#13)
             state = replace(
