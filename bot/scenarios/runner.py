@@ -10,7 +10,7 @@ message from being recorded twice in any case.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -192,6 +192,9 @@ class _Writes:
         self.trace: list[dict[str, Any]] = []
         self.queued = 0
         self.channels: dict[str, set[Channel]] = {}  # each scenario's channels, worked out once a batch
+        # equal trace details are one object (every entrant's "entered" at the same moment): the batch's COPY
+        # encodes each object once (bot/platform/bulk.py)
+        self.details: dict[tuple, dict[str, Any] | None] = {}
 
     def add(self, row: Any, scenario: Scenario, result: Result, reach: Any, now: datetime) -> None:
         base = {"enrollment_id": row.id, "customer_id": row.customer_id, "scenario_id": scenario.id}
@@ -208,7 +211,9 @@ class _Writes:
             result = Result(state, (*kept, Decision("opted_out"), exited))
         for effect in result.effects:
             if isinstance(effect, Decision):
-                details = {key: _plain(value) for key, value in effect.details} or None
+                details = self._shared(
+                    effect.details, lambda d=effect.details: {key: _plain(value) for key, value in d} or None
+                )
                 self.trace.append(
                     base | {"at": now, "step": effect.step, "code": effect.code, "details": details}
                 )
@@ -249,6 +254,7 @@ class _Writes:
     def _send(self, base: dict[str, Any], send: SendMessage, reach: Any, now: datetime) -> None:
         channels, passed = choose_channels(send.channels, send.purpose, reach)
         details: dict[str, Any] = {"template": send.template, "passed_over": passed or None}
+        passed_key = tuple(passed.items())
         if not channels:
             self.trace.append(
                 base | {"at": send.due_at, "step": send.step, "code": "not_sent", "details": details}
@@ -266,7 +272,12 @@ class _Writes:
                     self.rules,
                 )
                 if verdict.send_at is None:
-                    skipped = details | {"channel": str(channel), "reasons": ", ".join(verdict.reasons)}
+                    skipped = self._shared(
+                        ("skipped", send.template, passed_key, str(channel), verdict.reasons),
+                        lambda c=channel, r=verdict.reasons: (
+                            details | {"channel": str(c), "reasons": ", ".join(r)}
+                        ),
+                    )
                     self.trace.append(
                         base | {"at": send.due_at, "step": send.step, "code": "skipped", "details": skipped}
                     )
@@ -295,11 +306,23 @@ class _Writes:
                     "updated_at": stamp,
                 }
             )
-            entry = details | {"channel": str(channel)}
-            if held:
-                entry |= {"until": send_at.isoformat(), "reasons": ", ".join(reasons)}
+            entry = self._shared(
+                ("sent", send.template, passed_key, str(channel), held and send_at, reasons),
+                lambda c=channel, a=send_at, r=reasons, h=held: (
+                    details
+                    | {"channel": str(c)}
+                    | ({"until": a.isoformat(), "reasons": ", ".join(r)} if h else {})
+                ),
+            )
             code = "held" if held else "queued"
             self.trace.append(base | {"at": send.due_at, "step": send.step, "code": code, "details": entry})
+
+    def _shared(self, key: tuple, make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """The batch's one object for the details named by `key`, made by `make` the first time."""
+        try:
+            return self.details[key] if key in self.details else self.details.setdefault(key, make())
+        except TypeError:  # a value that cannot be a key: the details stand alone
+            return make()
 
     def flush(self, connection: Connection) -> None:
         # an enrollment is written only if no other worker advanced it since it was read (its token unchanged)
