@@ -104,7 +104,7 @@ def update_matching(
         return
     columns = tuple(name for name in rows[0] if name not in match)
     if connection.dialect.name == "postgresql":
-        document = json.dumps([{name: _json_value(value) for name, value in row.items()} for row in rows])
+        document = json.dumps(rows, default=_json_value)  # called only for what JSON has no type for
         statement = _update_statement(table, columns, tuple(match.items()), tuple(where))
         connection.execute(
             statement, {"rows": document} | {f"w_{name}": value for name, value in where.items()}
