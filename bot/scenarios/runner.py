@@ -211,9 +211,9 @@ class _Writes:
             result = Result(state, (*kept, Decision("opted_out"), exited))
         for effect in result.effects:
             if isinstance(effect, Decision):
-                details = self._shared(
-                    effect.details, lambda d=effect.details: {key: _plain(value) for key, value in d} or None
-                )
+                # keyed by the values as written: one moment at two UTC offsets is two documents
+                plain = tuple((key, _plain(value)) for key, value in effect.details)
+                details = self._shared(plain, lambda p=plain: dict(p) or None)
                 self.trace.append(
                     base | {"at": now, "step": effect.step, "code": effect.code, "details": details}
                 )
@@ -307,7 +307,7 @@ class _Writes:
                 }
             )
             entry = self._shared(
-                ("sent", send.template, passed_key, str(channel), held and send_at, reasons),
+                ("sent", send.template, passed_key, str(channel), held and send_at.isoformat(), reasons),
                 lambda c=channel, a=send_at, r=reasons, h=held: (
                     details
                     | {"channel": str(c)}

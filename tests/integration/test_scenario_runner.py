@@ -3,7 +3,7 @@ which day and hour, who exits and when; ticks repeated or late send nothing twic
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
@@ -430,3 +430,25 @@ def test_a_batch_reads_only_the_records_its_own_scenarios_speak_of(runtime, tmp_
     assert _facts_used(scenarios.values()) == {"activity.line_friend", "line_member.linked"}
     reads = [s for s in read if s.lstrip().upper().startswith("SELECT")]
     assert reads and not [s for s in reads if "customer_activity" in s or "line_memberships" in s]
+
+
+def test_a_batch_shares_equal_trace_details_but_keeps_each_moment_as_written():
+    """Entrants at one moment share one details document (encoded once by the COPY); the same instant written at
+    another UTC offset keeps its own text."""
+    from types import SimpleNamespace
+
+    from bot.delivery.rules import NOBODY, History
+    from flows.engine import Decision, Result, State
+
+    writes = runner._Writes(runner.DEFAULT_RULES, History())
+    scenario = SCENARIOS["renewal_reminder"]
+    moment = datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO)
+    state = State("wait_a", moment.isoformat())
+    for number, at in enumerate([moment, moment, moment.astimezone(UTC)]):
+        row = SimpleNamespace(id=number, customer_id=number, wake_token=0)
+        writes.add(
+            row, scenario, Result(state, (Decision("entered", details=(("at", at),)),)), NOBODY, moment
+        )
+    first, second, third = (entry["details"] for entry in writes.trace)
+    assert first is second and first == {"at": moment.isoformat()}
+    assert third == {"at": moment.astimezone(UTC).isoformat()} != first
