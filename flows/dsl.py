@@ -318,6 +318,9 @@ class Scenario:
     )
 
     def __post_init__(self) -> None:
+        # the steps by id and their positions, looked up for every step of every enrollment advanced
+        object.__setattr__(self, "_by_id", {step.id: step for step in self.steps})
+        object.__setattr__(self, "_position", {step.id: i for i, step in enumerate(self.steps)})
         _check_graph(self)
         if not 0 <= self.holdout < 1:
             raise ScenarioError(f"{self.id}: holdout {self.holdout} must be at least 0 and below 1")
@@ -329,12 +332,14 @@ class Scenario:
         """The step that follows a Send or Wait: its `then`, else the next in order (None after the last)."""
         if getattr(step, "then", None):
             return step.then  # type: ignore[union-attr]
-        position = self.steps.index(step)
+        position = self._position.get(step.id)  # type: ignore[attr-defined]
+        if position is None or (self.steps[position] is not step and self.steps[position] != step):
+            position = self.steps.index(step)
         return self.steps[position + 1].id if position + 1 < len(self.steps) else None
 
 
 def _index(scenario: Scenario) -> dict[str, Step]:
-    return {step.id: step for step in scenario.steps}
+    return scenario._by_id  # type: ignore[attr-defined,no-any-return]
 
 
 def _targets(scenario: Scenario, step: Step) -> list[str]:

@@ -53,20 +53,22 @@ NOBODY = Reach(frozenset(), frozenset())
 def load_reach(connection: Connection, customer_ids: Iterable[int]) -> dict[int, Reach]:
     ids = list(set(customer_ids))
     found: dict[int, Reach] = {}
-    statement = select(CHANNELS, LINE_USERS.c.friend_status).outerjoin(
-        LINE_USERS, LINE_USERS.c.line_user_id == CHANNELS.c.line_user_id
-    )
+    channels = list(CHANNEL_COLUMNS.items())
+    statement = select(
+        CHANNELS.c.customer_id,
+        LINE_USERS.c.friend_status,
+        *(CHANNELS.c[address] for _, (address, _) in channels),
+        *(CHANNELS.c[flag] for _, (_, flag) in channels),
+    ).outerjoin(LINE_USERS, LINE_USERS.c.line_user_id == CHANNELS.c.line_user_id)
+    count = len(channels)
     for chunk in chunks(connection, ids):
         for row in connection.execute(statement.where(among(connection, CHANNELS.c.customer_id, chunk))):
-            found[row.customer_id] = Reach(
-                addressed=frozenset(
-                    c for c, (address, _) in CHANNEL_COLUMNS.items() if getattr(row, address)
-                ),
-                permitted=frozenset(
-                    c for c, (_, flag) in CHANNEL_COLUMNS.items() if getattr(row, flag) is True
-                ),
-                line_blocked=row.friend_status == FriendStatus.BLOCKED,
-                addresses={c: getattr(row, address) for c, (address, _) in CHANNEL_COLUMNS.items()},
+            addresses, flags = row[2 : 2 + count], row[2 + count :]
+            found[row[0]] = Reach(
+                addressed=frozenset(c for (c, _), address in zip(channels, addresses) if address),
+                permitted=frozenset(c for (c, _), flag in zip(channels, flags) if flag is True),
+                line_blocked=row[1] == FriendStatus.BLOCKED,
+                addresses={c: address for (c, _), address in zip(channels, addresses)},
             )
     return found
 

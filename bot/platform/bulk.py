@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -104,7 +105,7 @@ def update_matching(
         return
     columns = tuple(name for name in rows[0] if name not in match)
     if connection.dialect.name == "postgresql":
-        document = json.dumps([{name: _json_value(value) for name, value in row.items()} for row in rows])
+        document = json.dumps(rows, default=_json_value)  # called only for what JSON has no type for
         statement = _update_statement(table, columns, tuple(match.items()), tuple(where))
         connection.execute(
             statement, {"rows": document} | {f"w_{name}": value for name, value in where.items()}
@@ -276,13 +277,27 @@ def _copy(
     names = ", ".join(columns)
     driver = connection.connection.driver_connection
     defaults = [(name, now if name in stamps else None) for name in columns]
+    types = [pg_type(table, name) for name in columns]
+    documents = [i for i, kind in enumerate(types) if kind == "json"]
+    encoded: dict[int, Json] = {}  # by id(): a document the batch repeats (one object) is encoded once
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {into} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        copy.set_types([pg_type(table, name) for name in columns])
+        copy.set_types(types)
         for row in batch:
-            copy.write_row([row.get(name, default) for name, default in defaults])
+            values = [row.get(name, default) for name, default in defaults]
+            for i in documents:
+                if (value := values[i]) is not None:
+                    if (key := id(value)) not in encoded:
+                        encoded[key] = Json(json.dumps(value).encode(), dumps=_encoded)
+                    values[i] = encoded[key]
+            copy.write_row(values)
+
+
+def _encoded(document: bytes) -> bytes:
+    """A JSON document already encoded, handed to the COPY as it is."""
+    return document
 
 
 @lru_cache(maxsize=256)

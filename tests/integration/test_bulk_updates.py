@@ -56,3 +56,29 @@ def test_a_row_changed_since_it_was_read_is_left_alone(database_url):
         (2, None, NOW, 1),  # another worker advanced it after the batch read token 0
         (3, None, NOW, 0),  # finished meanwhile
     ]
+
+
+def test_a_batch_that_repeats_one_document_stores_it_in_every_row(database_url):
+    """A large batch (COPY on PostgreSQL) whose rows share one JSON object, beside rows with their own and rows
+    with none, stores each row's own document: the object encoded once stands in every row that holds it."""
+    from bot.platform.bulk import COPY_MIN_ROWS, insert_many
+    from models import TraceEntry
+
+    engine = make_engine(database_url)
+    shared = {"at": NOW.isoformat(), "passed_over": {"line": "no_address"}}
+    rows = [
+        {
+            "customer_id": 1,
+            "scenario_id": "renewal_reminder",
+            "at": NOW,
+            "code": "entered",
+            "details": shared if n % 3 == 0 else ({"n": n} if n % 3 == 1 else None),
+        }
+        for n in range(COPY_MIN_ROWS + 30)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(Customer).values(id=1, customer_code="C1", created_at=NOW, updated_at=NOW))
+        insert_many(connection, TraceEntry.__table__, rows)
+    with engine.connect() as connection:
+        stored = connection.execute(select(TraceEntry.details).order_by(TraceEntry.id)).scalars().all()
+    assert stored == [row["details"] for row in rows]

@@ -3,13 +3,13 @@ which day and hour, who exits and when; ticks repeated or late send nothing twic
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
 
 from bot.scenarios import runner
-from bot.scenarios.runner import tick
+from bot.scenarios.runner import _facts_used, tick
 from flows.catalog import SCENARIOS
 from flows.engine import TOKYO
 from models import Delivery, Enrollment, Reservation, TraceEntry
@@ -401,3 +401,54 @@ def test_a_tick_that_enters_many_brings_the_planners_row_counts_up_to_date(runti
             text("SELECT reltuples FROM pg_class WHERE oid = 'enrollments'::regclass")
         ).scalar()
     assert (report.entered, counted) == ({"renewal_reminder": 20}, 20)
+
+
+def test_a_batch_reads_only_the_records_its_own_scenarios_speak_of(runtime, tmp_path):
+    """Advancing #14 entrants (no conditions on any fact) reads none of the customer's journey facts or LINE
+    memberships, though the same tick runs the LINE promotions, whose branches read them."""
+    from sqlalchemy import event
+
+    load(
+        runtime,
+        "F5",
+        write(tmp_path / "f5.csv", [person("x", email="x@example.com", email_ok="真", renewal="2026/07/31")]),
+    )
+    read: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        read.append(statement)
+
+    scenarios = {
+        key: SCENARIOS[key] for key in ("renewal_reminder", "line_link_promotion", "line_friend_promotion")
+    }
+    event.listen(runtime.engine, "before_cursor_execute", remember)
+    try:
+        report = tick(runtime.engine, scenarios, datetime(2026, 7, 1, 19, 5, tzinfo=TOKYO))
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", remember)
+    assert report.advanced == 1
+    assert _facts_used(scenarios.values()) == {"activity.line_friend", "line_member.linked"}
+    reads = [s for s in read if s.lstrip().upper().startswith("SELECT")]
+    assert reads and not [s for s in reads if "customer_activity" in s or "line_memberships" in s]
+
+
+def test_a_batch_shares_equal_trace_details_but_keeps_each_moment_as_written():
+    """Entrants at one moment share one details document (encoded once by the COPY); the same instant written at
+    another UTC offset keeps its own text."""
+    from types import SimpleNamespace
+
+    from bot.delivery.rules import NOBODY, History
+    from flows.engine import Decision, Result, State
+
+    writes = runner._Writes(runner.DEFAULT_RULES, History())
+    scenario = SCENARIOS["renewal_reminder"]
+    moment = datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO)
+    state = State("wait_a", moment.isoformat())
+    for number, at in enumerate([moment, moment, moment.astimezone(UTC)]):
+        row = SimpleNamespace(id=number, customer_id=number, wake_token=0)
+        writes.add(
+            row, scenario, Result(state, (Decision("entered", details=(("at", at),)),)), NOBODY, moment
+        )
+    first, second, third = (entry["details"] for entry in writes.trace)
+    assert first is second and first == {"at": moment.isoformat()}
+    assert third == {"at": moment.astimezone(UTC).isoformat()} != first

@@ -284,3 +284,16 @@ def test_a_wait_on_a_send_the_path_skipped_counts_from_where_it_is():
     first = step(scenario, None, Enter(T0), T0, {})
     assert [d.code for d in first.decisions][-2:] == ["wait_from_here", "waiting"]
     assert first.state.wake_at == (T0 + timedelta(days=2)).isoformat()
+
+
+def test_a_states_copy_with_changes_is_what_dataclasses_replace_makes():
+    """`State.but` (the engine's cheap copy) gives the same value as `dataclasses.replace`, and stays frozen."""
+    from dataclasses import FrozenInstanceError, replace
+
+    state = State("send_a", T0.isoformat(), sent={"send_a": T0.isoformat()}, token=2, held_out=True)
+    changes = {"step": None, "status": Status.DONE, "wake_at": None, "token": 3}
+    copy = state.but(**changes)
+    assert copy == replace(state, **changes) and copy.to_json() == replace(state, **changes).to_json()
+    assert state.step == "send_a" and state.token == 2  # the original is unchanged
+    with pytest.raises(FrozenInstanceError):
+        copy.step = "x"  # type: ignore[misc]
