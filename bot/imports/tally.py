@@ -60,6 +60,23 @@ class Identities:
             self.codes.add(identity)
             self.size += 1
 
+    def update(self, identities: Iterable[Any]) -> None:
+        """`add` each (the same, in one loop: an import adds millions)."""
+        bits, codes, added = self.bits, self.codes, 0
+        for identity in identities:
+            if type(identity) is int and identity >= 0:
+                index = identity >> 3
+                if index >= len(bits):
+                    bits.extend(bytes(index + 1 - len(bits) + len(bits) // 2))
+                mask = 1 << (identity & 7)
+                if not bits[index] & mask:
+                    bits[index] |= mask
+                    added += 1
+            elif identity not in codes:
+                codes.add(identity)
+                added += 1
+        self.size += added
+
     def __contains__(self, identity: Any) -> bool:
         if type(identity) is int and identity >= 0:
             index = identity >> 3
@@ -111,15 +128,11 @@ class Tally:
         """The identities of records this batch created, changed and left alone; a record counted by an earlier
         batch keeps its first standing (new stays new) unless it is changed now."""
         tally = self._tables.setdefault(table, _TableTally())
-        for identity in new:
-            tally.new.add(identity)
-            tally.seen.add(identity)
-        for identity in updated:
-            if identity not in tally.new:
-                tally.changed.add(identity)
-            tally.seen.add(identity)
-        for identity in unchanged:
-            tally.seen.add(identity)
+        new, updated = list(new), list(updated)
+        tally.new.update(new)
+        tally.changed.update([identity for identity in updated if identity not in tally.new])
+        for identities in (new, updated, unchanged):
+            tally.seen.update(identities)
 
     def added(self, table: str, count: int) -> None:
         """Rows added to a history table, which are never updated."""
