@@ -14,11 +14,10 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import chain
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from tqdm import tqdm
 
 from bot.delivery.consent import Evidence
@@ -27,7 +26,6 @@ from bot.imports.files import FileSpec
 from bot.imports.reader import Row
 from bot.imports.staged import write_staged
 from bot.imports.tally import Tally
-from bot.imports.writer import write_batch
 from models import utcnow
 
 BATCH_ROWS = 1000
@@ -95,7 +93,7 @@ def import_file(
                 report.rows += batch.size
                 refused: list[Row] = []
                 if batch.good_rows and (skip_invalid or not report.rejected):
-                    refused = _write(connection, spec.kind, batch, now, source, evidence, report.tally)
+                    refused = write_staged(connection, spec.kind, batch, now, source, evidence, report.tally)
                 bad = sorted(batch.bad + refused, key=lambda row: row.line)
                 report.rejected += len(bad)
                 report.imported += batch.size - len(bad)
@@ -111,21 +109,6 @@ def import_file(
             report.rejects_path = str(rejects_path)
         report.seconds = time.perf_counter() - started
     return report
-
-
-def _write(
-    connection: Connection,
-    kind: str,
-    batch: Batch,
-    now: datetime,
-    source: str,
-    evidence: Evidence,
-    tally: Tally,
-) -> list[Row]:
-    """Write the batch's good rows; returns those the database refused."""
-    if batch.stage is not None:
-        return write_staged(connection, kind, batch, now, source, evidence, tally)
-    return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
 
 
 def file_sha256(path: Path) -> str:

@@ -58,7 +58,10 @@ def write_staged(
     evidence: Evidence,
     tally: Tally,
 ) -> list[Row]:
-    """Write the batch's good rows; returns those refused here (a LINE ID that is another customer's)."""
+    """Write the batch's good rows, from the staging table when the reader made one (else the general way);
+    returns those refused here (a LINE ID that is another customer's)."""
+    if batch.stage is None:
+        return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
     driver = connection.connection.driver_connection
     transaction = connection.get_transaction()
     if connection.info.get(_PREPARED) is not transaction:  # the tables last as long as the transaction
