@@ -9,7 +9,8 @@ the same FileRejected as reading it here would.
 For a kind the database writes from a staging table (bot/imports/staged.py) a batch also carries its good rows as
 that table's COPY text, made by the reader (the child, for a large file), so the importing process only passes
 bytes on; its rows stay pickled until something asks for them (a row refused by the database, a batch written
-the general way); and the catalogue entries its rows name that earlier batches did not. Such a batch never holds the same customer or LINE ID twice: a repeat starts the next one.
+the general way); and the catalogue entries its rows name that earlier batches did not. Such a batch never
+holds the same customer or LINE ID twice: a repeat starts the next one.
 
 Small files are read in this process: starting a Python costs more than their parsing.
 

@@ -36,7 +36,7 @@ from bot.imports.writer import (
     write_after,
     write_batch,
 )
-from bot.platform.bulk import pg_type, upsert_from
+from bot.platform.bulk import pg_type, stamps, upsert_from
 from flows.dsl import Channel
 from models import ConsentEvent, ContractSummary, Customer, CustomerActivity, CustomerChannels
 
@@ -90,22 +90,18 @@ def write_staged(
     shared = {name: given[name] for name in _CONSENT_SHARED}
     added = connection.execute(_CONSENT, shared).rowcount
     tally.added(ConsentEvent.__tablename__, added)
-    anew = any(new for _, new in written)
-    known = not all(new for _, new in written)
+    known = [id_ for id_, new in written if not new]  # a customer made here has no rows anywhere yet
     for table, inserting, upserting in _WRITES:
-        if anew:
+        if len(known) < len(written):
             connection.execute(inserting, {"now": now})
         returned = (
             {id_: inserted for id_, inserted in connection.execute(upserting, {"now": now})} if known else {}
         )
         _note(tally, table.name, [(id_, True if new else returned.get(id_)) for id_, new in written])
-        if (
-            table is CHANNELS and known
-        ):  # F5 gives no link (ID連携) flag: a customer made here has none to date
-            date_links(connection, [id_ for id_, new in written if not new], now)
-    # a customer made here has no request, quote or reservation that a contract could close
-    known_ids = [id_ for id_, new in written if not new]
-    write_after(connection, kind, [id_ for id_, _ in written], now, tally, with_records=known_ids)
+    if known:  # F5 gives no link (ID連携) flag: a customer made here has no link to date
+        date_links(connection, known, now)
+    # nor a request, quote or reservation that a contract could close
+    write_after(connection, kind, [id_ for id_, _ in written], now, tally, with_records=known)
     connection.exec_driver_sql(f"TRUNCATE {STAGE}, {IDS}")
     return refused
 
@@ -158,16 +154,15 @@ def _stamped(table: Table, columns: tuple[str, ...], keyed: str, where: str = "t
     """A subquery giving `columns` of `table` from the staging table: the key `keyed` (customer_id from the
     ids table, or the staged column), the stamps as now; `where` chooses the lines (`s` is the staging table,
     `i` the ids table)."""
-    stamps = [name for name in ("created_at", "updated_at") if name in table.c]
     chosen = [
         "i.customer_id AS customer_id" if name == "customer_id" else f"s.{name}" for name in columns
-    ] + [f"CAST(:now AS timestamptz) AS {name}" for name in stamps]
+    ] + [f"CAST(:now AS timestamptz) AS {name}" for name in stamps(table)]
     joined = f" JOIN {IDS} i USING (line)" if keyed == "customer_id" else ""
     return f"(SELECT {', '.join(chosen)} FROM {STAGE} s{joined} WHERE {where}) AS staged"
 
 
 def _columns(table: Table, key: str, fields: tuple[str, ...]) -> tuple[str, ...]:
-    return (key, *fields, *(name for name in ("created_at", "updated_at") if name in table.c))
+    return (key, *fields, *stamps(table))
 
 
 # The customers by 顧客ID; every line's customer id into the ids table; back: (line, id, inserted) for every line,

@@ -49,16 +49,7 @@ class Identities:
         self.size = 0
 
     def add(self, identity: Any) -> None:
-        if type(identity) is int and identity >= 0:
-            index, mask = identity >> 3, 1 << (identity & 7)
-            if index >= len(self.bits):
-                self.bits.extend(bytes(index + 1 - len(self.bits) + len(self.bits) // 2))
-            if not self.bits[index] & mask:
-                self.bits[index] |= mask
-                self.size += 1
-        elif identity not in self.codes:
-            self.codes.add(identity)
-            self.size += 1
+        self.update((identity,))
 
     def update(self, identities: Iterable[Any]) -> None:
         """`add` each (the same, in one loop: an import adds millions)."""

@@ -143,7 +143,7 @@ def upsert(
     batch = merge_by_key(rows, keys)
     if not batch:
         return 0
-    _execute(connection, table, batch, tuple(keys), _stamps(table), now)
+    _execute(connection, table, batch, tuple(keys), stamps(table), now)
     return len(batch)
 
 
@@ -190,7 +190,7 @@ def upsert_reporting(
         return {key: row for row in found if (key := tuple(row[:size])) in among}
 
     before = stored(wanted)
-    returned = _execute(connection, table, batch, tuple(keys), _stamps(table), now, returning=named)
+    returned = _execute(connection, table, batch, tuple(keys), stamps(table), now, returning=named)
     written = {tuple(row[:size]): row[position] for row in returned}
     if missing := wanted - before.keys() - written.keys():  # stored meanwhile by another transaction, as ours
         before |= stored(missing)
@@ -203,7 +203,8 @@ def upsert_reporting(
     return Upserted(inserted, updated, unchanged, before, written, position)
 
 
-def _stamps(table: Table) -> list[str]:
+def stamps(table: Table) -> list[str]:
+    """The time stamps the table has (created_at, updated_at), which a write sets to its moment."""
     return [name for name in ("created_at", "updated_at") if name in table.c]
 
 
