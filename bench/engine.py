@@ -19,6 +19,7 @@ figures of the same invocation, so a busy machine moves both sides.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -208,6 +209,7 @@ def measure(customers: int, args: argparse.Namespace, deadline: Deadline, naive_
         populate(url, customers, deadline)
         print(f"{customers:,} customers written in {time.perf_counter() - started:.0f}s (PostgreSQL)")
         engine = make_engine(url, Timeouts(statement=max(1.0, deadline.left())))
+        gc.freeze()  # as worker.main does after start-up: what lives for the whole run is not collected
         for run in range(args.runs):
             deadline.check(f"run {run + 1} at {customers:,} customers")
             reset(engine)

@@ -15,7 +15,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Table, select
 
 from bot.customers.derived import CUSTOMERS, DERIVED, per_customer
 from bot.customers.derived import REPORTED as ACTIVITY
-from bot.platform.bulk import among, chunks, select_map
+from bot.platform.bulk import among, chunks, select_each, select_map
 from flows.dsl import Anchor
 from flows.engine import engaged_fact
 from models import (
@@ -172,15 +172,14 @@ def _engagement(connection: Connection, subjects: list[Subject], out: dict[int, 
     statement = select(
         table.c.enrollment_id, table.c.step, table.c.opened_at, table.c.clicked_at, table.c.tapped_at
     )
-    for chunk in chunks(connection, ids):
-        for enrollment_id, step, opened, clicked, tapped in connection.execute(
-            statement.where(among(connection, table.c.enrollment_id, chunk))
-        ):
-            facts = out[enrollment_id]
-            # LINE reports no reads: a tap or a click on a message shows it was opened too
-            if opened or clicked or tapped:
-                facts[engaged_fact(step, "opened")] = True
-            if clicked:
-                facts[engaged_fact(step, "clicked")] = True
-            if tapped:
-                facts[engaged_fact(step, "tapped")] = True
+    for enrollment_id, step, opened, clicked, tapped in select_each(
+        connection, statement, table.c.enrollment_id, ids
+    ):
+        facts = out[enrollment_id]
+        # LINE reports no reads: a tap or a click on a message shows it was opened too
+        if opened or clicked or tapped:
+            facts[engaged_fact(step, "opened")] = True
+        if clicked:
+            facts[engaged_fact(step, "clicked")] = True
+        if tapped:
+            facts[engaged_fact(step, "tapped")] = True

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, and_, select, true
 
 from bot.customers.facts import CHANNELS
-from bot.platform.bulk import among, chunks
+from bot.platform.bulk import among, chunks, select_each
 from flows.dsl import Channel, ChannelPolicy, Pick, Purpose
 from flows.engine import japan_day
 from models import ACTIVE_HANDOVER, Delivery, DeliveryStatus, FriendStatus, Handover, LineUser
@@ -142,16 +142,14 @@ def load_history(connection: Connection, customer_ids: Iterable[int], now: datet
         DELIVERIES.c.due_at <= now + timedelta(days=14),
     )
     seen: set[tuple[int, int | None, int | None, str]] = set()
-    for chunk in chunks(connection, ids):
-        mine = statement.where(among(connection, DELIVERIES.c.customer_id, chunk))
-        for customer_id, template, channel, step, enrollment_id, broadcast_id, due_at in connection.execute(
-            mine
-        ):
-            message = (customer_id, enrollment_id, broadcast_id, step)
-            if message not in seen:  # one message on several channels counts once
-                seen.add(message)
-                history.sends.setdefault(customer_id, []).append(due_at)
-            history.days.setdefault((customer_id, template, channel), set()).add(japan_day(due_at))
+    for customer_id, template, channel, step, enrollment_id, broadcast_id, due_at in select_each(
+        connection, statement, DELIVERIES.c.customer_id, ids
+    ):
+        message = (customer_id, enrollment_id, broadcast_id, step)
+        if message not in seen:  # one message on several channels counts once
+            seen.add(message)
+            history.sends.setdefault(customer_id, []).append(due_at)
+        history.days.setdefault((customer_id, template, channel), set()).add(japan_day(due_at))
     return history
 
 

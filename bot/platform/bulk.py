@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Row,
+    Select,
     Table,
     TextClause,
     any_,
@@ -44,6 +46,7 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -105,7 +108,8 @@ def update_matching(
         return
     columns = tuple(name for name in rows[0] if name not in match)
     if connection.dialect.name == "postgresql":
-        document = json.dumps(rows, default=_json_value)  # called only for what JSON has no type for
+        # orjson: a fifth of the json module's time for a batch's states; datetimes as ISO with their offset
+        document = orjson.dumps(rows, default=_json_value, option=orjson.OPT_NAIVE_UTC).decode()
         statement = _update_statement(table, columns, tuple(match.items()), tuple(where))
         connection.execute(
             statement, {"rows": document} | {f"w_{name}": value for name, value in where.items()}
@@ -428,6 +432,24 @@ def each_id(ids: list[int], name: str = "given") -> Any:
     hash or scan the whole table, a cost per batch that grows with the data; one id at a time it probes the
     indexes."""
     return func.unnest(literal(ids, ARRAY(Integer))).table_valued("id").render_derived(name)
+
+
+def select_each(connection: Connection, statement: Select, column: Any, ids: Iterable[int]) -> list[Row]:
+    """The rows of `statement` whose `column` is one of `ids`. On PostgreSQL one id at a time (`each_id`): a
+    table that grows while its statistics say it is small (a day's deliveries, written batch by batch) would
+    otherwise be read whole for every batch; elsewhere `IN` lists in chunks."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    if connection.dialect.name == "postgresql":
+        given = each_id(wanted)
+        each = statement.where(column == given.c.id).offset(0).lateral("each")
+        return connection.execute(select(*each.c).select_from(given.join(each, true()))).all()
+    return [
+        row
+        for chunk in chunks(connection, wanted)
+        for row in connection.execute(statement.where(among(connection, column, chunk)))
+    ]
 
 
 def among(connection: Connection, column: Any, values: list[Any]) -> Any:
