@@ -237,7 +237,9 @@ def test_import_tick_webhooks_and_sends_interleave_through_pgbouncer(pooled: Run
         == 2 * SENT_PER_BATCH
     )
     processed = WebhookEvent.status == EventStatus.PROCESSED
-    assert _count(pooled, select(func.count()).select_from(WebhookEvent).where(processed)) == sum(acknowledged)
+    assert _count(pooled, select(func.count()).select_from(WebhookEvent).where(processed)) == sum(
+        acknowledged
+    )
 
 
 def test_the_webhook_writers_statement_limit_stays_in_its_own_transactions(pooled: Runtime) -> None:
