@@ -4,18 +4,21 @@ It loads a batch of due enrollments with their facts (a few queries per batch, n
 engine for each, and writes the results in the same transaction: the new state and wake-up, the ledger rows of
 the messages to send, and the decisions of the explain trace. PostgreSQL hands a batch to one worker only
 (`FOR UPDATE SKIP LOCKED`), SQLite to one at a time (its write lock, taken first); the ledger's unique key keeps a
-message from being recorded twice in any case.
+message from being recorded twice in any case. On PostgreSQL a batch's writes run on a second connection while
+the next batch is read and stepped (`advance_all`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.pool import QueuePool
 
 from bot.customers.facts import Subject, load_facts
 from bot.delivery.outbox import new_tokens
@@ -73,13 +76,95 @@ def tick(
     if not scenarios:
         return report
     report.entered = enrol_triggers(engine, scenarios, now, filters)
-    while True:
-        with engine.begin() as connection:
-            advanced, queued = advance_due(connection, scenarios, now, rules)
-        report.advanced += advanced
-        report.queued += queued
-        if advanced < BATCH:
-            return report
+    report.advanced, report.queued = advance_all(engine, scenarios, now, rules)
+    return report
+
+
+def advance_all(
+    engine: Engine,
+    scenarios: Mapping[str, Scenario],
+    now: datetime,
+    rules: DeliveryRules = DEFAULT_RULES,
+    limit: int | None = None,
+) -> tuple[int, int]:
+    """Advance every due enrollment (or batches until `limit` have been), a batch per transaction; returns
+    (enrollments advanced, ledger rows queued).
+
+    On PostgreSQL one batch's writes and commit run on a second connection while the next batch is read and
+    stepped through the engine: the database writes while this process computes (bench/engine.py). The next
+    batch reads its customers' delivery history only once the previous batch has committed, so the caps count
+    every message queued before it; its enrollments cannot be the previous batch's (those are locked until
+    that commit, and no longer due after it)."""
+    if engine.dialect.name != "postgresql" or not _spares_a_connection(engine):
+        advanced = queued = 0
+        while limit is None or advanced < limit:
+            with engine.begin() as connection:
+                done, rows = advance_due(connection, scenarios, now, rules)
+            advanced, queued = advanced + done, queued + rows
+            if done < BATCH:
+                break
+        return advanced, queued
+    return _Pipeline(engine, scenarios, now, rules).run(limit)
+
+
+def _spares_a_connection(engine: Engine) -> bool:
+    """The engine's pool can hold two connections at once (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW ≥ 2)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return True
+    overflow = pool._max_overflow  # QueuePool has no public reading of its limit; -1 is none
+    return overflow < 0 or pool.size() + overflow >= 2
+
+
+class _Pipeline:
+    """PostgreSQL's advancing: batch n+1 taken and stepped while batch n is written (see `advance_all`)."""
+
+    def __init__(
+        self, engine: Engine, scenarios: Mapping[str, Scenario], now: datetime, rules: DeliveryRules
+    ) -> None:
+        self.engine, self.scenarios, self.now, self.rules = engine, scenarios, now, rules
+        self.advanced = self.queued = 0
+        self.writing: Future[int] | None = None
+
+    def run(self, limit: int | None) -> tuple[int, int]:
+        with ThreadPoolExecutor(1, thread_name_prefix="advance-writer") as writer:
+            try:
+                while limit is None or self.advanced < limit:
+                    connection = self.engine.connect()
+                    try:
+                        transaction = connection.begin()
+                        taken = _take(connection, self.scenarios, self.now)
+                        self._settle()  # the previous batch committed: its messages are in the history now
+                        if taken is None:
+                            connection.close()
+                            break
+                        writes = _record(connection, taken, self.scenarios, self.now, self.rules)
+                    except BaseException:
+                        connection.close()  # rolls this batch back: its enrollments stay due
+                        raise
+                    self.writing = writer.submit(_write, connection, transaction, writes)
+                    self.advanced += len(taken.rows)
+                    if len(taken.rows) < BATCH:
+                        break
+            finally:
+                self._settle()
+        return self.advanced, self.queued
+
+    def _settle(self) -> None:
+        """Wait for the batch being written, if any; what its writing raised is raised here."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            self.queued += writing.result()
+
+
+def _write(connection: Connection, transaction: Any, writes: _Writes) -> int:
+    """On the writer thread: the batch's writes and commit; the ledger rows queued."""
+    try:
+        writes.flush(connection)
+        transaction.commit()
+        return writes.queued
+    finally:
+        connection.close()
 
 
 def enrol_triggers(
@@ -111,6 +196,25 @@ def advance_due(
     rules: DeliveryRules = DEFAULT_RULES,
 ) -> tuple[int, int]:
     """Advance up to BATCH due enrollments; returns (enrollments advanced, ledger rows queued)."""
+    taken = _take(connection, scenarios, now)
+    if taken is None:
+        return 0, 0
+    writes = _record(connection, taken, scenarios, now, rules)
+    writes.flush(connection)
+    return len(taken.rows), writes.queued
+
+
+@dataclass
+class _Taken:
+    """A batch of due enrollments, locked, with what the engine made of each (a result, or what it raised)."""
+
+    rows: list[Any]
+    results: list[Result | Exception]
+    reach: dict[int, Any]
+
+
+def _take(connection: Connection, scenarios: Mapping[str, Scenario], now: datetime) -> _Taken | None:
+    """Lock up to BATCH due enrollments and step each through the engine; None when none is due."""
     statement = (
         select(ENROLLMENTS)
         .where(
@@ -129,29 +233,42 @@ def advance_due(
         connection.execute(update(ENROLLMENTS).where(ENROLLMENTS.c.id == -1).values(wake_token=0))
     rows = connection.execute(statement).all()
     if not rows:
-        return 0, 0
+        return None
     # scenarios that collide on one customer and day (#14 and #16): the higher priority takes the cap first
     rows.sort(key=lambda row: (row.wake_at, scenarios[row.scenario_id].priority, row.id))
     # only the facts the batch's own scenarios read: a batch of #14 entrants loads none of the others' records
     present = [scenarios[key] for key in {row.scenario_id for row in rows}]
     facts = load_facts(connection, [_subject(row, scenarios) for row in rows], _facts_used(present))
-    reach = load_reach(connection, (row.customer_id for row in rows))
-    writes = _Writes(rules, load_history(connection, {row.customer_id for row in rows}, now))
+    results: list[Result | Exception] = []
     for row in rows:
-        scenario = scenarios[row.scenario_id]
         state = State.from_json(row.state) if row.state else None
         given = Enter(row.entered_at, held_out=row.held_out) if state is None else Wake(row.wake_token)
         try:
-            result = step(scenario, state, given, now, facts[row.id])
+            results.append(step(scenarios[row.scenario_id], state, given, now, facts[row.id]))
         except Exception as exc:  # noqa: BLE001 -- one broken enrollment must not stop the others
             log.error(
                 "enrollment %s of %s failed in the engine (%s)", row.id, row.scenario_id, type(exc).__name__
             )
-            writes.fail(row, scenario, exc, now)
-            continue
-        writes.add(row, scenario, result, reach.get(row.customer_id, NOBODY), now)
-    writes.flush(connection)
-    return len(rows), writes.queued
+            results.append(exc)
+    return _Taken(rows, results, load_reach(connection, (row.customer_id for row in rows)))
+
+
+def _record(
+    connection: Connection,
+    taken: _Taken,
+    scenarios: Mapping[str, Scenario],
+    now: datetime,
+    rules: DeliveryRules,
+) -> _Writes:
+    """What the batch writes: sends checked against the customers' delivery history, as it stands now."""
+    writes = _Writes(rules, load_history(connection, {row.customer_id for row in taken.rows}, now))
+    for row, result in zip(taken.rows, taken.results, strict=True):
+        scenario = scenarios[row.scenario_id]
+        if isinstance(result, Exception):
+            writes.fail(row, scenario, result, now)
+        else:
+            writes.add(row, scenario, result, taken.reach.get(row.customer_id, NOBODY), now)
+    return writes
 
 
 def _opted_out(channels: set[Channel], result: Result, reach: Any) -> bool:

@@ -3,6 +3,9 @@ which day and hour, who exits and when; ticks repeated or late send nothing twic
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from sqlalchemy import select, text, update
 from bot.scenarios import runner
 from bot.scenarios.runner import _facts_used, tick
 from flows.catalog import SCENARIOS
+from flows.dsl import Send
 from flows.engine import TOKYO
 from models import Delivery, Enrollment, Reservation, TraceEntry
 from tests.integration.scenario_helpers import (
@@ -452,3 +456,105 @@ def test_a_batch_shares_equal_trace_details_but_keeps_each_moment_as_written():
     first, second, third = (entry["details"] for entry in writes.trace)
     assert first is second and first == {"at": moment.isoformat()}
     assert third == {"at": moment.astimezone(UTC).isoformat()} != first
+
+
+def test_a_batch_whose_writing_fails_loses_nothing_and_the_next_tick_advances_it(
+    runtime, tmp_path, monkeypatch
+):
+    """The first batch's writes fail (on PostgreSQL, on the writer connection while the second batch is taken):
+    the tick raises, neither batch is written, and the next tick advances every enrollment once."""
+    rows = [person(f"w{n}", email=f"w{n}@example.com", email_ok="真", renewal="2026/07/31") for n in range(3)]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    monkeypatch.setattr(runner, "BATCH", 1)
+    scenarios = {"renewal_reminder": SCENARIOS["renewal_reminder"]}
+    moment = datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO)
+    real_flush = runner._Writes.flush
+
+    def failing(writes, connection):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(runner._Writes, "flush", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        tick(runtime.engine, scenarios, moment)
+    with runtime.engine.connect() as connection:
+        states = connection.execute(select(Enrollment.state)).scalars().all()
+    assert len(states) == 3 and states == [None] * 3  # entered, none advanced
+    assert ledger(runtime) == []
+
+    monkeypatch.setattr(runner._Writes, "flush", real_flush)
+    report = tick(runtime.engine, scenarios, moment)
+    assert (report.advanced, report.queued) == (3, 3)
+    assert len(ledger(runtime)) == 3
+    with runtime.engine.connect() as connection:
+        assert len(connection.execute(select(TraceEntry.id).where(TraceEntry.code == "queued")).all()) == 3
+
+
+def test_a_pool_of_one_connection_advances_one_batch_at_a_time(runtime, tmp_path, monkeypatch):
+    """DATABASE_POOL_SIZE=1 and no overflow: no second connection to write on, so the batches go in turn (taking
+    the next batch would wait for the pool's only connection and time out while the previous one is written)."""
+    from bot.platform.db import Pool, Timeouts, make_engine
+
+    rows = [person(f"o{n}", email=f"o{n}@example.com", email_ok="真", renewal="2026/07/31") for n in range(5)]
+    load(runtime, "F5", write(tmp_path / "f5.csv", rows))
+    monkeypatch.setattr(runner, "BATCH", 2)
+    real_flush = runner._Writes.flush
+
+    def slow_flush(writes, connection):  # a batch written for longer than the pool lends a connection
+        time.sleep(0.7)
+        return real_flush(writes, connection)
+
+    monkeypatch.setattr(runner._Writes, "flush", slow_flush)
+    single = make_engine(runtime.settings.database_url, Timeouts(pool=0.5), Pool(size=1, overflow=0))
+    try:
+        report = tick(
+            single,
+            {"renewal_reminder": SCENARIOS["renewal_reminder"]},
+            datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO),
+        )
+    finally:
+        single.dispose()
+    assert (report.advanced, report.queued) == (5, 5)
+    assert len(ledger(runtime)) == 5
+
+
+def test_a_batch_counts_the_message_the_batch_before_it_queued_against_the_cap(
+    runtime, tmp_path, monkeypatch
+):
+    """Two scenarios fire for one customer at the same moment, in batches of one: on PostgreSQL the second batch
+    is taken while the first is being written (advance_all), and it still holds its message for the cap."""
+    load(
+        runtime,
+        "F5",
+        write(tmp_path / "f5.csv", [person("k", email="k@example.com", email_ok="真", renewal="2026/07/31")]),
+    )
+    monkeypatch.setattr(runner, "BATCH", 1)
+    # the first batch's writes wait (up to a second) until a later batch reads its history: the second batch must
+    # wait for that commit instead, so reading the history too early shows as both messages queued at once
+    reading_history, histories = threading.Event(), []
+    real_load_history, real_flush = runner.load_history, runner._Writes.flush
+
+    def load_history(*args):
+        histories.append(args)
+        if len(histories) > 1:
+            reading_history.set()
+        return real_load_history(*args)
+
+    def late_flush(writes, connection):
+        reading_history.wait(timeout=1)
+        return real_flush(writes, connection)
+
+    monkeypatch.setattr(runner, "load_history", load_history)
+    monkeypatch.setattr(runner._Writes, "flush", late_flush)
+    renewal = SCENARIOS["renewal_reminder"]
+    steps = tuple(replace(s, template="twin.a") if isinstance(s, Send) else s for s in renewal.steps)
+    twin = replace(renewal, id="renewal_twin", number=98, steps=steps)
+    report = tick(
+        runtime.engine, {s.id: s for s in (renewal, twin)}, datetime(2026, 7, 1, 19, 0, tzinfo=TOKYO)
+    )
+    assert report.advanced == 2
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(select(Delivery.status, Delivery.due_at)).all()
+    assert sorted((status, due.astimezone(TOKYO).strftime("%m-%d %H:%M")) for status, due in rows) == [
+        ("held", "07-02 19:00"),
+        ("queued", "07-01 19:00"),
+    ]
