@@ -13,3 +13,6 @@ timeout = 30
 accesslog = "-"
 access_log_format = '"%(r)s" %(s)s %(L)ss'
 logger_class = "bot.platform.access_log.AccessLogger"
+# A platform restart is SIGTERM, then SIGKILL 30 s later: gunicorn stops accepting at once and gives the requests
+# in hand this long to finish, so that it has exited before the SIGKILL comes (tests/integration/test_graceful_restarts.py).
+graceful_timeout = 25

@@ -8,9 +8,8 @@ from __future__ import annotations
 import gc
 import sys
 
-from rq import SimpleWorker
-
 from bot.jobs.queues import WORKER_QUEUES
+from bot.jobs.shutdown import StoppableWorker
 from bot.jobs.ticker import Ticker
 from bot.platform import runtime as runtime_module
 from bot.platform.config import Settings, StartupRefused, load_service_settings
@@ -41,8 +40,9 @@ def main() -> None:
     # What start-up made (modules, the scenario catalogue, the settings) lives as long as the process: kept out of
     # the collector's full passes, which a batch of enrollments triggers several times (bench/engine.py: ~5%).
     gc.freeze()
-    # SimpleWorker runs jobs in this process: no fork per job, one database pool, and jobs are short.
-    worker = SimpleWorker(list(WORKER_QUEUES), connection=runtime.redis)
+    # SimpleWorker runs jobs in this process: no fork per job, one database pool, and jobs are short; on SIGTERM
+    # it finishes the job in hand (a tick stops at its next batch) and exits (bot/jobs/shutdown.py).
+    worker = StoppableWorker(list(WORKER_QUEUES), connection=runtime.redis)
     ticker = Ticker(runtime.redis, runtime.settings.tick_interval_seconds)
     ticker.start()
     try:

@@ -25,6 +25,7 @@ from bot.delivery.signal_buffer import apply_pending, apply_spool, spool_for
 from bot.inbound.context import Ctx
 from bot.inbound.events import parse_event
 from bot.jobs.queues import enqueue_event, event_job_id, take_pending_events
+from bot.jobs.shutdown import stopping
 from bot.offers.coupons import remind_expiring
 from bot.offers.referrals import credit_referrals
 from bot.platform.db import session_scope
@@ -147,6 +148,7 @@ def tick(at: str | None = None) -> dict[str, object]:
         now,
         filters=settings.scenario_filters,
         rules=settings.delivery_rules(),
+        stopping=stopping,
     )
     scenarios = report.as_dict()
     reminders = remind_expiring(current().engine, settings, now)  # coupons expiring soon (#21–#23)

@@ -65,9 +65,11 @@ def tick(
     now: datetime,
     filters: Mapping[str, Mapping[str, object]] | None = None,
     rules: DeliveryRules = DEFAULT_RULES,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> TickReport:
     """One tick at `now`: triggers first (each scenario in its own transaction), then every due enrollment.
-    Paused scenarios (staff) and those the settings file switched off are left alone."""
+    Paused scenarios (staff) and those the settings file switched off are left alone. Once `stopping()` says
+    so (the worker is being restarted) no further batch is taken: the rest stays due for the next tick."""
     report = TickReport()
     with engine.connect() as connection:
         paused = paused_scenarios(connection)
@@ -76,7 +78,7 @@ def tick(
     if not scenarios:
         return report
     report.entered = enrol_triggers(engine, scenarios, now, filters)
-    report.advanced, report.queued = advance_all(engine, scenarios, now, rules)
+    report.advanced, report.queued = advance_all(engine, scenarios, now, rules, stopping=stopping)
     return report
 
 
@@ -86,9 +88,10 @@ def advance_all(
     now: datetime,
     rules: DeliveryRules = DEFAULT_RULES,
     limit: int | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> tuple[int, int]:
-    """Advance every due enrollment (or batches until `limit` have been), a batch per transaction; returns
-    (enrollments advanced, ledger rows queued).
+    """Advance every due enrollment (or batches until `limit` have been, or until `stopping()`), a batch per
+    transaction; returns (enrollments advanced, ledger rows queued).
 
     On PostgreSQL one batch's writes and commit run on a second connection while the next batch is read and
     stepped through the engine: the database writes while this process computes (bench/engine.py). The next
@@ -97,14 +100,14 @@ def advance_all(
     that commit, and no longer due after it)."""
     if engine.dialect.name != "postgresql" or not _spares_a_connection(engine):
         advanced = queued = 0
-        while limit is None or advanced < limit:
+        while (limit is None or advanced < limit) and not stopping():
             with engine.begin() as connection:
                 done, rows = advance_due(connection, scenarios, now, rules)
             advanced, queued = advanced + done, queued + rows
             if done < BATCH:
                 break
         return advanced, queued
-    return _Pipeline(engine, scenarios, now, rules).run(limit)
+    return _Pipeline(engine, scenarios, now, rules).run(limit, stopping)
 
 
 def _spares_a_connection(engine: Engine) -> bool:
@@ -126,10 +129,10 @@ class _Pipeline:
         self.advanced = self.queued = 0
         self.writing: Future[int] | None = None
 
-    def run(self, limit: int | None) -> tuple[int, int]:
+    def run(self, limit: int | None, stopping: Callable[[], bool]) -> tuple[int, int]:
         with ThreadPoolExecutor(1, thread_name_prefix="advance-writer") as writer:
             try:
-                while limit is None or self.advanced < limit:
+                while (limit is None or self.advanced < limit) and not stopping():
                     connection = self.engine.connect()
                     try:
                         transaction = connection.begin()
