@@ -4,13 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint fonts bench-webhook clean
+.PHONY: run demo test lint lock fonts bench-webhook clean
 
-$(STAMP): pyproject.toml
+# The runtime dependencies at the versions of requirements.txt, the lock the platform installs from (`make lock`).
+$(STAMP): pyproject.toml requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@sed -e '/--hash=/d' -e 's/ \\$$//' requirements.txt > $(VENV)/constraints.txt  # pins without hashes
+	$(BIN)/pip install --quiet -e '.[dev]' -c $(VENV)/constraints.txt
 	@touch $(STAMP)
+
+# requirements.txt, .python-version and app.json from pyproject.toml and docs/operators.md (devtools/platform_files.py)
+# (installed without the old lock's constraints, so a dependency changed in pyproject.toml can be locked anew).
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m devtools.platform_files
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.local serve
