@@ -236,18 +236,8 @@ def test_the_web_process_stopped_under_load_answers_what_it_accepted_and_stores_
     def client() -> None:
         with requests.Session() as http:
             while running.is_set():
-                event = factories.follow(factories.user_id())
-                payload = factories.body(event)
                 try:
-                    response = http.post(
-                        f"{base}/callback",
-                        data=payload,
-                        timeout=10,
-                        headers={
-                            "Content-Type": "application/json",
-                            "X-Line-Signature": factories.sign(payload, CHANNEL_SECRET),
-                        },
-                    )
+                    response, event_id = _post_follow(http, base)
                 except requests.ConnectionError as exc:
                     with lock:
                         refused[type(exc).__name__] += 1
@@ -255,7 +245,7 @@ def test_the_web_process_stopped_under_load_answers_what_it_accepted_and_stores_
                     continue
                 with lock:
                     if response.status_code == 200:
-                        acknowledged.append(json.loads(payload)["events"][0]["webhookEventId"])
+                        acknowledged.append(event_id)
                     else:
                         refused[response.status_code] += 1
 
@@ -295,8 +285,14 @@ def _answers(base: str) -> bool:
 
 
 def _post_one(base: str) -> tuple[int, str]:
+    response, event_id = _post_follow(requests, base)
+    return response.status_code, event_id
+
+
+def _post_follow(http, base: str) -> tuple[requests.Response, str]:  # type: ignore[no-untyped-def]
+    """A signed webhook of one friend-add, as LINE sends it; the response and the event's webhookEventId."""
     payload = factories.body(factories.follow(factories.user_id()))
-    response = requests.post(
+    response = http.post(
         f"{base}/callback",
         data=payload,
         timeout=20,
@@ -305,7 +301,7 @@ def _post_one(base: str) -> tuple[int, str]:
             "X-Line-Signature": factories.sign(payload, CHANNEL_SECRET),
         },
     )
-    return response.status_code, json.loads(payload)["events"][0]["webhookEventId"]
+    return response, json.loads(payload)["events"][0]["webhookEventId"]
 
 
 @contextmanager
