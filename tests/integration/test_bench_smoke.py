@@ -40,6 +40,11 @@ BENCHES = {
         ["batched jobs, pushes/s", "bare client CPU a push", "worker CPU / bare client CPU",
          "send/worker CPU vs bare client", "send/batched vs one job each", "broadcast to 600 friends"],
     ),
+    "dyno": (
+        ["bench/dyno.py", "--smoke", "--runs", "1"],
+        ["web boot", "worker boot", "web RSS peak under webhooks", "worker RSS peak processing them",
+         "platform/web boot", "platform/worker RSS under load"],
+    ),
     "chat": (
         ["bench/chat.py", "--smoke", "--runs", "1"],
         ["idle: answer latency median", "behind the backlog: answer latency p95", "none set for this bench"],
