@@ -21,6 +21,8 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from contextlib import ExitStack
@@ -29,7 +31,7 @@ from typing import Self
 
 import psutil
 from redis import Redis
-from rq import Worker
+from rq import Queue, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,6 +41,7 @@ from bench.deadline import stop, wait_until
 from bench.pg import temporary_database
 from bench.report import Goal, Runs, add_run_options, print_goals
 from bench.webhook import SECRET, free_port, signed_requests
+from bot.jobs.queues import WORKER_QUEUES
 from devtools.line_emulator import LineEmulator
 from tests.factories import OWN_SERVICE_SETTINGS
 
@@ -61,8 +64,6 @@ class Peak:
     """The highest RSS of a process seen while sampling it (every 0.1 s) in a background thread."""
 
     def __init__(self, process: subprocess.Popen) -> None:
-        import threading
-
         self.process, self.mb = process, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -103,10 +104,6 @@ def worker_registered(process: subprocess.Popen, redis: Redis) -> bool:
 
 
 def queued_jobs(redis: Redis) -> int:
-    from rq import Queue
-
-    from bot.jobs.queues import WORKER_QUEUES
-
     return sum(Queue(name, connection=redis).count for name in WORKER_QUEUES)
 
 
@@ -167,7 +164,7 @@ def main() -> None:
         f"{os.environ.get('WEB_THREADS', '16')}; {args.runs} run(s); cores {os.cpu_count()}"
     )
     with ExitStack() as stack, LineEmulator(channel_access_token="bench-token") as line:
-        folder = Path(stack.enter_context(_temporary_folder()))
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dyno-")))
         database_url = stack.enter_context(temporary_database())
         env = os.environ | {
             "DATABASE_URL": database_url,
@@ -205,12 +202,6 @@ def main() -> None:
         ),
     )
     print(f"\nreproduce: .venv/bin/python bench/dyno.py --runs {args.runs} --seconds {args.seconds:g}")
-
-
-def _temporary_folder():  # type: ignore[no-untyped-def]
-    import tempfile
-
-    return tempfile.TemporaryDirectory(prefix="bench-platform-")
 
 
 if __name__ == "__main__":

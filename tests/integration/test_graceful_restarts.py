@@ -296,10 +296,7 @@ def _post_follow(http, base: str) -> tuple[requests.Response, str]:  # type: ign
         f"{base}/callback",
         data=payload,
         timeout=20,
-        headers={
-            "Content-Type": "application/json",
-            "X-Line-Signature": factories.sign(payload, CHANNEL_SECRET),
-        },
+        headers=factories.signed_headers(payload, CHANNEL_SECRET),
     )
     return response, json.loads(payload)["events"][0]["webhookEventId"]
 

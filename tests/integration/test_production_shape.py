@@ -148,10 +148,7 @@ def test_release_web_and_worker_from_the_lock_alone_with_platform_settings(
                 f"{base}/callback",
                 data=payload,
                 timeout=10,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Line-Signature": factories.sign(payload, CHANNEL_SECRET),
-                },
+                headers=factories.signed_headers(payload, CHANNEL_SECRET),
             )
             assert response.status_code == 200 and response.json()["stored"] == 1
             deadline = time.monotonic() + 60
