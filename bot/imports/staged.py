@@ -20,9 +20,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Table, TextClause, text
+from sqlalchemy import Connection, Table, TextClause, column, select, text
+from sqlalchemy import table as table_clause
 from sqlmodel import SQLModel
 
+from bot.customers.derived import contradicted_as_given
 from bot.delivery.consent import Evidence, consent_row
 from bot.imports.catalog import write_catalog
 from bot.imports.fields import ACTIVITY_FIELDS, CHANNEL_FIELDS, CONTRACT_FIELDS, PERSON_FIELDS
@@ -101,7 +103,17 @@ def write_staged(
     if known:  # F5 gives no link (ID連携) flag: a customer made here has no link to date
         date_links(connection, known, now)
     # nor a request, quote or reservation that a contract could close
-    write_after(connection, kind, [id_ for id_, _ in written], now, tally, with_records=known)
+    # and a customer made here has no records either: what its flags contradict is in its own row
+    arrived = contradicted_as_given(connection, _GIVEN) if len(known) < len(written) else {}
+    write_after(
+        connection,
+        kind,
+        [id_ for id_, _ in written],
+        now,
+        tally,
+        with_records=known,
+        contradicted_without=arrived,
+    )
     connection.exec_driver_sql(f"TRUNCATE {STAGE}, {IDS}")
     return refused
 
@@ -147,6 +159,17 @@ _CHECK = text(
     " WHERE s.line_user_id IS NOT NULL) AS given WHERE owner IS NOT NULL AND"
     " (SELECT o.customer_code FROM customers o WHERE o.id = owner) IS DISTINCT FROM customer_code"
     " ORDER BY line)"
+)
+
+
+# The staged values of the lines that made a customer, as a table the customer facts can be computed from.
+_STAGED = table_clause(STAGE, column("line"), *(column(name) for name in F5_NAMES))
+_NEW = table_clause(IDS, column("line"), column("new"))
+_GIVEN = (
+    select(*_STAGED.c)
+    .join_from(_STAGED, _NEW, _STAGED.c.line == _NEW.c.line)
+    .where(_NEW.c.new)
+    .subquery("given")
 )
 
 

@@ -133,6 +133,7 @@ class Tally:
         return {name: self._tables[name].counts() for name in LABELS if name in self._tables}
 
     def contradict(self, counts: dict[str, int]) -> None:
+        """Add a batch's counts {F5 column: rows}: every column, zeros too, in one order, which the report keeps."""
         for column, count in counts.items():
             self.contradicted[column] = self.contradicted.get(column, 0) + count
 
@@ -148,6 +149,7 @@ class Tally:
         return tables + [
             f"{column}: {count} rows say 偽 but the customer's records say otherwise (counted as 真)"
             for column, count in self.contradicted.items()
+            if count
         ]
 
 

@@ -73,19 +73,20 @@ def write_after(
     now: datetime,
     tally: Tally | None,
     with_records: Collection[int] | None = None,
+    contradicted_without: dict[str, int] | None = None,
 ) -> None:
     """What follows writing a batch of the customers `written`: the open records their contracts close (of
     `with_records`, the customers that may have records, when the caller knows), the F5 flags their records
-    contradict (counted), and the scenario triggers told to look again."""
+    contradict (counted; the caller counted those of the customers without records in `contradicted_without`),
+    and the scenario triggers told to look again."""
     closing = written if with_records is None else with_records
     for table, marked in mark_contracted(connection, closing, now).items():
         if tally:
             tally.note(table, updated=marked)
     if kind == "F5" and tally:
         headers = {c.field: c.ja for c in SPECS["F5"].columns if c.field}
-        tally.contradict(
-            {headers[fact.partition(".")[2]]: n for fact, n in contradicted(connection, written).items()}
-        )
+        for counts in (contradicted(connection, closing), contradicted_without or {}):
+            tally.contradict({headers[fact.partition(".")[2]]: n for fact, n in counts.items()})
     mark_data_changed(connection)  # the scenario triggers look again at today's entrants
 
 

@@ -55,6 +55,8 @@ def _changed(first: Path, path: Path) -> Path:
             row[at["名"]] = ""
         if index % 13 == 5:  # the product renamed on some rows: the name goes back and forth between batches
             row[at["現在契約中の商品名"]] += "（新）"
+        if index % 17 == 6:  # a flag the customer's own contact details contradict
+            row[at["メールアドレス取得フラグ"]] = FALSE
         if index % 4 == 0:  # renewed today: closes the customer's open requests made before
             row[at["契約フラグ"]], row[at["前回契約更新日"]] = TRUE, date.today().strftime("%Y/%m/%d")
     twice = list(body[10])
@@ -70,6 +72,9 @@ def _changed(first: Path, path: Path) -> Path:
         new[at["メールアドレス(メイン)"]] = f"new{number}@example.org"
         new[at["SMS電話番号"]] = ""
         new[at["LINE ID"]] = "U" + "e" * 32 if number < 3 else ""  # the first takes it, the second is refused
+        # flags their own row contradicts (a customer made by the import has no other records)
+        new[at["メールアドレス取得フラグ"]] = FALSE
+        new[at["LINEID 利用フラグ"]] = FALSE
         body.append(new)
     return _write(path, [header, *body])
 
@@ -171,3 +176,8 @@ def test_the_staged_writer_leaves_what_the_general_writer_leaves(tmp_path, monke
     assert "LINE ID: already belongs to another customer" in changes
     assert "consent history: 0 new" not in changes
     assert re.search(r"document requests: 0 new, [1-9]\d* updated", changes), changes
+    # flags contradicted by known customers' records and by new customers' own rows: N1 and N3 gave an email
+    # address and LINE ID 偽 with a LINE ID (N2's was refused)
+    emails = re.search(r"メールアドレス取得フラグ: (\d+) rows say 偽", changes)
+    lines = re.search(r"LINEID 利用フラグ: (\d+) rows say 偽", changes)
+    assert emails and int(emails[1]) > 3 and lines and int(lines[1]) >= 1, changes
