@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from bot.imports.files import SPECS, find_spec
 from bot.imports.reader import FileRejected
 from bot.imports.runner import import_file
+from bot.imports.staged import ImportCollided
 
 KINDS_HELP = ", ".join(f"{spec.kind}={spec.title}" for spec in SPECS.values())
 
@@ -40,6 +41,8 @@ def import_command(kind: str, path: Path, skip_invalid: bool, rejects: Path | No
         )
     except FileRejected as exc:
         raise click.ClickException(f"{path}: {exc}; nothing was written") from None
+    except ImportCollided as exc:
+        raise click.ClickException(f"{path}: {exc}; nothing was written, import it again") from None
     for line in report.lines():
         click.echo(line)
     plural = "" if report.rows == 1 else "s"

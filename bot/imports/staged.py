@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Table, TextClause, column, select, text
 from sqlalchemy import table as table_clause
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from bot.customers.derived import contradicted_as_given
@@ -47,8 +48,13 @@ if TYPE_CHECKING:
 
 CUSTOMERS = Customer.__table__
 CHANNELS = CustomerChannels.__table__
+UNIQUE_VIOLATION = "23505"
 STAGE, IDS = "_import_f5", "_import_f5_ids"  # the transaction's own tables (dropped at commit)
-_PREPARED = "import_f5_stage"  # connection.info: the transaction that made them
+_PREPARED = "import_f5_stage"  # connection.info: (the transaction that made them, the customers' id sequence)
+
+
+class ImportCollided(RuntimeError):
+    """Another transaction wrote what this import was writing (a new customer's 顧客ID); this one writes nothing."""
 
 
 def write_staged(
@@ -66,9 +72,11 @@ def write_staged(
         return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
     driver = connection.connection.driver_connection
     transaction = connection.get_transaction()
-    if connection.info.get(_PREPARED) is not transaction:  # the tables last as long as the transaction
+    if (
+        connection.info.get(_PREPARED, (None,))[0] is not transaction
+    ):  # the tables last as long as the transaction
         connection.exec_driver_sql(_DDL)
-        connection.info[_PREPARED] = transaction
+        connection.info[_PREPARED] = (transaction, connection.execute(_SEQUENCE).scalar_one())
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {STAGE} (line, {', '.join(F5_NAMES)}) FROM STDIN") as copy,
@@ -79,7 +87,7 @@ def write_staged(
         connection.exec_driver_sql(f"TRUNCATE {STAGE}")
         return write_batch(connection, kind, batch.good(), now, source, evidence, tally)
     write_catalog(connection, batch.catalog, tally)
-    customers = connection.execute(_CUSTOMERS, {"now": now}).all()
+    customers = _write_customers(connection, now)
     _note(tally, CUSTOMERS.name, [(id_, inserted) for _, id_, inserted in customers])
     refused, taken = [], set(lines_taken)
     if taken:
@@ -188,23 +196,59 @@ def _columns(table: Table, key: str, fields: tuple[str, ...]) -> tuple[str, ...]
     return (key, *fields, *stamps(table))
 
 
-# The customers by 顧客ID; every line's customer id into the ids table; back: (line, id, inserted) for every line,
-# inserted NULL when the customer was left as it was.
-_CUSTOMER_UPSERT = upsert_from(
-    CUSTOMERS,
-    _columns(CUSTOMERS, "customer_code", PERSON_FIELDS),
-    ("customer_code",),
-    _stamped(CUSTOMERS, ("customer_code", *PERSON_FIELDS), "customer_code"),
-    ("id", "customer_code", "xmax = 0 AS inserted"),
+# Each line's customer: the one with its 顧客ID, or a new id from the customers' sequence (a scalar subquery per
+# line, an index probe each, as above).
+# The sequence is named in the statement's text, so that PostgreSQL resolves it once, not once a row.
+_SEQUENCE = text("SELECT pg_get_serial_sequence('customers', 'id')")
+_IDENTIFY = (
+    f"INSERT INTO {IDS} (line, customer_id, new)"
+    " SELECT line, COALESCE(known, nextval('{sequence}')), known IS NULL"
+    " FROM (SELECT s.line, (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code) AS known"
+    f" FROM {STAGE} s OFFSET 0) AS identified"
 )
-_CUSTOMERS = text(
-    f"WITH written AS ({_CUSTOMER_UPSERT.text}),"
-    f" ids AS (INSERT INTO {IDS} (line, customer_id, new) SELECT s.line,"
-    " COALESCE(w.id, (SELECT c.id FROM customers c WHERE c.customer_code = s.customer_code)),"
-    " COALESCE(w.inserted, false)"
-    f" FROM {STAGE} s LEFT JOIN written w ON w.customer_code = s.customer_code RETURNING line, customer_id)"
-    " SELECT ids.line, ids.customer_id, w.inserted FROM ids LEFT JOIN written w ON w.id = ids.customer_id"
+_PERSON = ("customer_code", *PERSON_FIELDS)
+# The new customers, a plain insert: speculative insertion (ON CONFLICT) would cost each row as much again. Two
+# imports making the same 顧客ID at once: the second waits for the first and then fails on the unique key.
+_INSERT_CUSTOMERS = text(
+    f"INSERT INTO customers (id, {', '.join(_PERSON)}, {', '.join(stamps(CUSTOMERS))})"
+    f" SELECT i.customer_id, {', '.join(f's.{name}' for name in _PERSON)}"
+    + ", CAST(:now AS timestamptz)" * len(stamps(CUSTOMERS))
+    + f" FROM {STAGE} s JOIN {IDS} i USING (line) WHERE i.new"
 )
+# The known ones, where a value given differs (a value not given keeps the stored one), as `upsert` does.
+_UPDATE_CUSTOMERS = text(
+    "UPDATE customers c SET "
+    + ", ".join(f"{name} = COALESCE(s.{name}, c.{name})" for name in PERSON_FIELDS)
+    + (", updated_at = CAST(:now AS timestamptz)" if "updated_at" in stamps(CUSTOMERS) else "")
+    + f" FROM {STAGE} s JOIN {IDS} i USING (line) WHERE c.id = i.customer_id AND NOT i.new AND ("
+    + " OR ".join(f"(s.{name} IS NOT NULL AND c.{name} IS DISTINCT FROM s.{name})" for name in PERSON_FIELDS)
+    + ") RETURNING c.id"
+)
+_IDENTIFIED = text(f"SELECT line, customer_id, new FROM {IDS}")
+
+
+def _write_customers(connection: Connection, now: datetime) -> list[tuple[int, int, bool | None]]:
+    """The batch's customers by 顧客ID, each line's customer id into the ids table; (line, id, inserted) for every
+    line, inserted None when the customer was left as it was."""
+    sequence = connection.info[_PREPARED][1]
+    connection.exec_driver_sql(_IDENTIFY.replace("{sequence}", sequence.replace("'", "''")))
+    identified = connection.execute(_IDENTIFIED).all()
+    if any(new for _, _, new in identified):
+        try:  # the transaction is lost with the error: the import rolls back
+            connection.execute(_INSERT_CUSTOMERS, {"now": now})
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+            raise ImportCollided(
+                "another import wrote one of this file's new 顧客IDs at the same time"
+            ) from None
+    updated = set()
+    if not all(new for _, _, new in identified):
+        updated = set(connection.execute(_UPDATE_CUSTOMERS, {"now": now}).scalars())
+    return [
+        (line, id_, True if new else (False if id_ in updated else None)) for line, id_, new in identified
+    ]
+
 
 # One consent event per permission a line changes, compared with the stored one before the channels are written.
 _PERMISSIONS = ", ".join(

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select, text
 from sqlmodel import SQLModel
 
 from bot.imports import staged as staged_module
 from bot.imports.files import find_spec
 from bot.imports.runner import import_file
+from bot.imports.staged import ImportCollided
 from bot.platform.db import make_engine
 from devtools.sample_data import write_csv as write_sample
+from models import ConsentEvent, Customer
 from tests.conftest import fresh_postgres_database
 
 START = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -181,3 +185,47 @@ def test_the_staged_writer_leaves_what_the_general_writer_leaves(tmp_path, monke
     emails = re.search(r"メールアドレス取得フラグ: (\d+) rows say 偽", changes)
     lines = re.search(r"LINEID 利用フラグ: (\d+) rows say 偽", changes)
     assert emails and int(emails[1]) > 3 and lines and int(lines[1]) >= 1, changes
+
+
+def test_an_import_that_meets_another_making_the_same_customer_writes_nothing_and_says_so(tmp_path):
+    """New customers are written with a plain insert: when another transaction makes one of the file's new
+    顧客IDs first, the import waits for it, then fails with a clear error and leaves nothing of its own."""
+    path = tmp_path / "F5.csv"
+    write_sample("F5", path, 30, seed=5)
+    code = _rows(path)[12][_rows(path)[0].index("顧客ID")]
+    with fresh_postgres_database() as url:
+        engine = make_engine(url)
+        try:
+            other = engine.connect()
+            other.begin()
+            other.execute(  # another import's transaction, not yet committed, made the same customer
+                text(
+                    "INSERT INTO customers (customer_code, created_at, updated_at) VALUES (:code, now(), now())"
+                ),
+                {"code": code},
+            )
+            outcome: list[object] = []
+
+            def importing() -> None:
+                try:
+                    outcome.append(import_file(engine, find_spec("F5"), path, staged=True))
+                except Exception as exc:  # noqa: BLE001 -- the test looks at what it was
+                    outcome.append(exc)
+
+            worker = threading.Thread(target=importing)
+            worker.start()
+            worker.join(timeout=1.0)
+            assert worker.is_alive() and not outcome  # waiting on the other transaction's new row
+            other.commit()
+            other.close()
+            worker.join(timeout=30)
+            assert len(outcome) == 1 and isinstance(outcome[0], ImportCollided), outcome
+            assert "顧客ID" in str(outcome[0]) and code not in str(outcome[0])
+            with engine.connect() as connection:
+                assert connection.execute(select(func.count()).select_from(Customer)).scalar_one() == 1
+                assert connection.execute(select(func.count()).select_from(ConsentEvent)).scalar_one() == 0
+            # once the other one has committed, the same file imports, the known customer updated
+            report = import_file(engine, find_spec("F5"), path, staged=True)
+            assert report.committed and "  customers: 29 new, 1 updated, 0 unchanged" in report.lines()
+        finally:
+            engine.dispose()
