@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     from bot.cli.coupons import coupons_group
     from bot.cli.customers import customers_group
     from bot.cli.delivery import delivery_group
+    from bot.cli.exports import export_command
     from bot.cli.imports import import_command
     from bot.cli.maintenance import db_group, events_group
     from bot.cli.requests import requests_group
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
         db_group,
         events_group,
         import_command,
+        export_command,
         delivery_group,
         coupons_group,
         requests_group,

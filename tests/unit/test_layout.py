@@ -40,6 +40,7 @@ LAYERS = (
     "bot.staff",
     "bot.api_events",
     "bot.privacy",
+    "bot.exports",
     "bot.jobs",
     "bot.cli",
     "handlers",
