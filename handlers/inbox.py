@@ -11,6 +11,8 @@ ledger, as a push, like `/reply` in the admin chat.
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request
@@ -18,12 +20,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 
 from bot.delivery.outbox import dispatch_answers
+from bot.exports.csvfile import ENCODINGS, ExportRefused, parse_day, write_export
+from bot.exports.kinds import KINDS
 from bot.jobs.queues import enqueue_menu_switch
 from bot.platform import csrf
 from bot.platform.config import Settings
 from bot.platform.i18n import text
 from bot.platform.runtime import Runtime
-from bot.staff import accounts, inbox
+from bot.staff import accounts, admin, inbox
 from bot.staff.accounts import Staff
 from bot.staff.handovers import ACTIVE, give_back, reply_to_customer
 from flows.engine import TOKYO
@@ -160,6 +164,94 @@ def log_out() -> Response:
     response = redirect(f"/inbox?lang={locale}", 303)
     response.delete_cookie(COOKIE, path="/inbox")
     return response
+
+
+@blueprint.get("/inbox/exports")
+def show_exports() -> Response:
+    """The form of a data export (bot/exports) for a supervisor: kind, first day, encoding."""
+    settings = _runtime().settings
+    locale = page_locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale, status=403)
+    return _exports_page(settings, locale, staff)
+
+
+@blueprint.post("/inbox/exports")
+def download_export() -> Response:
+    """The export as a file download, audited as a personal-data access by the staff member who asked."""
+    settings = _runtime().settings
+    locale = page_locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale, status=403)
+    if not staff.may_export():
+        return _exports_page(settings, locale, staff, "export_needs_supervisor", 403)
+    if not _csrf_ok(settings, "export"):
+        return _exports_page(settings, locale, staff, "retry", 400)
+    kind, encoding = KINDS.get(request.form.get("kind", "")), request.form.get("encoding", "utf-8")
+    try:
+        since = parse_day(request.form.get("since", ""))
+    except ExportRefused:
+        since = None
+    if kind is None or since is None or encoding not in ENCODINGS:
+        return _exports_page(settings, locale, staff, "export_unclear", 400)
+    with tempfile.TemporaryDirectory(prefix="export-") as folder:
+        path = Path(folder) / f"{kind.name}-since-{since.isoformat()}.csv"
+        refusal = shown = None
+        try:
+            with _runtime().engine.connect() as connection:
+                report = write_export(connection, kind, since, path, encoding)
+        except ExportRefused as exc:
+            refusal = str(exc)
+            shown = text(
+                "messages.admin_inbox.labels.export_cp932",
+                locale,
+                count=exc.count,
+                rows=", ".join(f"{row}（{header}）" for row, header in exc.unwritable),
+            )
+        with _runtime().engine.begin() as connection:
+            admin.audit(
+                connection,
+                staff.actor,
+                "inbox",
+                "export-data",
+                f"{kind.name} since {since.isoformat()} {encoding}",
+                "refused" if refusal else "done",
+                at=utcnow(),
+                detail=refusal[:200] if refusal else f"{report.rows} rows",
+                personal_data=refusal is None and report.rows > 0,
+            )
+        if refusal:
+            return _exports_page(settings, locale, staff, "export_refused", 422, refusal=shown)
+        body = path.read_bytes()
+    response = make_response(body)
+    charset = "utf-8" if encoding == "utf-8" else "Shift_JIS"
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Type"] = f"text/csv; charset={charset}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
+    return response
+
+
+def _exports_page(
+    settings: Settings,
+    locale: str,
+    staff: Staff,
+    message: str | None = None,
+    status: int = 200,
+    refusal: str | None = None,
+) -> Response:
+    fields = {
+        "locale": locale,
+        "mode": "exports",
+        "staff": staff,
+        "kinds": list(KINDS.values()),
+        "encodings": list(ENCODINGS),
+        "today": utcnow().astimezone(TOKYO).date().isoformat(),
+        "message": message,
+        "refusal": refusal,
+    }
+    return _page(settings, fields, status)
 
 
 @blueprint.get("/inbox/attachments/<int:attachment_id>")

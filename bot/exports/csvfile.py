@@ -31,7 +31,13 @@ FETCH_ROWS = 1000
 
 
 class ExportRefused(ValueError):
-    """The export cannot be written as asked; the message says why, without any value of the data."""
+    """The export cannot be written as asked; the message says why, without any value of the data. `unwritable`:
+    the (data row number, header) of the values the encoding cannot hold, the first ROWS_NAMED of them."""
+
+    def __init__(self, message: str, unwritable: list[tuple[int, str]] | None = None, count: int = 0) -> None:
+        super().__init__(message)
+        self.unwritable = unwritable or []
+        self.count = count
 
 
 @dataclass
@@ -79,7 +85,7 @@ def write_export(
                 if not report.refused_rows:
                     writer.writerow(values)
         if report.refused_rows:
-            raise ExportRefused(_refusal(report))
+            raise ExportRefused(_refusal(report), report.refused_rows[:ROWS_NAMED], len(report.refused_rows))
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):

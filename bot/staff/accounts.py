@@ -52,6 +52,10 @@ class Staff:
     def may_close(self) -> bool:
         return self.role is StaffRole.SUPERVISOR
 
+    def may_export(self) -> bool:
+        """Download a data export (many customers' records at once)."""
+        return self.role is StaffRole.SUPERVISOR
+
 
 def add_account(
     connection: Connection, login: str, password: str, role: str, name: str, now: datetime

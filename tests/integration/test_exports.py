@@ -6,6 +6,7 @@ and writes nothing; every run is audited. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,7 @@ from models import (
     Reservation,
     ServiceRequest,
 )
+from tests.integration.test_inbox import CSRF, add_staff, log_in
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)  # 12:00 in Japan
 OLD = datetime(2026, 11, 29, 14, 59, tzinfo=UTC)  # 23:59 on 29 November in Japan: before the day asked for
@@ -230,3 +232,64 @@ def test_a_text_cell_a_spreadsheet_would_run_is_defused(app, runtime, tmp_path):
         )
     _, bookings = _exported(app, "bookings", tmp_path)
     assert [row["相談内容"] for row in bookings if row["来店予約ID"] == "V2"] == ["'=1+2"]
+
+
+def _export_form(client) -> tuple[int, str, str]:
+    page = client.get("/inbox/exports")
+    body = page.get_data(as_text=True)
+    tokens = CSRF.findall(body)
+    return page.status_code, body, tokens[-1] if tokens else ""
+
+
+def test_a_supervisor_downloads_an_export_from_the_staff_pages_and_an_agent_may_not(
+    app, runtime, client, tmp_path
+):
+    ids = _build(runtime)
+    add_staff(app, "hanako", "supervisor")
+    add_staff(app, "jiro", "agent")
+    assert client.get("/inbox/exports").status_code == 403  # nobody signed in
+    log_in(client, "jiro")
+    status, body, token = _export_form(client)
+    assert status == 200 and 'id="download"' not in body and 'id="not-allowed"' in body
+    refused = client.post("/inbox/exports", data={"kind": "requests", "since": SINCE, "csrf": token})
+    assert refused.status_code == 403
+
+    client.post("/inbox/logout", data={"csrf": token})
+    log_in(client, "hanako")
+    status, body, token = _export_form(client)
+    assert status == 200 and 'id="download"' in body and "サービス受付" in body
+    form = {"kind": "requests", "since": SINCE, "encoding": "utf-8"}
+    assert client.post("/inbox/exports", data=form | {"csrf": "0" * 64}).status_code == 400
+    downloaded = client.post("/inbox/exports", data=form | {"csrf": token})
+    assert downloaded.status_code == 200
+    assert downloaded.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert downloaded.headers["Content-Disposition"] == f'attachment; filename="requests-since-{SINCE}.csv"'
+    assert downloaded.headers["Cache-Control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(downloaded.get_data().decode("utf-8-sig"), newline="")))
+    assert [(row["受付番号"], row["内部顧客番号"]) for row in rows] == [("R-NEW", str(ids["C100"]))]
+
+    cp932 = client.post(
+        "/inbox/exports", data={"kind": "bookings", "since": SINCE, "encoding": "cp932", "csrf": token}
+    )
+    assert cp932.status_code == 422
+    shown = cp932.get_data(as_text=True)
+    assert "1 行あります：1（相談内容）" in shown and "🙂" not in shown
+    unclear = client.post("/inbox/exports", data={"kind": "names", "since": SINCE, "csrf": token})
+    assert unclear.status_code == 400
+
+    with runtime.engine.connect() as connection:
+        audited = connection.execute(
+            select(
+                AdminAudit.actor,
+                AdminAudit.place,
+                AdminAudit.arguments,
+                AdminAudit.result,
+                AdminAudit.personal_data,
+            )
+            .where(AdminAudit.command == "export-data")
+            .order_by(AdminAudit.id)
+        ).all()
+    assert audited == [
+        ("inbox:hanako", "inbox", f"requests since {SINCE} utf-8", "done", True),
+        ("inbox:hanako", "inbox", f"bookings since {SINCE} cp932", "refused", False),
+    ]
