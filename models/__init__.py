@@ -41,6 +41,7 @@ from models.handover import (
 )
 from models.journey import DocumentRequest, PageView, Quote, Reservation
 from models.line_user import FriendStatus, LineUser
+from models.outbound import OutboundEvent, OutboundStatus
 from models.privacy import PrivacyKind, PrivacyRequest, PrivacyStatus
 from models.rich_menu import RichMenu
 from models.security import LinkToken, SecurityEvent, VerificationCode
@@ -88,6 +89,8 @@ __all__ = [
     "LinkNonce",
     "LinkToken",
     "NoticeStatus",
+    "OutboundEvent",
+    "OutboundStatus",
     "PageView",
     "PrivacyKind",
     "PrivacyRequest",

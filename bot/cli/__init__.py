@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     from bot.cli.richmenu import richmenu_group
     from bot.cli.scenarios import engine_group, scenarios_group, why_command
     from bot.cli.staff import staff_group
+    from bot.cli.webhooks import webhooks_group
 
     for command in (
         engine_group,
@@ -34,5 +35,6 @@ def register(app: Flask) -> None:
         richmenu_group,
         chat_group,
         staff_group,
+        webhooks_group,
     ):
         app.cli.add_command(command)

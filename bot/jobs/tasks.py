@@ -6,6 +6,7 @@ import json
 import logging
 import traceback
 from collections import Counter
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
@@ -29,6 +30,7 @@ from bot.jobs.shutdown import stopping
 from bot.offers.coupons import remind_expiring
 from bot.offers.referrals import credit_referrals
 from bot.platform.db import session_scope
+from bot.platform.outbound import send_due as send_outbound
 from bot.platform.runtime import current
 from bot.privacy.retention import forget_old_texts
 from bot.scenarios.runner import tick as engine_tick
@@ -159,6 +161,7 @@ def tick(at: str | None = None) -> dict[str, object]:
     # APPI retention: chat texts and webhook payloads older than RETENTION_DAYS lose their text, a batch a tick
     forgotten_texts = forget_old_texts(current().engine, settings.retention_days, now)
     dispatched = dispatch_due(current().engine, current().redis, settings, now)
+    webhooks = send_outbound(current().engine, settings, now)  # events for the insurer's systems
     return {
         "tracking_signals": tracked,
         "events_requeued": requeued,
@@ -170,6 +173,7 @@ def tick(at: str | None = None) -> dict[str, object]:
         "attachment_fetches_requeued": fetches,
         "texts_forgotten": forgotten_texts,
         "deliveries_dispatched": dispatched,
+        "webhooks": asdict(webhooks),
     }
 
 

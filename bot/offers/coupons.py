@@ -22,7 +22,9 @@ from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
 from bot.customers.language import customer_locale
 from bot.delivery.outbox import queue_message
+from bot.platform import outbound
 from bot.platform.config import Settings
+from bot.platform.runtime import current
 from flows.dsl import Purpose
 from models import (
     CampaignBenefit,
@@ -202,6 +204,14 @@ def redeem(
     if not changed:
         return Redemption(_refusal(coupon, now), coupon)
     _mark_benefit_used(connection, coupon, now)
+    outbound.record(
+        connection,
+        current().settings,
+        "coupon.redeemed",
+        {"coupon_code": coupon.code, "campaign_code": coupon.campaign_code, "redeemed_via": via},
+        now,
+        coupon.customer_id,
+    )
     log.info("coupon=%s redeemed via=%s", coupon.id, via)
     return Redemption(RedeemOutcome.REDEEMED, coupon)
 

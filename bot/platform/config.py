@@ -27,6 +27,7 @@ from flows.rules import DeliveryRules, parse_quiet_hours
 LINE_API_DEFAULT = "https://api.line.me"
 LINE_DATA_API_DEFAULT = "https://api-data.line.me"
 LINE_CHAT_ID = re.compile(r"^[UCR][0-9a-f]{32}$")  # a LINE user, group or room
+OUTBOUND_NAME = re.compile(r"[a-z0-9_-]{1,32}")  # an outbound webhook endpoint's name
 PHONE = re.compile(r"^\+?[0-9][0-9-]{8,15}$")
 # The pages scenario messages link to, by name (`link:` in locales/messages/); an insurer sets its own.
 DEFAULT_LINK_TARGETS = {
@@ -192,6 +193,20 @@ class Settings(BaseSettings):
     # APPI: customer identifiers in the append-only admin audit are kept as a keyed hash (HMAC-SHA-256) with this
     # key ("" = derived from LINE_CHANNEL_SECRET; set it to keep the hashes stable when that secret is rotated).
     audit_hash_key: str = ""
+    # Signed outbound webhooks to the insurer's systems (bot/platform/outbound.py): NAME=URL pairs, comma-separated
+    # (crm=https://crm.example.jp/hooks,agency=https://…); signed per the Standard Webhooks spec with
+    # OUTBOUND_WEBHOOK_SECRET (whsec_ and base64 of at least 24 random bytes); each attempt waits this long.
+    outbound_webhooks: Annotated[dict[str, str], NoDecode] = {}
+    outbound_webhook_secret: str = ""
+    outbound_webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+    outbound_webhook_retry_intervals: Annotated[list[int], NoDecode] = [
+        30,
+        120,
+        600,
+        3600,
+        6 * 3600,
+        24 * 3600,
+    ]
     # Webhook payloads and chat texts older than this many days lose their text (the worker's tick).
     retention_days: int = Field(default=90, ge=1)
     # `make run` (devtools/local.py sets LOCAL_MODE=1): a laptop with sample data; pages for staff are open there.
@@ -289,6 +304,50 @@ class Settings(BaseSettings):
                     "`python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'`"
                 )
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("outbound_webhooks", mode="before")
+    @classmethod
+    def _parse_outbound_webhooks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = [part.strip() for part in value.split(",") if part.strip()]
+        if any("=" not in pair for pair in pairs):
+            raise ValueError("OUTBOUND_WEBHOOKS: write NAME=URL pairs, comma-separated")
+        return dict(pair.split("=", 1) for pair in pairs)
+
+    @field_validator("outbound_webhooks")
+    @classmethod
+    def _check_outbound_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not OUTBOUND_NAME.fullmatch(name):
+                raise ValueError(f"OUTBOUND_WEBHOOKS: {name!r} is not a name (a-z, 0-9, _ and -, up to 32)")
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"OUTBOUND_WEBHOOKS: the URL of {name} is not http(s)")
+        return value
+
+    @field_validator("outbound_webhook_retry_intervals", mode="before")
+    @classmethod
+    def _parse_outbound_intervals(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_outbound_secret(self) -> Settings:
+        if not self.outbound_webhooks:
+            return self
+        secret = self.outbound_webhook_secret.removeprefix("whsec_")
+        try:
+            key = base64.b64decode(secret + "==", validate=False) if secret else b""
+        except ValueError:
+            key = b""
+        if len(key) < 24:
+            raise ValueError(
+                "OUTBOUND_WEBHOOK_SECRET: whsec_ and the base64 of at least 24 random bytes, needed with"
+                ' OUTBOUND_WEBHOOKS (make one: python -c "import base64,os;'
+                " print('whsec_'+base64.b64encode(os.urandom(32)).decode())\")"
+            )
+        return self
 
     @field_validator("staff_line_targets", mode="before")
     @classmethod

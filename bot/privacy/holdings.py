@@ -98,6 +98,8 @@ HOLDINGS: dict[str, Holding] = {
     # hand-overs to a person: a 受付番号, a reason, a store code and dates stay (counted); what was said goes
     "handovers": Holding(CUSTOMER, scrubbing.keep_rows),
     "handover_messages": Holding(CUSTOMER, scrubbing.delete_rows),
+    # events for the insurer's systems, sent or waiting: they name the customer and what they asked for
+    "outbound_events": Holding(CUSTOMER, scrubbing.delete_rows),
     "coupons": Holding(CUSTOMER, scrubbing.keep_rows),  # a code and its use count towards the campaign's cap
     "referral_codes": Holding(CUSTOMER, scrubbing.delete_rows),
     "referrals": Holding(by_customer("referrer_id", "referee_id"), scrubbing.keep_rows),

@@ -21,6 +21,7 @@ from bot.delivery.notices import NOTICES, STAFF_LOCALE, record_admin_notice, sen
 from bot.delivery.outbox import queue_message
 from bot.delivery.windows import reply_until
 from bot.inbound.context import Ctx
+from bot.platform import outbound
 from bot.platform.config import Settings
 from bot.platform.i18n import text
 from bot.scenarios.journeys import start_journeys
@@ -123,11 +124,31 @@ def change_request(
         .where(REQUESTS.c.id == row.id, REQUESTS.c.status == row.status)  # two staff at once: one message
         .values(status=status, updated_at=now, **closed)
     ).rowcount
+    if moved:
+        request_event(connection, settings, row.id, "request.updated", now)
     if (
         moved and status is RequestStatus.CLOSED
     ):  # the journeys a closed request starts (a satisfaction survey …)
         start_journeys(connection, settings, Event.REQUEST_CLOSED, row.customer_id, now)
     return row, tell_customer(connection, settings, row, status, now) if moved else None
+
+
+def request_event(
+    connection: Connection, settings: Settings, request_id: int, event_type: str, now: datetime
+) -> None:
+    """Tell the insurer's systems (outbound webhooks) about the request as it now stands, with what the customer
+    gave for it."""
+    row = connection.execute(select(REQUESTS).where(REQUESTS.c.id == request_id)).one()
+    data = {
+        "reference": row.reference,
+        "kind": row.kind,
+        "status": row.status,
+        "verified": row.verified,
+        "details": row.details,
+        "created_at": row.created_at.isoformat(),
+        "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+    }
+    outbound.record(connection, settings, event_type, data, now, row.customer_id)
 
 
 def tell_customer(connection: Connection, settings: Settings, row: Any, status: str, now: datetime) -> int:

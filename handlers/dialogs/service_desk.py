@@ -23,7 +23,7 @@ from bot.chat.dialog_state import DialogState
 from bot.delivery.notices import STAFF_LOCALE
 from bot.inbound.context import Ctx
 from bot.platform.i18n import text
-from bot.staff.desk import notify_staff
+from bot.staff.desk import notify_staff, request_event
 from flows.engine import TOKYO
 from handlers.conversation import ChatListeners, Handler, begin, end, move, normalise
 from handlers.dialogs import desk_attachments
@@ -201,6 +201,7 @@ def submit(turn: Turn, ctx: Ctx, form: Form, answers: dict[str, Any]) -> None:
         .returning(REQUESTS.c.id)
     ).scalar_one()
     attach(connection, desk_attachments.filed_ids(form, answers), turn.customer_id, request_id)
+    request_event(connection, ctx.settings, request_id, "request.created", ctx.now)
     end(turn, ctx)
     say(ctx, turn, f"done_{kind}", reference=reference, handoff_value=HANDOVER_OFFERS.get(kind))
     staff = _summary_fields(form, answers, STAFF_LOCALE)

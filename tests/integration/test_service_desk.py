@@ -14,7 +14,7 @@ from bot.delivery.notices import enqueue_notices, notice_retry_key
 from bot.platform.i18n import SUPPORTED, message_document
 from flows.engine import TOKYO
 from handlers.dialogs import desk_checks, desk_forms
-from models import Customer, CustomerChannels, Dialog, ServiceRequest, StaffNotice, utcnow
+from models import Customer, CustomerChannels, Dialog, OutboundEvent, ServiceRequest, StaffNotice, utcnow
 from tests.integration.chat_helpers import Chat, action_of, emulated_line, texts
 
 STAFF = "C" + "5" * 32  # the service desk's LINE group
@@ -225,6 +225,37 @@ def test_staff_move_a_request_along_and_the_customer_is_told(runtime, app, post_
         ] * 2
     [request] = rows(runtime, ServiceRequest)
     assert request.status == "closed" and request.closed_at is not None
+
+
+def test_the_insurers_systems_are_told_of_each_request_and_each_move(runtime, app, post_webhook, drain):
+    """With an outbound webhook endpoint configured, the filed request and each status change are queued for it
+    in their own transactions (bot/platform/outbound.py; their delivery: test_outbound_webhooks.py)."""
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "outbound_webhooks": {"crm": "https://crm.example.jp/hooks"},
+            "outbound_webhook_secret": "whsec_" + "A" * 40,
+        }
+    )
+    with emulated_line(runtime) as line:
+        chat = desk(runtime, line, post_webhook, drain)
+        chat.tap("a=deduction_reissue")
+        chat.say("GH11112222")
+        chat.say(LAST_YEAR)
+        reference = REFERENCE.search(chat.say("はい")[0]["text"])[0]
+        runner = app.test_cli_runner()
+        assert runner.invoke(requests_group, ["start", reference]).exit_code == 0
+        assert runner.invoke(requests_group, ["close", reference, "--by", "staff-7"]).exit_code == 0
+        runner.invoke(requests_group, ["close", reference])  # already closed: no event
+    events = rows(runtime, OutboundEvent)
+    assert [(e.event_type, e.payload["data"]["status"], e.endpoint) for e in events] == [
+        ("request.created", "received", "crm"),
+        ("request.updated", "in_progress", "crm"),
+        ("request.updated", "closed", "crm"),
+    ]
+    assert {e.payload["data"]["reference"] for e in events} == {reference}
+    assert events[0].payload["data"]["details"]  # what the customer gave for it
+    assert events[-1].payload["data"]["closed_at"] is not None
+    assert len({e.event_id for e in events}) == 3
 
 
 def test_faq_answers_a_matching_question_and_lists_topics(runtime, post_webhook, drain):
