@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from bot.delivery.rules import CHANNEL_COLUMNS
+from bot.platform import outbound
+from bot.platform.runtime import current
 from flows.dsl import Channel, Purpose
 from models import ConsentEvent, CustomerChannels
 
@@ -98,6 +100,7 @@ def opt_out(
     connection.execute(
         CONSENT.insert().values(consent_row(customer_id, channel, False, at, source, evidence))
     )
+    _tell_insurer(connection, customer_id, channel, False, source, at)
     return True
 
 
@@ -121,4 +124,13 @@ def restore_after_block(connection: Connection, customer_id: int, at: datetime, 
     connection.execute(
         CONSENT.insert().values(consent_row(customer_id, Channel.LINE, True, at, "line:follow", evidence))
     )
+    _tell_insurer(connection, customer_id, Channel.LINE, True, "line:follow", at)
     return True
+
+
+def _tell_insurer(
+    connection: Connection, customer_id: int, channel: Channel, granted: bool, source: str, at: datetime
+) -> None:
+    """A permission the customer changed here (not one the insurer's own files set): an outbound webhook."""
+    data = {"channel": str(channel), "purpose": str(Purpose.MARKETING), "granted": granted, "source": source}
+    outbound.record(connection, current().settings, "consent.changed", data, at, customer_id)

@@ -26,13 +26,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, true, update
+from sqlalchemy import Connection, delete, insert, select, true, update
 
 from bot.chat.answers import Turn, answer, chat_locale
 from bot.chat.dialog_state import DialogState
 from bot.delivery.content import format_date
 from bot.inbound.context import Ctx
 from bot.offers.referrals import ALPHABET
+from bot.platform import outbound
 from bot.scenarios.journeys import start_journeys
 from bot.scenarios.triggers import mark_data_changed
 from flows.dsl import Anchor, Event
@@ -235,8 +236,31 @@ def _book(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     start_journeys(
         connection, ctx.settings, Event.BOOKING_MADE, turn.customer_id, ctx.effective_time, records
     )
+    booking_event(connection, ctx, turn.customer_id, "booking.made", code)
     log.info("customer=%s booked reservation=%s rebooking=%s", turn.customer_id, code, bool(rebooked))
     _done(turn, ctx, "booked", moment, store, code)
+
+
+def booking_event(
+    connection: Connection,
+    ctx: Ctx,
+    customer_id: int,
+    event_type: str,
+    code: str,
+    replaces: str | None = None,
+) -> None:
+    """Tell the insurer's systems (outbound webhooks) about the reservation as it now stands; a changed one names
+    the reservation it replaces (cancelled and re-booked)."""
+    row = connection.execute(select(RESERVATIONS).where(RESERVATIONS.c.reservation_code == code)).one()
+    data = {
+        "reservation_code": code,
+        "replaces": replaces,
+        "visit_at": row.visit_at.isoformat() if row.visit_at else None,
+        "store_code": row.store_code,
+        "staff_code": row.staff_code,
+        "cancelled": bool(row.cancelled),
+    }
+    outbound.record(connection, ctx.settings, event_type, data, ctx.now, customer_id)
 
 
 def _insert(turn: Turn, ctx: Ctx, moment: datetime, **values: Any) -> str:
@@ -261,6 +285,9 @@ def _reschedule(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     moment = datetime.fromisoformat(str(state.data["visit_at"]))
     code = _insert(turn, ctx, moment, **{column: getattr(old, column) for column in KEPT})
     _close(turn, ctx, old.reservation_code, rebooked=True)
+    booking_event(
+        ctx.session.connection(), ctx, turn.customer_id, "booking.changed", code, old.reservation_code
+    )
     log.info("customer=%s rescheduled reservation=%s as %s", turn.customer_id, old.reservation_code, code)
     _done(turn, ctx, "rescheduled", moment, old.store_code, code)
 
@@ -270,6 +297,7 @@ def _cancel(turn: Turn, state: DialogState, ctx: Ctx) -> None:
     if not _close(turn, ctx, code, rebooked=False):
         answer(ctx, turn, "chat_campaign.reservation_closed", reservation_code=code)
         return
+    booking_event(ctx.session.connection(), ctx, turn.customer_id, "booking.cancelled", code)
     log.info("customer=%s cancelled reservation=%s", turn.customer_id, code)
     answer(ctx, turn, "chat_campaign.cancelled", visit_date=state.data["visit"], reservation_code=code)
 

@@ -22,6 +22,7 @@ from models import (
     Dialog,
     DocumentRequest,
     Enrollment,
+    OutboundEvent,
     Product,
     ProductType,
     Quote,
@@ -416,3 +417,41 @@ def test_a_referral_follows_the_friend_through_id_link_and_is_credited_by_the_cu
             assert credit_referrals(connection, utcnow()) == 1
     [referral] = rows(runtime, select(Referral))
     assert referral.referee_id == insured and referral.credited_at is not None
+
+
+def test_the_insurers_systems_are_told_of_each_booking_made_changed_and_cancelled(
+    runtime, post_webhook, drain, tmp_path
+):
+    """With an outbound webhook endpoint: cancelling R-1, booking again, then moving the new booking queue
+    booking.cancelled, booking.made and booking.changed (naming what it replaces), in that order."""
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "outbound_webhooks": {"crm": "https://crm.example.jp/h"},
+            "outbound_webhook_secret": "whsec_" + "B" * 40,
+        }
+    )
+    visit = today() + timedelta(days=7)
+    with emulated_line(runtime) as line:
+        chat = Chat(runtime, line, post_webhook, drain)
+        reminder = reminded(runtime, tmp_path, chat, visit)
+        [question] = chat.tap(action_of(reminder, "cancel_reservation"))
+        [cancelled] = chat.tap(action_of(question, "confirm"))
+        [question] = chat.tap(
+            action_of(cancelled, "book"), datetime=picked(today() + timedelta(days=14), "10:00")
+        )
+        [booked] = chat.tap(action_of(question, "confirm"))
+        [question] = chat.tap(action_of(booked, "reschedule"), datetime=picked(today() + timedelta(days=15)))
+        chat.tap(action_of(question, "confirm"))
+    events = [
+        (e.event_type, e.payload["data"])
+        for e in rows(runtime, select(OutboundEvent).order_by(OutboundEvent.id))
+    ]
+    assert [kind for kind, _ in events] == ["booking.cancelled", "booking.made", "booking.changed"]
+    (_, gone), (_, made), (_, moved) = events
+    assert gone["reservation_code"] == "R-1" and gone["cancelled"] is True
+    assert made["store_code"] == "S001" and made["replaces"] is None and not made["cancelled"]
+    assert (
+        moved["replaces"] == made["reservation_code"]
+        and moved["reservation_code"] != made["reservation_code"]
+    )
+    assert moved["visit_at"].startswith(str(today() + timedelta(days=15)))

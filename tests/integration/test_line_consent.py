@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.delivery.consent import Evidence, opt_out
 from flows.dsl import Channel
-from models import ConsentEvent, CustomerChannels, utcnow
+from models import ConsentEvent, CustomerChannels, OutboundEvent, utcnow
 from tests import factories
 from tests.integration.delivery_helpers import add_customer, line_id
 
@@ -100,3 +100,41 @@ def test_line_events_are_the_evidence_of_the_consent_they_change(runtime, post_w
         ("line:follow", f"webhook:{unblock['webhookEventId']}"),
         ("line:postback", f"webhook:{tap['webhookEventId']}"),
     ]
+
+
+def test_the_insurers_systems_are_told_of_each_permission_the_customer_changes(runtime, post_webhook, drain):
+    """With an outbound webhook endpoint: a block and an unblock are consent.changed events, the customer named
+    by 顧客ID and internal number only; an opt-out that changes nothing is no event."""
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "outbound_webhooks": {"crm": "https://crm.example.jp/h"},
+            "outbound_webhook_secret": "whsec_" + "C" * 40,
+        }
+    )
+    uid = line_id()
+    customer = add_customer(runtime, line=uid)
+    post_webhook(factories.body(factories.unfollow(uid)))
+    drain()
+    post_webhook(factories.body(factories.follow(uid, unblocked=True)))
+    drain()
+    with runtime.engine.begin() as connection:  # withdrawn already: nothing changes, nothing is told
+        opt_out(connection, customer, Channel.EMAIL, "unsubscribe", utcnow(), Evidence())
+        opt_out(connection, customer, Channel.EMAIL, "unsubscribe", utcnow(), Evidence())
+    with runtime.engine.connect() as connection:
+        events = connection.execute(select(OutboundEvent).order_by(OutboundEvent.id)).all()
+    told = [
+        (
+            e.event_type,
+            e.payload["data"]["channel"],
+            e.payload["data"]["granted"],
+            e.payload["data"]["source"],
+        )
+        for e in events
+    ]
+    assert told == [
+        ("consent.changed", "line", False, "line:unfollow"),
+        ("consent.changed", "line", True, "line:follow"),
+        ("consent.changed", "email", False, "unsubscribe"),
+    ]
+    assert {e.customer_id for e in events} == {customer}
+    assert uid not in str([e.payload for e in events])
