@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -25,6 +25,7 @@ class BroadcastStatus(StrEnum):
 
 class Broadcast(SQLModel, table=True):
     __tablename__ = "broadcasts"
+    __table_args__ = (UniqueConstraint("template", "list_sha256", name="uq_broadcasts_notice_list"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(128), nullable=False))
@@ -44,5 +45,7 @@ class Broadcast(SQLModel, table=True):
     # the segment ({fact: value}) and the dry run's figures (None while it is being counted)
     filters: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     counts: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    # a service notice sent to a list (bot/notices): the list file's SHA-256, so the same file is one notice
+    list_sha256: str | None = Field(default=None, sa_column=Column(String(64)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

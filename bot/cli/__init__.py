@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     from bot.cli.exports import export_command
     from bot.cli.imports import import_command
     from bot.cli.maintenance import db_group, events_group
+    from bot.cli.notices import notices_group
     from bot.cli.requests import requests_group
     from bot.cli.richmenu import richmenu_group
     from bot.cli.scenarios import engine_group, scenarios_group, why_command
@@ -36,5 +37,6 @@ def register(app: Flask) -> None:
         chat_group,
         staff_group,
         webhooks_group,
+        notices_group,
     ):
         app.cli.add_command(command)

@@ -34,6 +34,7 @@ LAYERS = (
     "bot.delivery",
     "bot.scenarios",
     "bot.imports",
+    "bot.notices",
     "bot.inbound",
     "bot.offers",
     "bot.chat",

@@ -54,6 +54,14 @@ SAMPLE = {
     "limit": 1000,
     "count": 2,  # photos received so far (chat_attach)
     # store visits, document and quote requests, referrals (chat_campaign)
+    # service notices to a list (service_notice): each row's own values, as long as a real one gets
+    "policy_number": "HS-2026-0012345678",
+    "amount": "1,234,560",
+    "due_date": "2026年12月28日",
+    "documents": "本人確認書類（運転免許証またはマイナンバーカードの写し）、口座振替依頼書",
+    "claim_number": "AC-261228-000123",
+    "claim_status": "修理工場でのお見積もりを確認中です。修理費用の確定後、保険金のお支払い手続きに進みます",
+    "survey_url": "https://support.example.jp/survey/7KQ2MX9HPD",
     "reservation_code": "LINE-7KQ2MX9H",
     "request_code": "LINE-X9HPD7KQ",
     "product_name": "地震補償付き火災保険（家財・地震保険セット）",
@@ -183,11 +191,11 @@ def test_every_scenario_message_has_texts_in_both_languages():
 
 
 def test_every_scenario_has_its_message_files_and_every_file_a_scenario():
-    """locales/messages/ holds one pair of files per scenario of the catalogue, besides the chat's and the
-    admin chat's own."""
+    """locales/messages/ holds one pair of files per scenario of the catalogue, besides the chat's, the admin
+    chat's and the service notices' own."""
     for locale in SUPPORTED:
         groups = set(message_document(locale)["messages"])
-        own = {g for g in groups if g == "broadcast" or g.startswith(("chat", "admin"))}
+        own = {g for g in groups if g in ("broadcast", "service_notice") or g.startswith(("chat", "admin"))}
         assert groups - own == set(SCENARIOS)
 
 
