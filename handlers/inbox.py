@@ -10,6 +10,8 @@ ledger, as a push, like `/reply` in the admin chat.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import tempfile
 from pathlib import Path
@@ -18,11 +20,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
+from sqlalchemy.exc import NoResultFound
 
 from bot.delivery.outbox import dispatch_answers
 from bot.exports.csvfile import ENCODINGS, ExportRefused, parse_day, write_export
 from bot.exports.kinds import KINDS
 from bot.jobs.queues import enqueue_menu_switch
+from bot.notices import lists as notice_lists
+from bot.notices import sending as notice_sending
 from bot.platform import csrf
 from bot.platform.config import Settings
 from bot.platform.i18n import text
@@ -252,6 +257,145 @@ def _exports_page(
         "refusal": refusal,
     }
     return _page(settings, fields, status)
+
+
+NOTICE_FILE_BYTES = (
+    1024 * 1024
+)  # a list uploaded on the page (about 15,000 rows); larger ones: flask notices send
+NOTICE_CHANNELS = ("first_reachable:line,sms,email", "only:line", "only:sms", "only:email")
+
+
+@blueprint.get("/inbox/notices")
+def show_notices() -> Response:
+    """The upload form of a service notice to a list (bot/notices)."""
+    settings = _runtime().settings
+    locale = page_locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale, status=403)
+    return _notices_page(settings, locale, staff, "upload")
+
+
+@blueprint.post("/inbox/notices/dry-run")
+def dry_run_notice() -> Response:
+    """The uploaded list counted (nothing written): the figures, and a form that confirms this very file."""
+    settings = _runtime().settings
+    locale = page_locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale, status=403)
+    request.max_content_length = 2 * NOTICE_FILE_BYTES
+    if not _csrf_ok(settings, "notice"):
+        return _notices_page(settings, locale, staff, "upload", "retry", 400)
+    upload = request.files.get("list")
+    content = upload.read(NOTICE_FILE_BYTES + 1) if upload else b""
+    if not content or len(content) > NOTICE_FILE_BYTES:
+        return _notices_page(settings, locale, staff, "upload", "notice_file_size", 400)
+    return _counted(settings, locale, staff, content, confirming=False)
+
+
+@blueprint.post("/inbox/notices/confirm")
+def confirm_notice() -> Response:
+    """The same file (its content comes back with the form, its SHA-256 checked) written as a notice."""
+    settings = _runtime().settings
+    locale = page_locale(settings)
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, locale, status=403)
+    request.max_content_length = 2 * NOTICE_FILE_BYTES
+    if not _csrf_ok(settings, "notice"):
+        return _notices_page(settings, locale, staff, "upload", "retry", 400)
+    try:
+        content = base64.b64decode(request.form.get("content", ""), validate=True)
+    except ValueError:
+        content = b""
+    if not content or hashlib.sha256(content).hexdigest() != request.form.get("sha256"):
+        return _notices_page(settings, locale, staff, "upload", "retry", 400)
+    return _counted(settings, locale, staff, content, confirming=True)
+
+
+def _counted(settings: Settings, locale: str, staff: Staff, content: bytes, confirming: bool) -> Response:
+    template, channels = request.form.get("template", ""), request.form.get("channels", "")
+    skip_invalid = request.form.get("skip_invalid") == "yes"
+    if template not in notice_lists.templates() or channels not in NOTICE_CHANNELS:
+        return _notices_page(settings, locale, staff, "upload", "export_unclear", 400)
+    now = utcnow()
+    with tempfile.TemporaryDirectory(prefix="notice-") as folder:
+        path = Path(folder) / "list.csv"
+        path.write_bytes(content)
+        try:
+            with _runtime().engine.begin() as connection:
+                listed = notice_lists.read_list(connection, template, path)
+                already = notice_sending.existing(connection, listed)
+                figures = notice_sending.plan(connection, settings, listed, channels, now).figures
+                if confirming and already is None:
+                    notice_id, written = notice_sending.confirm(
+                        connection, settings, listed, channels, now, staff.actor, None, skip_invalid
+                    )
+                    admin.audit(connection, staff.actor, "inbox", "notice", template, "done", at=now,
+                                detail=f"notice {notice_id}: {written} rows")  # fmt: skip
+        except (notice_lists.ListRefused, notice_sending.NoticeRefused) as exc:
+            return _notices_page(settings, locale, staff, "upload", None, 422, refusal=str(exc))
+    if already is not None:
+        return _notices_page(settings, locale, staff, "done", "notice_sent_already", notice_id=already.id)
+    if confirming:
+        return _notices_page(
+            settings, locale, staff, "done", "notice_queued", notice_id=notice_id, written=written
+        )
+    hidden = {
+        "template": template,
+        "channels": channels,
+        "skip_invalid": "yes" if skip_invalid else "",
+        "content": base64.b64encode(content).decode(),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    return _notices_page(settings, locale, staff, "counted", figures=figures.as_dict(), hidden=hidden)
+
+
+@blueprint.get("/inbox/notices/<int:notice_id>/result.csv")
+def notice_result(notice_id: int) -> Response:
+    """What became of each line of the list, as a file (the customer by 顧客ID only)."""
+    settings = _runtime().settings
+    staff = _signed_in(settings)
+    if staff is None:
+        return _gate(settings, page_locale(settings), status=403)
+    with tempfile.TemporaryDirectory(prefix="notice-") as folder:
+        path = Path(folder) / f"notice-{notice_id}-result.csv"
+        try:
+            with _runtime().engine.begin() as connection:
+                notice_sending.write_result(connection, notice_id, path)
+                admin.audit(connection, staff.actor, "inbox", "notice-result", str(notice_id), "done", at=utcnow(),
+                            personal_data=True)  # fmt: skip
+        except NoResultFound:
+            return _notices_page(settings, page_locale(settings), staff, "upload", "notice_not_found", 404)
+        body = path.read_bytes()
+    response = make_response(body)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
+    return response
+
+
+def _notices_page(
+    settings: Settings,
+    locale: str,
+    staff: Staff,
+    step: str,
+    message: str | None = None,
+    status: int = 200,
+    **fields: Any,
+) -> Response:
+    page = {
+        "locale": locale,
+        "mode": "notices",
+        "step": step,
+        "staff": staff,
+        "templates": notice_lists.templates(),
+        "channel_choices": NOTICE_CHANNELS,
+        "message": message,
+        "refusal": None,
+    }
+    return _page(settings, page | fields, status)
 
 
 @blueprint.get("/inbox/attachments/<int:attachment_id>")

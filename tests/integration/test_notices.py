@@ -7,7 +7,9 @@ row's own words; the result file says what became of every line; the same file a
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from bot.cli.notices import notices_group
 from models import Broadcast, Customer, CustomerChannels, Delivery, FriendStatus, LineUser, utcnow
 from tests.integration.chat_helpers import emulated_line
 from tests.integration.delivery_helpers import send_due
+from tests.integration.test_inbox import CSRF, add_staff, log_in
 
 HEADER = ["顧客ID", "電話番号", "メールアドレス", "証券番号", "金額", "期限"]
 LINE_ONLY, SMS_ONLY, EMAIL_ONLY, NOWHERE = 600, 200, 150, 40  # 990 customers
@@ -192,3 +195,47 @@ def test_a_list_that_cannot_be_used_is_refused_whole(app, runtime, tmp_path):
     )
     listed = cli(app, "templates")
     assert "document_resubmission: 必要書類, 期限, 証券番号" in listed.output
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+def test_staff_upload_count_and_confirm_a_list_on_the_staff_pages(app, runtime, client, tmp_path):
+    people = build(runtime)
+    path = write_list(tmp_path / "未払い.csv", people)
+    add_staff(app, "akiko", "agent")
+    assert client.get("/inbox/notices").status_code == 403  # nobody signed in
+    log_in(client, "akiko")
+    form = client.get("/inbox/notices").get_data(as_text=True)
+    token = CSRF.findall(form)[-1]
+    upload = {"csrf": token, "template": "premium_unpaid", "channels": "first_reachable:line,sms,email"}
+    counted = client.post(
+        "/inbox/notices/dry-run",
+        data=upload | {"list": (io.BytesIO(path.read_bytes()), "未払い.csv")},
+        content_type="multipart/form-data",
+    )
+    page = counted.get_data(as_text=True)
+    assert counted.status_code == 200 and 'id="confirm"' in page and "950件を送る" in page
+    assert "顧客IDが見つからない" in page and "P-C0" not in page
+    with runtime.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Delivery)).scalar_one() == 0
+    hidden = dict(HIDDEN.findall(page))
+    refused = client.post("/inbox/notices/confirm", data=hidden)  # rows not valid, not asked to skip them
+    assert refused.status_code == 422 and "4 rows are not valid" in refused.get_data(as_text=True)
+    tampered = client.post(
+        "/inbox/notices/confirm", data=hidden | {"skip_invalid": "yes", "sha256": "0" * 64}
+    )
+    assert tampered.status_code == 400
+    done = client.post("/inbox/notices/confirm", data=hidden | {"skip_invalid": "yes"})
+    text = done.get_data(as_text=True)
+    assert done.status_code == 200 and "950 件の送信を受け付けました" in text
+    notice_id = re.search(r"/inbox/notices/(\d+)/result.csv", text)[1]
+    again = client.post("/inbox/notices/confirm", data=hidden | {"skip_invalid": "yes"})
+    assert "送信済みです" in again.get_data(as_text=True)
+    with runtime.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Delivery)).scalar_one() == 950
+        notice = connection.execute(select(Broadcast)).one()
+    assert notice.created_by == "inbox:akiko"
+    result = client.get(f"/inbox/notices/{notice_id}/result.csv")
+    rows = list(csv.DictReader(io.StringIO(result.get_data().decode("utf-8-sig"), newline="")))
+    assert len(rows) == 1000 and {row["結果"] for row in rows} == {"queued", "not_sent"}
