@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, FromClause, Select, func, select
 
-from models import ConsentEvent, Coupon, Customer, Delivery, Reservation, ServiceRequest
+from models import Broadcast, ConsentEvent, Coupon, Customer, Delivery, Reservation, ServiceRequest
 
 CUSTOMERS = Customer.__table__
 
@@ -64,7 +64,7 @@ def _with_customer(table) -> FromClause:  # type: ignore[no-untyped-def]
 
 
 REQUESTS, BOOKINGS, CONSENTS = ServiceRequest.__table__, Reservation.__table__, ConsentEvent.__table__
-COUPONS, DELIVERIES = Coupon.__table__, Delivery.__table__
+COUPONS, DELIVERIES, NOTICES = Coupon.__table__, Delivery.__table__, Broadcast.__table__
 
 KINDS: dict[str, ExportKind] = {
     kind.name: kind
@@ -174,6 +174,26 @@ KINDS: dict[str, ExportKind] = {
                 Column("更新日時", DELIVERIES.c.updated_at, Shape.TIME),
             ),
             _with_customer(DELIVERIES),
+            DELIVERIES.c.updated_at,
+            (DELIVERIES.c.id,),
+        ),
+        ExportKind(
+            "notices",
+            "お知らせ（一覧からの送信）の結果",
+            (
+                Column("お知らせ番号", NOTICES.c.id, Shape.NUMBER),
+                Column("お知らせ", NOTICES.c.template),
+                Column("一覧の行", DELIVERIES.c.step),
+                *_customer(DELIVERIES),
+                Column("チャネル", DELIVERIES.c.channel),
+                Column("状態", DELIVERIES.c.status),
+                Column("送信日時", DELIVERIES.c.sent_at, Shape.TIME),
+                Column("到達日時", DELIVERIES.c.delivered_at, Shape.TIME),
+                Column("更新日時", DELIVERIES.c.updated_at, Shape.TIME),
+            ),
+            _with_customer(DELIVERIES).join(
+                NOTICES, (NOTICES.c.id == DELIVERIES.c.broadcast_id) & NOTICES.c.list_sha256.is_not(None)
+            ),
             DELIVERIES.c.updated_at,
             (DELIVERIES.c.id,),
         ),

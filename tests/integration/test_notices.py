@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from bot.cli.exports import export_command
 from bot.cli.notices import notices_group
 from models import Broadcast, Customer, CustomerChannels, Delivery, FriendStatus, LineUser, utcnow
 from tests.integration.chat_helpers import emulated_line
@@ -175,6 +176,15 @@ def test_a_list_with_bad_rows_is_counted_confirmed_sent_once_each_and_reported(a
         "invalid", "unknown_customer", "no_such_phone", "duplicate_customer", "no_key", "no_address"
     }  # fmt: skip
     assert lines[0]["顧客ID"] == "C00000" and lines[0]["チャネル"] == "line"
+
+    exported = app.test_cli_runner().invoke(
+        export_command, ["notices", "--since", date.today().isoformat(), "--out", str(tmp_path / "n.csv")]
+    )
+    assert exported.exit_code == 0, exported.output
+    with open(tmp_path / "n.csv", encoding="utf-8-sig", newline="") as handle:
+        sent = list(csv.DictReader(handle))
+    assert len(sent) == 950 and {row["お知らせ"] for row in sent} == {"service_notice.premium_unpaid"}
+    assert sent[0]["一覧の行"] == "line 2" and sent[0]["顧客ID"] == "C00000"
 
     again = cli(app, "send", "premium_unpaid", str(path), "--confirm", "--skip-invalid", "--by", "staff-1")
     assert again.exit_code == 0 and "sent already" in again.output
