@@ -171,25 +171,41 @@ def log_out() -> Response:
     return response
 
 
-@blueprint.get("/inbox/exports")
-def show_exports() -> Response:
-    """The form of a data export (bot/exports) for a supervisor: kind, first day, encoding."""
+def _staff_session() -> tuple[Settings, str, Staff] | Response:
+    """(settings, page language, the staff member signed in), or the login page (403) for anybody else."""
     settings = _runtime().settings
     locale = page_locale(settings)
     staff = _signed_in(settings)
     if staff is None:
         return _gate(settings, locale, status=403)
+    return settings, locale, staff
+
+
+def _csv_download(body: bytes, name: str, charset: str = "utf-8") -> Response:
+    response = make_response(body)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Type"] = f"text/csv; charset={charset}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@blueprint.get("/inbox/exports")
+def show_exports() -> Response:
+    """The form of a data export (bot/exports) for a supervisor: kind, first day, encoding."""
+    signed = _staff_session()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
     return _exports_page(settings, locale, staff)
 
 
 @blueprint.post("/inbox/exports")
 def download_export() -> Response:
     """The export as a file download, audited as a personal-data access by the staff member who asked."""
-    settings = _runtime().settings
-    locale = page_locale(settings)
-    staff = _signed_in(settings)
-    if staff is None:
-        return _gate(settings, locale, status=403)
+    signed = _staff_session()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
     if not staff.may_export():
         return _exports_page(settings, locale, staff, "export_needs_supervisor", 403)
     if not _csrf_ok(settings, "export"):
@@ -230,12 +246,7 @@ def download_export() -> Response:
         if refusal:
             return _exports_page(settings, locale, staff, "export_refused", 422, refusal=shown)
         body = path.read_bytes()
-    response = make_response(body)
-    charset = "utf-8" if encoding == "utf-8" else "Shift_JIS"
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Content-Type"] = f"text/csv; charset={charset}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
-    return response
+    return _csv_download(body, path.name, "utf-8" if encoding == "utf-8" else "Shift_JIS")
 
 
 def _exports_page(
@@ -268,25 +279,32 @@ NOTICE_CHANNELS = ("first_reachable:line,sms,email", "only:line", "only:sms", "o
 @blueprint.get("/inbox/notices")
 def show_notices() -> Response:
     """The upload form of a service notice to a list (bot/notices)."""
-    settings = _runtime().settings
-    locale = page_locale(settings)
-    staff = _signed_in(settings)
-    if staff is None:
-        return _gate(settings, locale, status=403)
+    signed = _staff_session()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
     return _notices_page(settings, locale, staff, "upload")
+
+
+def _notice_post() -> tuple[Settings, str, Staff] | Response:
+    """The staff member posting a notice form with its CSRF token (the list may be up to NOTICE_FILE_BYTES)."""
+    signed = _staff_session()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
+    request.max_content_length = 2 * NOTICE_FILE_BYTES
+    if not _csrf_ok(settings, "notice"):
+        return _notices_page(settings, locale, staff, "upload", "retry", 400)
+    return signed
 
 
 @blueprint.post("/inbox/notices/dry-run")
 def dry_run_notice() -> Response:
     """The uploaded list counted (nothing written): the figures, and a form that confirms this very file."""
-    settings = _runtime().settings
-    locale = page_locale(settings)
-    staff = _signed_in(settings)
-    if staff is None:
-        return _gate(settings, locale, status=403)
-    request.max_content_length = 2 * NOTICE_FILE_BYTES
-    if not _csrf_ok(settings, "notice"):
-        return _notices_page(settings, locale, staff, "upload", "retry", 400)
+    signed = _notice_post()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
     upload = request.files.get("list")
     content = upload.read(NOTICE_FILE_BYTES + 1) if upload else b""
     if not content or len(content) > NOTICE_FILE_BYTES:
@@ -297,14 +315,10 @@ def dry_run_notice() -> Response:
 @blueprint.post("/inbox/notices/confirm")
 def confirm_notice() -> Response:
     """The same file (its content comes back with the form, its SHA-256 checked) written as a notice."""
-    settings = _runtime().settings
-    locale = page_locale(settings)
-    staff = _signed_in(settings)
-    if staff is None:
-        return _gate(settings, locale, status=403)
-    request.max_content_length = 2 * NOTICE_FILE_BYTES
-    if not _csrf_ok(settings, "notice"):
-        return _notices_page(settings, locale, staff, "upload", "retry", 400)
+    signed = _notice_post()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
     try:
         content = base64.b64decode(request.form.get("content", ""), validate=True)
     except ValueError:
@@ -355,10 +369,10 @@ def _counted(settings: Settings, locale: str, staff: Staff, content: bytes, conf
 @blueprint.get("/inbox/notices/<int:notice_id>/result.csv")
 def notice_result(notice_id: int) -> Response:
     """What became of each line of the list, as a file (the customer by 顧客ID only)."""
-    settings = _runtime().settings
-    staff = _signed_in(settings)
-    if staff is None:
-        return _gate(settings, page_locale(settings), status=403)
+    signed = _staff_session()
+    if isinstance(signed, Response):
+        return signed
+    settings, locale, staff = signed
     with tempfile.TemporaryDirectory(prefix="notice-") as folder:
         path = Path(folder) / f"notice-{notice_id}-result.csv"
         try:
@@ -367,13 +381,9 @@ def notice_result(notice_id: int) -> Response:
                 admin.audit(connection, staff.actor, "inbox", "notice-result", str(notice_id), "done", at=utcnow(),
                             personal_data=True)  # fmt: skip
         except NoResultFound:
-            return _notices_page(settings, page_locale(settings), staff, "upload", "notice_not_found", 404)
+            return _notices_page(settings, locale, staff, "upload", "notice_not_found", 404)
         body = path.read_bytes()
-    response = make_response(body)
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
-    return response
+    return _csv_download(body, path.name)
 
 
 def _notices_page(
