@@ -3,8 +3,8 @@
 Run by the worker's tick in bounded batches (each its own short transaction), oldest first, over partial indexes
 of the rows that still hold text: webhook payloads (reduced to what happened and when), the merge values of the
 bot's chat answers (an address read back, a reference), the fields of staff notices (what the customer filled
-in), and dialogs left idle since then. Events still waiting to be processed and messages still waiting to be
-sent keep theirs.
+in), dialogs left idle since then, and the events posted to the insurer's systems (deleted). Events still
+waiting to be processed and messages still waiting to be sent keep theirs.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from models import (
     EventStatus,
     HandoverMessage,
     NoticeStatus,
+    OutboundEvent,
+    OutboundStatus,
     StaffNotice,
     WebhookEvent,
 )
@@ -31,6 +33,7 @@ BATCH = 500  # rows per table per tick: a tick stays short however much has pile
 EVENTS, DELIVERIES = WebhookEvent.__table__, Delivery.__table__
 NOTICES, DIALOGS = StaffNotice.__table__, Dialog.__table__
 HANDOVER_MESSAGES = HandoverMessage.__table__
+OUTBOUND = OutboundEvent.__table__
 
 
 def forget_old_texts(engine: Engine, days: int, now: datetime, batch: int = BATCH) -> dict[str, int]:
@@ -121,10 +124,27 @@ def _handover_texts(connection: Connection, cutoff: datetime, now: datetime, bat
     return len(ids)
 
 
+def _outbound(connection: Connection, cutoff: datetime, now: datetime, batch: int) -> int:
+    """Events for the insurer's systems that were delivered (or given up) before the cutoff: they carry what the
+    customer gave (a request's details), so they go, row and all. Those still waiting keep theirs."""
+    ids = list(
+        connection.execute(
+            select(OUTBOUND.c.id)
+            .where(OUTBOUND.c.status != OutboundStatus.QUEUED, OUTBOUND.c.created_at < cutoff)
+            .order_by(OUTBOUND.c.created_at)
+            .limit(batch)
+        ).scalars()
+    )
+    if ids:
+        connection.execute(delete(OUTBOUND).where(OUTBOUND.c.id.in_(ids)))
+    return len(ids)
+
+
 STEPS = {
     "webhook_payloads": _payloads,
     "chat_answers": _answers,
     "staff_notices": _notices,
     "dialogs": _dialogs,
     "handover_texts": _handover_texts,
+    "outbound_events": _outbound,
 }

@@ -5,12 +5,13 @@ left idle, what the customer wrote in a hand-over — a bounded batch at a time;
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
 from bot.jobs.tasks import tick
 from bot.privacy.retention import forget_old_texts
-from models import Delivery, Dialog, HandoverMessage, StaffNotice, WebhookEvent, utcnow
+from models import Delivery, Dialog, HandoverMessage, OutboundEvent, StaffNotice, WebhookEvent, utcnow
 from tests.integration.chat_helpers import Chat, emulated_line
 from tests.integration.privacy_helpers import age, live_in_the_chat, saya
 
@@ -61,7 +62,7 @@ def test_the_tick_forgets_chat_texts_after_the_retention_period_in_batches(runti
     recent = {kind: n - old[kind] for kind, n in kept_texts(runtime).items()}
 
     first = forget_old_texts(runtime.engine, runtime.settings.retention_days, now, batch=1)
-    assert first == {kind: 1 if old[kind] else 0 for kind in old}  # bounded: one row per kind
+    assert {kind: first[kind] for kind in old} == {kind: 1 if old[kind] else 0 for kind in old}  # bounded
     report = tick(now.isoformat())
     assert sum(report["texts_forgotten"].values()) == sum(old.values()) - sum(first.values())
     assert kept_texts(runtime) == recent  # the newcomer's, and the event still waiting
@@ -73,4 +74,31 @@ def test_the_tick_forgets_chat_texts_after_the_retention_period_in_batches(runti
     waiting = [e for e in events if e.status == "received"]
     assert [WRITTEN in e.payload for e in waiting] == [True]
     assert any(WRITTEN in e.payload for e in events if e.status == "processed" and e.redacted_at is None)
-    assert tick(now.isoformat())["texts_forgotten"] == dict.fromkeys(old, 0)  # nothing left to do
+    assert tick(now.isoformat())["texts_forgotten"] == dict.fromkeys(first, 0)  # nothing left to do
+
+
+def test_events_sent_to_the_insurers_systems_go_after_the_retention_period(runtime):
+    """Delivered and dead outbound events older than RETENTION_DAYS are deleted (they carry a request's
+    details); newer ones, and one still waiting, stay."""
+    now = utcnow()
+    old, new = now - timedelta(days=runtime.settings.retention_days + 1), now - timedelta(days=1)
+    with runtime.engine.begin() as connection:
+        for number, (status, created) in enumerate(
+            [("delivered", old), ("dead", old), ("queued", old), ("delivered", new)]
+        ):
+            connection.execute(
+                insert(OutboundEvent.__table__).values(
+                    event_id=f"evt_{number}",
+                    endpoint="crm",
+                    event_type="request.created",
+                    payload={"data": {"details": {"new_address": WRITTEN}}},
+                    status=status,
+                    attempts=1,
+                    next_attempt_at=created,
+                    created_at=created,
+                )
+            )
+    assert forget_old_texts(runtime.engine, runtime.settings.retention_days, now)["outbound_events"] == 2
+    with runtime.engine.connect() as connection:
+        left = connection.execute(select(OutboundEvent.event_id).order_by(OutboundEvent.id)).scalars().all()
+    assert left == ["evt_2", "evt_3"]
