@@ -341,7 +341,8 @@ def _counted(settings: Settings, locale: str, staff: Staff, content: bytes, conf
             with _runtime().engine.begin() as connection:
                 listed = notice_lists.read_list(connection, template, path)
                 already = notice_sending.existing(connection, listed)
-                figures = notice_sending.plan(connection, settings, listed, channels, now).figures
+                if already is None and not confirming:  # confirming counts it again, at its own moment
+                    figures = notice_sending.plan(connection, settings, listed, channels, now).figures
                 if confirming and already is None:
                     notice_id, written = notice_sending.confirm(
                         connection, settings, listed, channels, now, staff.actor, None, skip_invalid

@@ -11,7 +11,6 @@ anything is written (`read_list`); bot/notices/sending.py counts and sends it.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from bot.delivery.content import format_date
 from bot.imports import values as v
 from bot.imports.files import Column, FileSpec
 from bot.imports.reader import FileRejected, Row, read_rows
+from bot.imports.runner import file_sha256
 from bot.platform.i18n import message_document
 from models import Customer, CustomerChannels
 
@@ -113,8 +113,7 @@ class NoticeList:
 def read_list(connection: Connection, template: str, path: Path) -> NoticeList:
     """Every row of the list matched to a customer or given its reason; ListRefused when the file cannot be used."""
     file_spec = spec(template)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    found = NoticeList(template, path, digest)
+    found = NoticeList(template, path, file_sha256(path))
     try:
         rows = list(read_rows(path, file_spec))
     except FileRejected as exc:

@@ -127,10 +127,7 @@ def _price_sms(
     ]
     for row in rows:
         row.fields = spelt(values[row.id], locales[row.customer_id])
-    fields = {
-        line: load_fields(connection, [row], locales[row.customer_id], settings.scenarios)[line]
-        for line, row in zip(texting, rows, strict=True)
-    }
+    fields = load_fields(connection, rows, locales, settings.scenarios)  # one look-up for the batch
     links = Links(settings.public_base_url, "x" * 22)
     for row in rows:
         template = Template(f"{SCENE}.{notice.template}", locales[row.customer_id])
