@@ -82,7 +82,7 @@ def test_every_quoted_module_make_target_and_flask_command_exists():
     """`python -m` names a module of ours, `make` a Makefile target, `flask` a registered command and subcommand."""
     from bot.cli import register
 
-    app = Flask("docs")
+    app = Flask(__name__)  # an importable module: "docs" is a namespace package whose paths vary with the cwd
     register(app)
     commands = app.cli.commands
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
